@@ -1,0 +1,55 @@
+/*
+ * Allocation wrappers that abort with a message instead of returning NULL.
+ */
+#include "psc_alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void s_oom(size_t size)
+{
+    fprintf(stderr, "out of memory allocating %zu bytes\n", size);
+    abort();
+}
+
+void *psc_xmalloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (p == NULL)
+        s_oom(size);
+    return p;
+}
+
+void *psc_xcalloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (p == NULL)
+        s_oom(count * size);
+    return p;
+}
+
+void *psc_xrealloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+    if (p == NULL)
+        s_oom(size);
+    return p;
+}
+
+char *psc_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = psc_xmalloc(n);
+    memcpy(p, s, n);
+    return p;
+}
+
+void *psc_xaligned(size_t size)
+{
+    void *p = NULL;
+    size_t rounded = (size + 63) / 64 * 64;
+    if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0)
+        s_oom(size);
+    return p;
+}

@@ -1,0 +1,31 @@
+/*
+ * psc_strerror() and the error out-buffer helper.
+ */
+#include "psc_err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+const char *psc_strerror(int code)
+{
+    switch (code) {
+#define PSC_ERR_CASE(name, value, text)                                        \
+    case value:                                                                \
+        return text;
+        PSC_ERRORS(PSC_ERR_CASE)
+#undef PSC_ERR_CASE
+    default:
+        return "unknown error";
+    }
+}
+
+int psc_seterr(char *err, int code, const char *fmt, ...)
+{
+    if (err == NULL)
+        return code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, PSC_ERR_LEN, fmt, ap);
+    va_end(ap);
+    return code;
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what psc needs to build, test and run the demo on Debian 12.
+# Run as root (or with sudo available). Safe to run again: apt-get skips
+# what is already installed.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config
+    libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
+    libjansson-dev libopenblas-dev libcurl4-openssl-dev zlib1g-dev
+    dataset-fashion-mnist
+    python3 iproute2 procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+        missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: everything is installed"
+    exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+        echo "install-deps: run as root to install: ${missing[*]}" >&2
+        exit 2
+    }
+    sudo=sudo
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
