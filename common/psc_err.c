@@ -9,8 +9,8 @@
 const char *psc_strerror(int code)
 {
     switch (code) {
-#define PSC_ERR_CASE(name, value, text)                                        \
-    case value:                                                                \
+#define PSC_ERR_CASE(name, value, text) \
+    case value:                         \
         return text;
         PSC_ERRORS(PSC_ERR_CASE)
 #undef PSC_ERR_CASE

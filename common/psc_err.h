@@ -8,19 +8,19 @@
 
 #define PSC_ERR_LEN 256
 
-#define PSC_ERRORS(X)                                                          \
-    X(OK, 0, "success")                                                        \
-    X(EINVAL, -1, "invalid argument")                                          \
-    X(ECONFIG, -2, "configuration error")                                      \
-    X(EPROTO, -3, "malformed message")                                         \
-    X(ETIMEDOUT, -4, "timed out")                                              \
-    X(EPEERGONE, -5, "peer gone")                                              \
-    X(EIO, -6, "input/output error")                                           \
-    X(ENOTFOUND, -7, "not found")                                              \
-    X(EINTR, -8, "interrupted")                                                \
-    X(ENET, -9, "network error")                                               \
-    X(ECHECKSUM, -10, "checksum mismatch")                                     \
-    X(EREFUSED, -11, "refused")                                                \
+#define PSC_ERRORS(X)                      \
+    X(OK, 0, "success")                    \
+    X(EINVAL, -1, "invalid argument")      \
+    X(ECONFIG, -2, "configuration error")  \
+    X(EPROTO, -3, "malformed message")     \
+    X(ETIMEDOUT, -4, "timed out")          \
+    X(EPEERGONE, -5, "peer gone")          \
+    X(EIO, -6, "input/output error")       \
+    X(ENOTFOUND, -7, "not found")          \
+    X(EINTR, -8, "interrupted")            \
+    X(ENET, -9, "network error")           \
+    X(ECHECKSUM, -10, "checksum mismatch") \
+    X(EREFUSED, -11, "refused")            \
     X(EAGAIN, -12, "try again")
 
 enum psc_err {

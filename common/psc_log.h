@@ -33,10 +33,10 @@ void psc_log_set_sink(psc_log_sink_fn *fn, void *arg);
 void psc_log_write(enum psc_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define PSC_LOG_AT(level, ...)                                                 \
-    do {                                                                       \
-        if ((level) <= psc_log_get_level())                                    \
-            psc_log_write((level), __VA_ARGS__);                               \
+#define PSC_LOG_AT(level, ...)                   \
+    do {                                         \
+        if ((level) <= psc_log_get_level())      \
+            psc_log_write((level), __VA_ARGS__); \
     } while (0)
 
 #define psc_log_err(...)   PSC_LOG_AT(PSC_LOG_ERR, __VA_ARGS__)

@@ -1,0 +1,202 @@
+/*
+ * Command line and configuration for the role binaries. This is the one
+ * place in common/ that prints to stdout: --help and --check-config are a
+ * binary's own output, not log lines.
+ */
+#include "boot.h"
+
+#include "psc_err.h"
+#include "psc_log.h"
+#include "psc_sig.h"
+
+#include <cblas.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+enum { OPT_TF_CONFIG = 256, OPT_JOB, OPT_SET, OPT_CHECK, OPT_HELP_JOB };
+
+struct opt_spec {
+    struct option opt;
+    const char *arg;
+    const char *help;
+};
+
+static const struct opt_spec s_specs[] = {
+    {{"tf-config", required_argument, NULL, OPT_TF_CONFIG},
+     "FILE",
+     "read TF_CONFIG from FILE instead of the environment"},
+    {{"job", required_argument, NULL, OPT_JOB},
+     "FILE",
+     "job configuration (JSON); the same file for every role"},
+    {{"set", required_argument, NULL, OPT_SET},
+     "KEY=VALUE",
+     "override a job option (repeatable; data.dir, stragglers.2, ...)"},
+    {{"check-config", no_argument, NULL, OPT_CHECK},
+     NULL,
+     "validate TF_CONFIG and the job, print them, exit 0 when valid"},
+    {{"verbose", no_argument, NULL, 'v'}, NULL, "log debug lines"},
+    {{"quiet", no_argument, NULL, 'q'}, NULL, "log warnings and errors only"},
+    {{"help-job", no_argument, NULL, OPT_HELP_JOB},
+     NULL,
+     "list every job option with its default"},
+    {{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
+};
+
+#define NSPECS (sizeof s_specs / sizeof s_specs[0])
+
+static void s_usage(const char *prog, const char *about)
+{
+    printf("usage: %s [options]\n%s\n\nTF_CONFIG (environment) gives the "
+           "cluster and this task's place in it.\n\noptions:\n",
+           prog, about);
+    for (size_t i = 0; i < NSPECS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", s_specs[i].opt.name,
+                 s_specs[i].arg ? " " : "",
+                 s_specs[i].arg ? s_specs[i].arg : "");
+        printf("  %-24s %s\n", left, s_specs[i].help);
+    }
+    printf("\nexit status: 0 done, 1 runtime failure (retryable), 2 usage or "
+           "configuration error,\n128+N stopped by signal N\n");
+}
+
+/* Returns BOOT_RUN, or an exit status. */
+static int s_parse_args(int argc, char **argv, const char *about,
+                        struct boot *b, int *check)
+{
+    struct option longopts[NSPECS + 1];
+    for (size_t i = 0; i < NSPECS; i++)
+        longopts[i] = s_specs[i].opt;
+    memset(&longopts[NSPECS], 0, sizeof longopts[NSPECS]);
+    optind = 1;
+    for (;;) {
+        int c = getopt_long(argc, argv, "vqh", longopts, NULL);
+        if (c == -1)
+            break;
+        switch (c) {
+        case OPT_TF_CONFIG:
+            b->tf_config_path = optarg;
+            break;
+        case OPT_JOB:
+            b->job_path = optarg;
+            break;
+        case OPT_SET:
+            if (b->nsets == BOOT_MAX_SETS) {
+                fprintf(stderr, "%s: more than %d --set options\n", b->prog,
+                        BOOT_MAX_SETS);
+                return 2;
+            }
+            b->sets[b->nsets++] = optarg;
+            break;
+        case OPT_CHECK:
+            *check = 1;
+            break;
+        case 'v':
+            psc_log_set_level(PSC_LOG_DEBUG);
+            break;
+        case 'q':
+            psc_log_set_level(PSC_LOG_WARN);
+            break;
+        case OPT_HELP_JOB: {
+            char *help = job_help();
+            printf("job options (JSON keys; nested ones as data.X and "
+                   "stragglers.N), defaults and meaning:\n%s",
+                   help);
+            free(help);
+            return 0;
+        }
+        case 'h':
+            s_usage(b->prog, about);
+            return 0;
+        default:
+            fprintf(stderr, "%s: see '%s --help' for the options\n", b->prog,
+                    b->prog);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s': see '%s --help'\n",
+                b->prog, argv[optind], b->prog);
+        return 2;
+    }
+    return BOOT_RUN;
+}
+
+static int s_load_config(enum tfc_role role, struct boot *b)
+{
+    char err[PSC_ERR_LEN];
+    b->tfc = tfc_new_from_env(b->tf_config_path, err);
+    if (b->tfc == NULL || tfc_check_binary(b->tfc, role, err) != 0) {
+        fprintf(stderr, "%s: %s\n", b->prog, err);
+        return 2;
+    }
+    b->job = job_new(b->job_path, b->sets, b->nsets, err);
+    if (b->job == NULL ||
+        job_check_cluster(b->job, tfc_count(b->tfc, TFC_WORKER), err) != 0) {
+        fprintf(stderr, "%s: %s\n", b->prog, err);
+        return 2;
+    }
+    return BOOT_RUN;
+}
+
+static void s_print_check(const struct boot *b)
+{
+    char *desc = tfc_describe(b->tfc);
+    printf("%s", desc);
+    printf("job: %s (fingerprint %016llx), mode %s, model %s\n",
+           b->job_path ? b->job_path : "defaults",
+           (unsigned long long) job_fingerprint(b->job), b->job->mode_name,
+           b->job->model);
+    printf("configuration is valid\n");
+    free(desc);
+}
+
+int boot_role(int argc, char **argv, enum tfc_role role, const char *about,
+              struct boot *b)
+{
+    int check = 0;
+    memset(b, 0, sizeof *b);
+    const char *slash = strrchr(argv[0], '/');
+    b->prog = slash != NULL ? slash + 1 : argv[0];
+    psc_log_set_ident(b->prog);
+    int rc = s_parse_args(argc, argv, about, b, &check);
+    if (rc == BOOT_RUN)
+        rc = s_load_config(role, b);
+    if (rc == BOOT_RUN && check) {
+        s_print_check(b);
+        rc = 0;
+    }
+    if (rc != BOOT_RUN) {
+        boot_release(b);
+        return rc;
+    }
+    psc_log_set_ident(tfc_task_name(b->tfc));
+    char *desc = tfc_describe(b->tfc);
+    for (char *line = strtok(desc, "\n"); line; line = strtok(NULL, "\n"))
+        psc_log_info("%s", line);
+    free(desc);
+    psc_sig_install();
+    openblas_set_num_threads((int) b->job->blas_threads);
+    b->zctx = zmq_ctx_new();
+    zmq_ctx_set(b->zctx, ZMQ_IO_THREADS, (int) b->job->zmq_io_threads);
+    return BOOT_RUN;
+}
+
+void boot_release(struct boot *b)
+{
+    tfc_destroy(&b->tfc);
+    job_destroy(&b->job);
+    if (b->zctx != NULL)
+        zmq_ctx_term(b->zctx);
+    b->zctx = NULL;
+}
+
+void boot_chief_endpoint(const tfc_t *tfc, const char **host, int *port)
+{
+    enum tfc_role r = tfc_has_chief(tfc) ? TFC_CHIEF : TFC_WORKER;
+    *host = tfc_host(tfc, r, 0);
+    *port = tfc_port(tfc, r, 0);
+}

@@ -1,0 +1,179 @@
+/*
+ * Control session: one DEALER to the chief's ROUTER.
+ */
+#include "ctl.h"
+
+#include "net.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_log.h"
+#include "psc_sig.h"
+#include "psc_time.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct ctl {
+    void *sock;
+    const struct boot *b;
+    char task[64];
+    char chief[300];
+    char *canonical;
+    double next_beat;
+    double last_heard;
+    struct wire_counters counters;
+};
+
+ctl_t *ctl_new(const struct boot *b, char *err)
+{
+    const char *host = NULL;
+    int port = 0;
+    boot_chief_endpoint(b->tfc, &host, &port);
+    ctl_t *c = psc_xcalloc(1, sizeof *c);
+    c->b = b;
+    snprintf(c->task, sizeof c->task, "%s", tfc_task_name(b->tfc));
+    snprintf(c->chief, sizeof c->chief, "%s:%d", host, port);
+    c->sock = net_socket(b->zctx, ZMQ_DEALER, c->task);
+    double deadline = psc_now() + b->job->startup_timeout_s;
+    if (c->sock == NULL ||
+        net_connect(c->sock, host, port, deadline, err) != 0) {
+        ctl_destroy(&c);
+        return NULL;
+    }
+    c->canonical = job_canonical(b->job);
+    return c;
+}
+
+void ctl_destroy(ctl_t **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    net_close(&(*p)->sock);
+    free((*p)->canonical);
+    free(*p);
+    *p = NULL;
+}
+
+void *ctl_socket(ctl_t *c)
+{
+    return c->sock;
+}
+
+int ctl_send(ctl_t *c, Psc__Header *hdr)
+{
+    hdr->task = c->task;
+    return wire_send(c->sock, NULL, 0, hdr, NULL, 0);
+}
+
+static void s_send_register(ctl_t *c)
+{
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__REGISTER, c->task);
+    h.text = c->canonical;
+    h.fingerprint = job_fingerprint(c->b->job);
+    ctl_send(c, &h);
+}
+
+/* Handles one reply during registration: 1 done, 0 keep waiting, <0 error. */
+static int s_registration_reply(ctl_t *c, char *err)
+{
+    wire_msg_t msg;
+    if (wire_recv(c->sock, 0, &msg, &c->counters, ZMQ_DONTWAIT) != 0)
+        return 0;
+    int type = msg.hdr->type;
+    int rc = 0;
+    if (type == PSC__MSG_TYPE__REGISTER_ACK) {
+        rc = 1;
+    } else if (type == PSC__MSG_TYPE__REFUSE) {
+        rc = psc_seterr(err, PSC_EREFUSED, "the chief refused %s: %s", c->task,
+                        msg.hdr->text);
+    }
+    wire_msg_release(&msg);
+    return rc;
+}
+
+static int s_wait_socket(ctl_t *c, int timeout_ms, int (*serve)(void *, int),
+                         void *arg)
+{
+    if (serve != NULL) {
+        /* The ps polls its own socket and ours together. */
+        return serve(arg, timeout_ms);
+    }
+    zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
+    return zmq_poll(&item, 1, timeout_ms);
+}
+
+int ctl_register(ctl_t *c, int (*serve)(void *, int), void *arg, char *err)
+{
+    double start = psc_now();
+    double deadline = start + c->b->job->startup_timeout_s;
+    double backoff = 0.25;
+    double next_send = start;
+    while (psc_now() < deadline) {
+        if (psc_sig_stop_requested())
+            return psc_seterr(err, PSC_EINTR, "stopped by signal");
+        if (psc_now() >= next_send) {
+            s_send_register(c);
+            next_send = psc_now() + backoff;
+            backoff = backoff * 2 > 2.0 ? 2.0 : backoff * 2;
+        }
+        int rc = s_registration_reply(c, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            c->last_heard = psc_now();
+            c->next_beat = c->last_heard + c->b->job->heartbeat_interval_s;
+            return 0;
+        }
+        int ms = (int) ((next_send - psc_now()) * 1000) + 1;
+        s_wait_socket(c, ms > 0 ? ms : 1, serve, arg);
+    }
+    return psc_seterr(err, PSC_ETIMEDOUT,
+                      "no answer from the chief at '%s' after %.0f s: is it "
+                      "running, and is the address in TF_CONFIG right?",
+                      c->chief, c->b->job->startup_timeout_s);
+}
+
+int ctl_tick(ctl_t *c, char *err)
+{
+    double now = psc_now();
+    if (now >= c->next_beat) {
+        Psc__Header h;
+        wire_header_init(&h, PSC__MSG_TYPE__HEARTBEAT, c->task);
+        ctl_send(c, &h);
+        c->next_beat = now + c->b->job->heartbeat_interval_s;
+    }
+    if (now - c->last_heard > 2 * c->b->job->heartbeat_timeout_s)
+        return psc_seterr(err, PSC_EPEERGONE,
+                          "lost the chief at '%s': no answer for %.0f s",
+                          c->chief, now - c->last_heard);
+    return 0;
+}
+
+int ctl_timeout_ms(ctl_t *c)
+{
+    int ms = (int) ((c->next_beat - psc_now()) * 1000) + 1;
+    return ms > 0 ? ms : 1;
+}
+
+int ctl_recv(ctl_t *c, wire_msg_t *msg)
+{
+    if (wire_recv(c->sock, 0, msg, &c->counters, ZMQ_DONTWAIT) != 0)
+        return 0;
+    c->last_heard = psc_now();
+    int type = msg->hdr->type;
+    if (type == PSC__MSG_TYPE__HEARTBEAT ||
+        type == PSC__MSG_TYPE__REGISTER_ACK) {
+        wire_msg_release(msg);
+        return 0;
+    }
+    return type;
+}
+
+void ctl_bye(ctl_t *c, const char *reason)
+{
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__BYE, c->task);
+    h.text = (char *) reason;
+    ctl_send(c, &h);
+}

@@ -1,0 +1,59 @@
+/*
+ * A role's control session with the chief: registration (with the job's
+ * canonical text, so the chief can refuse a mismatch), heartbeats, and the
+ * chief's commands. Used by ps, workers and the evaluator; the chief itself
+ * is the other end (chief/).
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include "boot.h"
+#include "wire.h"
+
+typedef struct ctl ctl_t;
+
+/*
+ * Creates the session's DEALER socket (routing id = this task's name) and
+ * connects it to the chief, waiting for the chief's host name to resolve.
+ * Returns NULL with a line in err. Caller owns; ctl_destroy().
+ */
+ctl_t *ctl_new(const struct boot *b, char *err);
+void ctl_destroy(ctl_t **p);
+
+/* The socket, for zmq_poll (ZMQ_POLLIN); borrowed. */
+void *ctl_socket(ctl_t *c);
+
+/*
+ * Registers with the chief and waits for its answer, re-sending with
+ * back-off until job->startup_timeout_s has passed. While waiting, keeps
+ * calling serve(arg, timeout_ms), if given, so a ps can answer its own
+ * socket (the chief initialises the ps before it starts the job). Returns 0,
+ * PSC_EREFUSED (err holds the chief's reason), PSC_ETIMEDOUT or PSC_EINTR.
+ */
+int ctl_register(ctl_t *c, int (*serve)(void *arg, int timeout_ms), void *arg,
+                 char *err);
+
+/*
+ * Sends a heartbeat when one is due and checks that the chief still
+ * answers. Returns 0, or PSC_EPEERGONE when the chief has been silent for
+ * longer than heartbeat_timeout_s (err says so).
+ */
+int ctl_tick(ctl_t *c, char *err);
+
+/* Milliseconds until the next heartbeat is due (a poll timeout). */
+int ctl_timeout_ms(ctl_t *c);
+
+/*
+ * Receives one message from the chief without blocking. Returns its type
+ * with *msg filled (release it), or 0 when there is nothing to act on
+ * (heartbeat echoes are consumed here).
+ */
+int ctl_recv(ctl_t *c, wire_msg_t *msg);
+
+/* Sends a control message to the chief (sets hdr's task). */
+int ctl_send(ctl_t *c, Psc__Header *hdr);
+
+/* Sends BYE with a reason; best effort. */
+void ctl_bye(ctl_t *c, const char *reason);
+
+#endif

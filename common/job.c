@@ -1,0 +1,728 @@
+/*
+ * Job options: the table below is the one place an option is declared. The
+ * JSON file is flattened into dotted keys ("data.train_images",
+ * "stragglers.2") so that the file and --set reach options the same way.
+ */
+#include "job.h"
+
+#include "optim.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "straggler.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { T_INT, T_FLOAT, T_STR, T_BOOL, T_INTLIST };
+
+struct opt {
+    const char *key;
+    enum opt_type type;
+    size_t offset;
+    const char *def;
+    const char *help;
+};
+
+#define O(key, type, field, def, help)                    \
+    {                                                     \
+        key, type, offsetof(struct job, field), def, help \
+    }
+
+static const struct opt s_opts[] = {
+    O("model", T_STR, model, "mlp", "softmax or mlp"),
+    O("hidden", T_INTLIST, hidden, "256,128", "MLP hidden layer widths"),
+    O("batch_size", T_INT, batch_size, "64", "examples per worker step"),
+    O("epochs", T_INT, epochs, "5",
+      "passes over the training set (used when max_steps is 0)"),
+    O("max_steps", T_INT, max_steps, "0",
+      "stop after this many global steps (0: use epochs)"),
+    O("seed", T_INT, seed, "42",
+      "seeds initial weights, shuffling, sampling and stragglers"),
+    O("optimizer", T_STR, optimizer, "adam", "sgd, momentum, adagrad or adam"),
+    O("learning_rate", T_FLOAT, learning_rate, "0.001", "base learning rate"),
+    O("momentum", T_FLOAT, momentum, "0.9", "momentum optimizer's momentum"),
+    O("nesterov", T_BOOL, nesterov, "false", "Nesterov momentum"),
+    O("adam_beta1", T_FLOAT, adam_beta1, "0.9", "Adam's beta1"),
+    O("adam_beta2", T_FLOAT, adam_beta2, "0.999", "Adam's beta2"),
+    O("epsilon", T_FLOAT, epsilon, "1e-07", "Adam's and Adagrad's epsilon"),
+    O("adagrad_initial", T_FLOAT, adagrad_initial, "0.1",
+      "Adagrad's initial accumulator"),
+    O("lr_decay", T_STR, lr_decay, "none",
+      "learning-rate schedule: none, exponential or inverse_time"),
+    O("lr_decay_rate", T_FLOAT, lr_decay_rate, "0.96", "schedule's rate"),
+    O("lr_decay_steps", T_FLOAT, lr_decay_steps, "1000",
+      "schedule's steps per decay period"),
+    O("mode", T_STR, mode_name, "sync", "sync or async"),
+    O("replicas_to_aggregate", T_INT, replicas_to_aggregate, "0",
+      "sync: gradients averaged per step (0: all workers)"),
+    O("staleness_policy", T_STR, staleness_policy, "none",
+      "async: none, inverse (lr / max(1, staleness)) or drop"),
+    O("max_staleness", T_INT, max_staleness, "8",
+      "async, policy drop: largest staleness applied"),
+    O("ssp_bound", T_INT, ssp_bound, "-1",
+      "async: a worker may be at most this many steps ahead of the "
+      "slowest live worker (-1: unbounded)"),
+    O("warmup_steps", T_INT, warmup_steps, "0",
+      "async: the first updates come from worker 0 alone"),
+    O("stragglers.default", T_STR, straggler_default, "none",
+      "delay added to every worker's steps: none, fixed:MS, exp:MEAN_MS, "
+      "slow:FACTOR or p:PROB:FACTOR"),
+    O("data.dir", T_STR, data_dir, "/usr/share/datasets/fashion-mnist",
+      "folder of relative data paths"),
+    O("data.train_images", T_STR, data[JOB_TRAIN_IMAGES],
+      "train-images-idx3-ubyte.gz", "path, file:// or http(s):// URL"),
+    O("data.train_labels", T_STR, data[JOB_TRAIN_LABELS],
+      "train-labels-idx1-ubyte.gz", "path or URL"),
+    O("data.test_images", T_STR, data[JOB_TEST_IMAGES],
+      "t10k-images-idx3-ubyte.gz", "path or URL"),
+    O("data.test_labels", T_STR, data[JOB_TEST_LABELS],
+      "t10k-labels-idx1-ubyte.gz", "path or URL"),
+    O("data.train_images_sha256", T_STR, data_sha256[JOB_TRAIN_IMAGES], "",
+      "expected SHA-256 (required for URLs)"),
+    O("data.train_labels_sha256", T_STR, data_sha256[JOB_TRAIN_LABELS], "",
+      "expected SHA-256"),
+    O("data.test_images_sha256", T_STR, data_sha256[JOB_TEST_IMAGES], "",
+      "expected SHA-256"),
+    O("data.test_labels_sha256", T_STR, data_sha256[JOB_TEST_LABELS], "",
+      "expected SHA-256"),
+    O("data.cache_dir", T_STR, cache_dir, "",
+      "where downloads are kept (default: MODEL_DIR/cache)"),
+    O("data.sharding", T_STR, sharding_name, "shard",
+      "shard (disjoint parts) or sample (whole set, own seed)"),
+    O("data.train_limit", T_INT, train_limit, "0",
+      "use only the first N training examples (0: all)"),
+    O("data.test_limit", T_INT, test_limit, "0",
+      "evaluate only the first N test examples (0: all)"),
+    O("model_dir", T_STR, model_dir, "psc-model",
+      "metrics.jsonl and eval.jsonl go here"),
+    O("log_interval_s", T_FLOAT, log_interval_s, "1",
+      "seconds between progress lines and metrics records"),
+    O("eval_interval_s", T_FLOAT, eval_interval_s, "5",
+      "seconds between evaluations"),
+    O("startup_timeout_s", T_FLOAT, startup_timeout_s, "120",
+      "how long the chief waits for every task to register"),
+    O("heartbeat_interval_s", T_FLOAT, heartbeat_interval_s, "1",
+      "seconds between heartbeats"),
+    O("heartbeat_timeout_s", T_FLOAT, heartbeat_timeout_s, "10",
+      "a task silent this long is reported lost"),
+    O("blas_threads", T_INT, blas_threads, "1", "OpenBLAS threads per process"),
+    O("wire_dtype", T_STR, wire_dtype, "f32",
+      "f32 or f16 for gradients and parameters on the wire"),
+    O("zmq_io_threads", T_INT, zmq_io_threads, "1", "ZeroMQ I/O threads"),
+    O("slice_min_bytes", T_INT, slice_min_bytes, "65536",
+      "dense variables at least this large are sliced over every ps"),
+};
+
+#define NOPTS (sizeof s_opts / sizeof s_opts[0])
+
+static const struct opt *s_find(const char *key)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (strcmp(s_opts[i].key, key) == 0)
+            return &s_opts[i];
+    }
+    return NULL;
+}
+
+/* stragglers.N for a worker index N: returns N, or -1. */
+static int s_straggler_index(const char *key)
+{
+    const char *prefix = "stragglers.";
+    size_t plen = strlen(prefix);
+    if (strncmp(key, prefix, plen) != 0 || !isdigit((unsigned char) key[plen]))
+        return -1;
+    char *end = NULL;
+    long n = strtol(key + plen, &end, 10);
+    if (*end != '\0' || n < 0 || n >= JOB_MAX_STRAGGLERS)
+        return -2;
+    return (int) n;
+}
+
+static int s_parse_long(const char *key, const char *value, long *out,
+                        char *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0')
+        return psc_seterr(err, PSC_ECONFIG,
+                          "job option '%s' is '%s': give a whole number", key,
+                          value);
+    *out = v;
+    return 0;
+}
+
+static int s_parse_double(const char *key, const char *value, double *out,
+                          char *err)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (errno != 0 || end == value || *end != '\0')
+        return psc_seterr(err, PSC_ECONFIG,
+                          "job option '%s' is '%s': give a number", key, value);
+    *out = v;
+    return 0;
+}
+
+static int s_parse_bool(const char *key, const char *value, int *out, char *err)
+{
+    if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0) {
+        *out = 1;
+    } else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0) {
+        *out = 0;
+    } else {
+        return psc_seterr(err, PSC_ECONFIG,
+                          "job option '%s' is '%s': give true or false", key,
+                          value);
+    }
+    return 0;
+}
+
+/* "256,128" or "[256, 128]" or "" (no hidden layers). */
+static int s_parse_intlist(struct job *job, const char *key, const char *value,
+                           char *err)
+{
+    char buf[JOB_STR];
+    snprintf(buf, sizeof buf, "%s", value);
+    int n = 0;
+    for (char *p = buf; *p != '\0'; p++) {
+        if (*p == '[' || *p == ']' || *p == ',')
+            *p = ' ';
+    }
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ", &save); tok != NULL;
+         tok = strtok_r(NULL, " ", &save)) {
+        long v = 0;
+        if (s_parse_long(key, tok, &v, err) != 0 || v < 1 || v > 65536)
+            return psc_seterr(err, PSC_ECONFIG,
+                              "job option '%s' is '%s': give layer widths "
+                              "from 1 to 65536, e.g. [256, 128]",
+                              key, value);
+        if (n == JOB_MAX_HIDDEN)
+            return psc_seterr(err, PSC_ECONFIG,
+                              "job option '%s' has more than %d layers", key,
+                              JOB_MAX_HIDDEN);
+        job->hidden[n++] = (int) v;
+    }
+    job->nhidden = n;
+    return 0;
+}
+
+static int s_set_string(char *dst, const char *key, const char *value,
+                        char *err)
+{
+    if (strlen(value) >= JOB_STR)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "job option '%s' is longer than %d characters", key,
+                          JOB_STR - 1);
+    snprintf(dst, JOB_STR, "%s", value);
+    return 0;
+}
+
+static int s_set_opt(struct job *job, const struct opt *o, const char *value,
+                     char *err)
+{
+    void *field = (char *) job + o->offset;
+    switch (o->type) {
+    case T_INT:
+        return s_parse_long(o->key, value, field, err);
+    case T_FLOAT:
+        return s_parse_double(o->key, value, field, err);
+    case T_BOOL:
+        return s_parse_bool(o->key, value, field, err);
+    case T_INTLIST:
+        return s_parse_intlist(job, o->key, value, err);
+    case T_STR:
+        return s_set_string(field, o->key, value, err);
+    }
+    return PSC_EINVAL;
+}
+
+static int s_set(struct job *job, const char *key, const char *value, char *err)
+{
+    const struct opt *o = s_find(key);
+    if (o != NULL)
+        return s_set_opt(job, o, value, err);
+    int idx = s_straggler_index(key);
+    if (idx >= 0)
+        return s_set_string(job->stragglers[idx], key, value, err);
+    if (idx == -2)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "job option '%s' names no worker: use "
+                          "stragglers.default or stragglers.N with N < %d",
+                          key, JOB_MAX_STRAGGLERS);
+    return psc_seterr(err, PSC_ECONFIG,
+                      "job option '%s' is unknown: see --help-job for the "
+                      "options",
+                      key);
+}
+
+/* Turns a JSON leaf into the text form --set uses. */
+static int s_leaf_text(const char *key, json_t *v, char *buf, size_t len,
+                       char *err)
+{
+    if (json_is_string(v)) {
+        snprintf(buf, len, "%s", json_string_value(v));
+    } else if (json_is_integer(v)) {
+        snprintf(buf, len, "%lld", (long long) json_integer_value(v));
+    } else if (json_is_real(v)) {
+        snprintf(buf, len, "%.17g", json_real_value(v));
+    } else if (json_is_boolean(v)) {
+        snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+    } else if (json_is_array(v)) {
+        size_t off = 0;
+        size_t i;
+        json_t *e;
+        buf[0] = '\0';
+        json_array_foreach(v, i, e)
+        {
+            if (!json_is_integer(e))
+                return psc_seterr(err, PSC_ECONFIG,
+                                  "job option '%s' must be a list of whole "
+                                  "numbers",
+                                  key);
+            off +=
+                (size_t) snprintf(buf + off, len - off, "%s%lld", i ? "," : "",
+                                  (long long) json_integer_value(e));
+            if (off >= len)
+                return psc_seterr(err, PSC_ECONFIG,
+                                  "job option '%s' is too long", key);
+        }
+    } else {
+        return psc_seterr(err, PSC_ECONFIG,
+                          "job option '%s' has a value of the wrong kind", key);
+    }
+    return 0;
+}
+
+static int s_apply_json(struct job *job, const char *prefix, json_t *obj,
+                        char *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        char key[256];
+        char text[JOB_STR];
+        snprintf(key, sizeof key, "%s%s", prefix, k);
+        int nested = strcmp(key, "data") == 0 || strcmp(key, "stragglers") == 0;
+        if (json_is_object(v) && nested) {
+            char sub[sizeof key + 1];
+            snprintf(sub, sizeof sub, "%s.", key);
+            if (s_apply_json(job, sub, v, err) != 0)
+                return PSC_ECONFIG;
+            continue;
+        }
+        if (s_leaf_text(key, v, text, sizeof text, err) != 0)
+            return PSC_ECONFIG;
+        if (s_set(job, key, text, err) != 0)
+            return PSC_ECONFIG;
+    }
+    return 0;
+}
+
+static int s_load_file(struct job *job, const char *path, char *err)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, 0, &jerr);
+    if (root == NULL) {
+        if (jerr.line < 0)
+            return psc_seterr(err, PSC_ECONFIG, "cannot read job file '%s': %s",
+                              path, jerr.text);
+        return psc_seterr(err, PSC_ECONFIG,
+                          "job file '%s' is not valid JSON (line %d, column "
+                          "%d: %s): fix the JSON syntax",
+                          path, jerr.line, jerr.column, jerr.text);
+    }
+    int rc = 0;
+    if (!json_is_object(root))
+        rc = psc_seterr(err, PSC_ECONFIG,
+                        "job file '%s' must hold a JSON object", path);
+    else
+        rc = s_apply_json(job, "", root, err);
+    json_decref(root);
+    return rc;
+}
+
+static int s_apply_set(struct job *job, const char *set, char *err)
+{
+    const char *eq = strchr(set, '=');
+    if (eq == NULL || eq == set)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "--set '%s' has no '=': write --set key=value", set);
+    char key[256];
+    snprintf(key, sizeof key, "%.*s", (int) (eq - set), set);
+    return s_set(job, key, eq + 1, err);
+}
+
+static int s_pick(const char *key, const char *value, const char *const *names,
+                  int n, int *out, char *err)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(value, names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    }
+    char list[256] = "";
+    for (int i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                 i == 0 ? "" : (i == n - 1 ? " or " : ", "), names[i]);
+    return psc_seterr(err, PSC_ECONFIG, "%s '%s' is unknown: use %s", key,
+                      value, list);
+}
+
+static int s_derive_names(struct job *job, char *err)
+{
+    static const char *const models[] = {"softmax", "mlp"};
+    static const char *const modes[] = {"sync", "async"};
+    static const char *const policies[] = {"none", "inverse", "drop"};
+    static const char *const shardings[] = {"shard", "sample"};
+    static const char *const dtypes[] = {"f32", "f16"};
+    static const char *const optims[] = {"sgd", "momentum", "adagrad", "adam"};
+    static const char *const decays[] = {"none", "exponential", "inverse_time"};
+    int v = 0;
+    if (s_pick("model", job->model, models, 2, &v, err) != 0 ||
+        s_pick("optimizer", job->optimizer, optims, 4, &v, err) != 0 ||
+        s_pick("lr_decay", job->lr_decay, decays, 3, &v, err) != 0)
+        return PSC_ECONFIG;
+    if (s_pick("mode", job->mode_name, modes, 2, &v, err) != 0)
+        return PSC_ECONFIG;
+    job->mode = (enum job_mode) v;
+    if (s_pick("staleness_policy", job->staleness_policy, policies, 3, &v,
+               err) != 0)
+        return PSC_ECONFIG;
+    job->staleness = (enum job_staleness) v;
+    if (s_pick("data.sharding", job->sharding_name, shardings, 2, &v, err) != 0)
+        return PSC_ECONFIG;
+    job->sharding = (enum job_sharding) v;
+    if (s_pick("wire_dtype", job->wire_dtype, dtypes, 2, &v, err) != 0)
+        return PSC_ECONFIG;
+    job->wire_f16 = v;
+    return 0;
+}
+
+static int s_check_ranges(const struct job *job, char *err)
+{
+    if (!(job->learning_rate > 0))
+        return psc_seterr(err, PSC_ECONFIG,
+                          "learning_rate %g is not positive: give a positive "
+                          "learning rate, e.g. 0.001",
+                          job->learning_rate);
+    if (job->batch_size < 1 || job->batch_size > 65536)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "batch_size %ld is out of range: use 1 to 65536",
+                          job->batch_size);
+    if (job->epochs < 0 || job->max_steps < 0)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "epochs and max_steps must not be negative");
+    if (job->epochs == 0 && job->max_steps == 0)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "epochs and max_steps are both 0: set one of them");
+    if (strcmp(job->model, "mlp") == 0 && job->nhidden == 0)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "hidden is empty: an mlp needs at least one hidden "
+                          "layer, e.g. [256, 128]");
+    if (job->momentum < 0 || job->momentum >= 1 || job->adam_beta1 < 0 ||
+        job->adam_beta1 >= 1 || job->adam_beta2 < 0 || job->adam_beta2 >= 1)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "momentum, adam_beta1 and adam_beta2 must lie in "
+                          "[0, 1)");
+    if (!(job->epsilon > 0) || job->adagrad_initial < 0 ||
+        !(job->lr_decay_rate > 0) || !(job->lr_decay_steps > 0))
+        return psc_seterr(err, PSC_ECONFIG,
+                          "epsilon, lr_decay_rate and lr_decay_steps must be "
+                          "positive, adagrad_initial not negative");
+    if (job->replicas_to_aggregate < 0 || job->max_staleness < 0 ||
+        job->warmup_steps < 0 || job->ssp_bound < -1)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "replicas_to_aggregate, max_staleness and "
+                          "warmup_steps must not be negative; ssp_bound is -1 "
+                          "(off) or more");
+    return 0;
+}
+
+static int s_check_timing(const struct job *job, char *err)
+{
+    if (!(job->log_interval_s > 0) || !(job->eval_interval_s > 0) ||
+        !(job->startup_timeout_s > 0) || !(job->heartbeat_interval_s > 0))
+        return psc_seterr(err, PSC_ECONFIG,
+                          "log_interval_s, eval_interval_s, startup_timeout_s "
+                          "and heartbeat_interval_s must be positive");
+    if (!(job->heartbeat_timeout_s >= 2 * job->heartbeat_interval_s))
+        return psc_seterr(err, PSC_ECONFIG,
+                          "heartbeat_timeout_s %g must be at least twice "
+                          "heartbeat_interval_s %g",
+                          job->heartbeat_timeout_s, job->heartbeat_interval_s);
+    if (job->blas_threads < 1 || job->blas_threads > 256 ||
+        job->zmq_io_threads < 1 || job->zmq_io_threads > 64)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "blas_threads (1-256) or zmq_io_threads (1-64) is "
+                          "out of range");
+    if (job->slice_min_bytes < 4)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "slice_min_bytes must be at least 4");
+    return 0;
+}
+
+static int s_check_stragglers(const struct job *job, char *err)
+{
+    struct straggler s;
+    if (straggler_parse(&s, job->straggler_default, 0, 0, err) != 0)
+        return PSC_ECONFIG;
+    for (int i = 0; i < JOB_MAX_STRAGGLERS; i++) {
+        if (job->stragglers[i][0] != '\0' &&
+            straggler_parse(&s, job->stragglers[i], 0, 0, err) != 0)
+            return PSC_ECONFIG;
+    }
+    return 0;
+}
+
+static int s_check_data(const struct job *job, char *err)
+{
+    static const char *const names[] = {"train_images", "train_labels",
+                                        "test_images", "test_labels"};
+    for (int i = 0; i < JOB_NDATA; i++) {
+        const char *sha = job->data_sha256[i];
+        size_t n = strlen(sha);
+        int hex = n == 64;
+        for (size_t k = 0; k < n && hex; k++)
+            hex = isxdigit((unsigned char) sha[k]) != 0;
+        if (n != 0 && !hex)
+            return psc_seterr(err, PSC_ECONFIG,
+                              "data.%s_sha256 '%s' is not a SHA-256: give 64 "
+                              "hexadecimal digits (sha256sum FILE)",
+                              names[i], sha);
+        int url = strncmp(job->data[i], "http://", 7) == 0 ||
+                  strncmp(job->data[i], "https://", 8) == 0;
+        if (url && n == 0)
+            return psc_seterr(err, PSC_ECONFIG,
+                              "data.%s is a URL but data.%s_sha256 is not set: "
+                              "give the file's SHA-256 so the download can be "
+                              "checked",
+                              names[i], names[i]);
+    }
+    return 0;
+}
+
+struct job *job_new(const char *path, const char *const *sets, int nsets,
+                    char *err)
+{
+    struct job *job = psc_xcalloc(1, sizeof *job);
+    for (size_t i = 0; i < NOPTS; i++) {
+        int rc = s_set_opt(job, &s_opts[i], s_opts[i].def, err);
+        (void) rc;
+    }
+    if (path != NULL && s_load_file(job, path, err) != 0)
+        goto fail;
+    for (int i = 0; i < nsets; i++) {
+        if (s_apply_set(job, sets[i], err) != 0)
+            goto fail;
+    }
+    if (s_derive_names(job, err) != 0 || s_check_ranges(job, err) != 0 ||
+        s_check_timing(job, err) != 0 || s_check_stragglers(job, err) != 0 ||
+        s_check_data(job, err) != 0)
+        goto fail;
+    return job;
+fail:
+    free(job);
+    return NULL;
+}
+
+void job_destroy(struct job **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    free(*p);
+    *p = NULL;
+}
+
+int job_check_cluster(const struct job *job, int nworkers, char *err)
+{
+    if (job->replicas_to_aggregate > nworkers)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "replicas_to_aggregate %ld is larger than the "
+                          "number of workers (%d): use at most %d",
+                          job->replicas_to_aggregate, nworkers, nworkers);
+    for (int i = nworkers; i < JOB_MAX_STRAGGLERS; i++) {
+        if (job->stragglers[i][0] != '\0')
+            return psc_seterr(err, PSC_ECONFIG,
+                              "stragglers.%d names a worker the cluster does "
+                              "not have (%d workers): use 0 to %d",
+                              i, nworkers, nworkers - 1);
+    }
+    return 0;
+}
+
+static void s_value_text(const struct job *job, const struct opt *o, char *buf,
+                         size_t len)
+{
+    const void *field = (const char *) job + o->offset;
+    switch (o->type) {
+    case T_INT:
+        snprintf(buf, len, "%ld", *(const long *) field);
+        break;
+    case T_FLOAT:
+        snprintf(buf, len, "%.17g", *(const double *) field);
+        break;
+    case T_BOOL:
+        snprintf(buf, len, "%s", *(const int *) field ? "true" : "false");
+        break;
+    case T_STR:
+        snprintf(buf, len, "%s", (const char *) field);
+        break;
+    case T_INTLIST:
+        buf[0] = '\0';
+        for (int i = 0; i < job->nhidden; i++)
+            snprintf(buf + strlen(buf), len - strlen(buf), "%s%d", i ? "," : "",
+                     job->hidden[i]);
+        break;
+    }
+}
+
+char *job_canonical(const struct job *job)
+{
+    size_t cap = 16384;
+    char *out = psc_xmalloc(cap);
+    size_t off = 0;
+    char value[JOB_STR];
+    for (size_t i = 0; i < NOPTS; i++) {
+        s_value_text(job, &s_opts[i], value, sizeof value);
+        off += (size_t) snprintf(out + off, cap - off, "%s=%s\n", s_opts[i].key,
+                                 value);
+    }
+    for (int i = 0; i < JOB_MAX_STRAGGLERS; i++) {
+        if (job->stragglers[i][0] != '\0')
+            off += (size_t) snprintf(out + off, cap - off, "stragglers.%d=%s\n",
+                                     i, job->stragglers[i]);
+    }
+    return out;
+}
+
+uint64_t job_fingerprint(const struct job *job)
+{
+    char *text = job_canonical(job);
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = text; *p != '\0'; p++) {
+        h ^= (uint8_t) *p;
+        h *= 1099511628211ull;
+    }
+    free(text);
+    return h;
+}
+
+/* Finds key's line in a canonical text; writes its value or "(unset)". */
+static void s_lookup(const char *text, const char *key, char *out, size_t len)
+{
+    size_t klen = strlen(key);
+    for (const char *line = text; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t llen = nl != NULL ? (size_t) (nl - line) : strlen(line);
+        if (llen > klen && strncmp(line, key, klen) == 0 && line[klen] == '=') {
+            snprintf(out, len, "%.*s", (int) (llen - klen - 1),
+                     line + klen + 1);
+            return;
+        }
+        line += llen + (nl != NULL);
+    }
+    snprintf(out, len, "(unset)");
+}
+
+static int s_diff_one(const char *from, const char *other, int from_is_theirs,
+                      char *out, size_t len)
+{
+    for (const char *line = from; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t llen = nl != NULL ? (size_t) (nl - line) : strlen(line);
+        const char *eq = memchr(line, '=', llen);
+        if (eq != NULL) {
+            char key[256];
+            char mine[JOB_STR];
+            char there[JOB_STR];
+            snprintf(key, sizeof key, "%.*s", (int) (eq - line), line);
+            snprintf(mine, sizeof mine, "%.*s",
+                     (int) (llen - (size_t) (eq - line) - 1), eq + 1);
+            s_lookup(other, key, there, sizeof there);
+            if (strcmp(mine, there) != 0) {
+                snprintf(out, len, "'%s' is '%s' there, '%s' here", key,
+                         from_is_theirs ? mine : there,
+                         from_is_theirs ? there : mine);
+                return 1;
+            }
+        }
+        line += llen + (nl != NULL);
+    }
+    return 0;
+}
+
+int job_diff(const char *theirs, const char *ours, char *out, size_t len)
+{
+    if (s_diff_one(ours, theirs, 0, out, len))
+        return 1;
+    return s_diff_one(theirs, ours, 1, out, len);
+}
+
+const char *job_straggler(const struct job *job, int worker)
+{
+    if (worker >= 0 && worker < JOB_MAX_STRAGGLERS &&
+        job->stragglers[worker][0] != '\0')
+        return job->stragglers[worker];
+    return job->straggler_default;
+}
+
+void job_data_location(const struct job *job, enum job_data_file f, char *out,
+                       size_t len)
+{
+    const char *v = job->data[f];
+    if (v[0] == '/' || strstr(v, "://") != NULL)
+        snprintf(out, len, "%s", v);
+    else
+        snprintf(out, len, "%s/%s", job->data_dir, v);
+}
+
+long job_total_steps(const struct job *job, long train_examples, int nworkers)
+{
+    if (job->max_steps > 0)
+        return job->max_steps;
+    long per_step = job->batch_size;
+    if (job->mode == JOB_SYNC)
+        per_step *= job->replicas_to_aggregate > 0 ? job->replicas_to_aggregate
+                                                   : nworkers;
+    long steps = job->epochs * train_examples / per_step;
+    return steps > 0 ? steps : 1;
+}
+
+void job_optim_config(const struct job *job, struct optim_config *c)
+{
+    optim_config_init(c);
+    optim_parse_kind(job->optimizer, &c->kind);
+    optim_parse_decay(job->lr_decay, &c->decay);
+    c->learning_rate = (float) job->learning_rate;
+    c->momentum = (float) job->momentum;
+    c->nesterov = job->nesterov;
+    c->beta1 = (float) job->adam_beta1;
+    c->beta2 = (float) job->adam_beta2;
+    c->epsilon = (float) job->epsilon;
+    c->adagrad_initial = (float) job->adagrad_initial;
+    c->decay_rate = (float) job->lr_decay_rate;
+    c->decay_steps = job->lr_decay_steps;
+}
+
+char *job_help(void)
+{
+    size_t cap = 16384;
+    char *out = psc_xmalloc(cap);
+    size_t off = 0;
+    for (size_t i = 0; i < NOPTS; i++)
+        off += (size_t) snprintf(
+            out + off, cap - off, "  %-28s %-12s %s\n", s_opts[i].key,
+            s_opts[i].def[0] ? s_opts[i].def : "\"\"", s_opts[i].help);
+    snprintf(out + off, cap - off, "  %-28s %-12s %s\n", "stragglers.N", "",
+             "delay for worker N, overrides stragglers.default");
+    return out;
+}

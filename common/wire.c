@@ -1,0 +1,348 @@
+/*
+ * Sending and receiving header + payload messages, and validating what
+ * arrives. Nothing from the network is trusted until wire_recv() has checked
+ * it: frame count, sizes, type, codec and protocol version.
+ */
+#include "wire.h"
+
+#include "f16.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_log.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HEADER_MAX_BYTES 65536
+#define TASK_MAX_LEN     64
+
+struct wire_buf {
+    atomic_int refs;
+    size_t size;
+    void *data;
+};
+
+wire_buf_t *wire_buf_new(size_t bytes)
+{
+    wire_buf_t *b = psc_xmalloc(sizeof *b);
+    atomic_init(&b->refs, 1);
+    b->size = bytes;
+    b->data = psc_xaligned(bytes);
+    return b;
+}
+
+void *wire_buf_data(wire_buf_t *b)
+{
+    return b->data;
+}
+
+size_t wire_buf_size(const wire_buf_t *b)
+{
+    return b->size;
+}
+
+int wire_buf_busy(wire_buf_t *b)
+{
+    return atomic_load(&b->refs) > 1;
+}
+
+static void s_buf_unref(wire_buf_t *b)
+{
+    if (atomic_fetch_sub(&b->refs, 1) == 1) {
+        free(b->data);
+        free(b);
+    }
+}
+
+void wire_buf_release(wire_buf_t **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    s_buf_unref(*p);
+    *p = NULL;
+}
+
+/* Called by ZeroMQ, possibly from its I/O thread, once a frame is sent. */
+static void s_zmq_free(void *data, void *hint)
+{
+    (void) data;
+    s_buf_unref(hint);
+}
+
+void wire_header_init(Psc__Header *hdr, Psc__MsgType type, const char *task)
+{
+    psc__header__init(hdr);
+    hdr->version = WIRE_VERSION;
+    hdr->type = type;
+    hdr->task = (char *) task;
+}
+
+static int s_send_frame(void *sock, const struct wire_frame *f, int more)
+{
+    zmq_msg_t m;
+    if (f->buf != NULL) {
+        atomic_fetch_add(&f->buf->refs, 1);
+        zmq_msg_init_data(&m, (void *) f->data, f->bytes, s_zmq_free, f->buf);
+    } else {
+        zmq_msg_init_size(&m, f->bytes);
+        if (f->bytes > 0)
+            memcpy(zmq_msg_data(&m), f->data, f->bytes);
+    }
+    int rc = zmq_msg_send(&m, sock, more ? ZMQ_SNDMORE : 0);
+    if (rc < 0) {
+        zmq_msg_close(&m);
+        return errno == EAGAIN ? PSC_EAGAIN : PSC_ENET;
+    }
+    return 0;
+}
+
+static int s_send_header(void *sock, const Psc__Header *hdr, int more)
+{
+    uint8_t small[512];
+    size_t len = psc__header__get_packed_size(hdr);
+    uint8_t *buf = len <= sizeof small ? small : psc_xmalloc(len);
+    psc__header__pack(hdr, buf);
+    int rc = zmq_send(sock, buf, len, more ? ZMQ_SNDMORE : 0);
+    int saved = errno;
+    if (buf != small)
+        free(buf);
+    if (rc < 0)
+        return saved == EAGAIN ? PSC_EAGAIN : PSC_ENET;
+    return 0;
+}
+
+int wire_send(void *sock, const void *peer, size_t peer_len, Psc__Header *hdr,
+              const struct wire_frame *frames, int nframes)
+{
+    uint64_t lengths[WIRE_MAX_FRAMES];
+    int rc = 0;
+    if (nframes > WIRE_MAX_FRAMES)
+        return PSC_EINVAL;
+    for (int i = 0; i < nframes; i++)
+        lengths[i] = frames[i].count;
+    hdr->version = WIRE_VERSION;
+    hdr->n_lengths = (size_t) nframes;
+    hdr->lengths = lengths;
+    if (peer != NULL && zmq_send(sock, peer, peer_len, ZMQ_SNDMORE) < 0)
+        rc = errno == EAGAIN ? PSC_EAGAIN : PSC_ENET;
+    if (rc == 0)
+        rc = s_send_header(sock, hdr, nframes > 0);
+    for (int i = 0; i < nframes && rc == 0; i++)
+        rc = s_send_frame(sock, &frames[i], i + 1 < nframes);
+    hdr->n_lengths = 0;
+    hdr->lengths = NULL;
+    return rc;
+}
+
+const char *wire_type_name(int type)
+{
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&psc__msg_type__descriptor, type);
+    return v != NULL ? v->name : "UNKNOWN";
+}
+
+/* Element size of payload frame i of a message of this header's type. */
+static size_t s_elem_size(const Psc__Header *hdr, int i)
+{
+    int keys_first = hdr->type == PSC__MSG_TYPE__SPARSE_PUSH ||
+                     hdr->type == PSC__MSG_TYPE__SPARSE_PULL;
+    if (keys_first && i == 0)
+        return sizeof(uint64_t);
+    return hdr->codec == PSC__CODEC__F16 ? 2 : 4;
+}
+
+/* Returns NULL when the frame count suits the type, else the complaint. */
+static const char *s_check_frame_count(const Psc__Header *hdr, int n)
+{
+    switch (hdr->type) {
+    case PSC__MSG_TYPE__INIT:
+    case PSC__MSG_TYPE__PUSH:
+    case PSC__MSG_TYPE__PARAMS:
+        return n >= 1 ? NULL : "no payload frames";
+    case PSC__MSG_TYPE__SPARSE_PUSH:
+        if (n != 2)
+            return "sparse push needs a keys and a rows frame";
+        if (hdr->lengths[1] != hdr->lengths[0] * (uint64_t) hdr->width)
+            return "sparse rows do not match keys x width";
+        return NULL;
+    case PSC__MSG_TYPE__SPARSE_PULL:
+    case PSC__MSG_TYPE__SPARSE_PARAMS:
+        return n == 1 ? NULL : "sparse message needs exactly one frame";
+    default:
+        return n == 0 ? NULL : "payload frames on a control message";
+    }
+}
+
+static const char *s_validate(const wire_msg_t *msg)
+{
+    const Psc__Header *hdr = msg->hdr;
+    if (hdr->version != WIRE_VERSION)
+        return "wrong protocol version";
+    if (hdr->type <= PSC__MSG_TYPE__MSG_NONE || hdr->type > PSC__MSG_TYPE__BYE)
+        return "unknown message type";
+    if (hdr->codec != PSC__CODEC__F32 && hdr->codec != PSC__CODEC__F16)
+        return "unknown codec";
+    if (hdr->task == NULL || hdr->task[0] == '\0' ||
+        strlen(hdr->task) > TASK_MAX_LEN)
+        return "missing or over-long task name";
+    if (hdr->n_lengths != (size_t) msg->nframes)
+        return "frame count differs from the header";
+    for (int i = 0; i < msg->nframes; i++) {
+        size_t bytes = zmq_msg_size((zmq_msg_t *) &msg->frames[i]);
+        size_t elem = s_elem_size(hdr, i);
+        if (hdr->lengths[i] > SIZE_MAX / elem ||
+            bytes != hdr->lengths[i] * elem)
+            return "frame size differs from the header";
+    }
+    return s_check_frame_count(hdr, msg->nframes);
+}
+
+static void s_drain(void *sock)
+{
+    int more = 1;
+    size_t len = sizeof more;
+    zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &len);
+    while (more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, sock, 0) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+    }
+}
+
+static int s_reject(void *sock, wire_msg_t *msg, struct wire_counters *c,
+                    const char *why)
+{
+    s_drain(sock);
+    const char *task = msg->hdr != NULL ? msg->hdr->task : NULL;
+    c->rejected++;
+    if (c->logged == 0) {
+        psc_log_warn("dropped a malformed message from '%s': %s (further "
+                     "ones are counted, not logged)",
+                     task != NULL ? task : "unknown", why);
+        c->logged = 1;
+    }
+    wire_msg_release(msg);
+    return PSC_EPROTO;
+}
+
+static int s_recv_part(void *sock, zmq_msg_t *m, int flags)
+{
+    zmq_msg_init(m);
+    if (zmq_msg_recv(m, sock, flags) >= 0)
+        return 0;
+    int e = errno;
+    zmq_msg_close(m);
+    if (e == EAGAIN)
+        return PSC_EAGAIN;
+    return e == EINTR ? PSC_EINTR : PSC_ENET;
+}
+
+/* Reads the routing id (ROUTER) and the header frame. */
+static int s_recv_head(void *sock, int from_router, wire_msg_t *msg,
+                       struct wire_counters *c, int flags, int *more)
+{
+    zmq_msg_t part;
+    int rc = s_recv_part(sock, &part, flags);
+    if (rc != 0)
+        return rc;
+    if (from_router) {
+        msg->peer_len = zmq_msg_size(&part);
+        if (msg->peer_len > WIRE_MAX_PEER)
+            msg->peer_len = WIRE_MAX_PEER;
+        memcpy(msg->peer, zmq_msg_data(&part), msg->peer_len);
+        int has_more = zmq_msg_more(&part);
+        zmq_msg_close(&part);
+        if (!has_more)
+            return s_reject(sock, msg, c, "no header frame");
+        rc = s_recv_part(sock, &part, 0);
+        if (rc != 0)
+            return rc;
+    }
+    size_t len = zmq_msg_size(&part);
+    if (len <= HEADER_MAX_BYTES)
+        msg->hdr = psc__header__unpack(NULL, len, zmq_msg_data(&part));
+    *more = zmq_msg_more(&part);
+    zmq_msg_close(&part);
+    if (msg->hdr == NULL)
+        return s_reject(sock, msg, c, "header frame is not a psc header");
+    return 0;
+}
+
+int wire_recv(void *sock, int from_router, wire_msg_t *msg,
+              struct wire_counters *c, int flags)
+{
+    int more = 0;
+    msg->hdr = NULL;
+    msg->nframes = 0;
+    msg->peer_len = 0;
+    int rc = s_recv_head(sock, from_router, msg, c, flags, &more);
+    if (rc != 0)
+        return rc;
+    while (more) {
+        if (msg->nframes == WIRE_MAX_FRAMES)
+            return s_reject(sock, msg, c, "too many frames");
+        zmq_msg_t *m = &msg->frames[msg->nframes];
+        rc = s_recv_part(sock, m, 0);
+        if (rc != 0) {
+            wire_msg_release(msg);
+            return rc;
+        }
+        msg->nframes++;
+        more = zmq_msg_more(m);
+    }
+    const char *why = s_validate(msg);
+    if (why != NULL)
+        return s_reject(sock, msg, c, why);
+    return 0;
+}
+
+void wire_msg_release(wire_msg_t *msg)
+{
+    if (msg->hdr != NULL)
+        psc__header__free_unpacked(msg->hdr, NULL);
+    msg->hdr = NULL;
+    for (int i = 0; i < msg->nframes; i++)
+        zmq_msg_close(&msg->frames[i]);
+    msg->nframes = 0;
+}
+
+size_t wire_frame_bytes(const wire_msg_t *msg, int i)
+{
+    return zmq_msg_size((zmq_msg_t *) &msg->frames[i]);
+}
+
+uint64_t wire_frame_count(const wire_msg_t *msg, int i)
+{
+    return msg->hdr->lengths[i];
+}
+
+const float *wire_frame_f32(const wire_msg_t *msg, int i, float *scratch)
+{
+    const void *data = zmq_msg_data((zmq_msg_t *) &msg->frames[i]);
+    size_t n = (size_t) msg->hdr->lengths[i];
+    if (msg->hdr->codec == PSC__CODEC__F16) {
+        f16_to_f32(scratch, data, n);
+        return scratch;
+    }
+    if (((uintptr_t) data % sizeof(float)) == 0)
+        return data;
+    memcpy(scratch, data, n * sizeof(float));
+    return scratch;
+}
+
+const uint64_t *wire_frame_keys(const wire_msg_t *msg, int i, uint64_t *scratch)
+{
+    const void *data = zmq_msg_data((zmq_msg_t *) &msg->frames[i]);
+    size_t n = (size_t) msg->hdr->lengths[i];
+    if (((uintptr_t) data % sizeof(uint64_t)) == 0)
+        return data;
+    memcpy(scratch, data, n * sizeof(uint64_t));
+    return scratch;
+}

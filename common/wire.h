@@ -1,0 +1,112 @@
+/*
+ * The wire: a message is one protobuf-c Header frame followed by raw payload
+ * frames. This module sends and receives such messages over ZeroMQ sockets,
+ * validates every received message against its header before anyone uses
+ * it, and owns the zero-copy buffer type that payload sends share.
+ */
+#ifndef WIRE_H
+#define WIRE_H
+
+#include "psc.pb-c.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#define WIRE_VERSION     1
+#define WIRE_MAX_FRAMES  64
+#define WIRE_MAX_PEER    255
+#define WIRE_WANT_PARAMS 1u
+
+/*
+ * A reference-counted payload buffer. The owner holds one reference; every
+ * zero-copy send of a part of it holds another until ZeroMQ has sent it, so
+ * the memory is freed exactly once, by whoever lets go last.
+ */
+typedef struct wire_buf wire_buf_t;
+
+/* Caller owns the one reference; drop it with wire_buf_release(). */
+wire_buf_t *wire_buf_new(size_t bytes);
+
+/* Borrowed; 64-byte aligned; valid while the caller holds a reference. */
+void *wire_buf_data(wire_buf_t *b);
+size_t wire_buf_size(const wire_buf_t *b);
+
+/* 1 while a send still holds a reference (do not write into it then). */
+int wire_buf_busy(wire_buf_t *b);
+
+/* Drops the caller's reference and sets *p to NULL; accepts NULL. */
+void wire_buf_release(wire_buf_t **p);
+
+/*
+ * One payload frame to send. With buf NULL the bytes at data are copied into
+ * the message; with buf set, data must point into buf and the frame is sent
+ * without copying, holding a reference on buf until ZeroMQ is done.
+ */
+struct wire_frame {
+    const void *data;
+    size_t bytes;
+    uint64_t count; /* elements, as the header's lengths[] says */
+    wire_buf_t *buf;
+};
+
+/* A received, validated message. Fields are read-only for callers. */
+typedef struct wire_msg {
+    Psc__Header *hdr;
+    int nframes;
+    zmq_msg_t frames[WIRE_MAX_FRAMES];
+    uint8_t peer[WIRE_MAX_PEER];
+    size_t peer_len; /* ROUTER sockets only: the sender's routing id */
+} wire_msg_t;
+
+/* Counts what wire_recv() dropped; the first drop of a socket is logged. */
+struct wire_counters {
+    uint64_t rejected;
+    uint64_t logged;
+};
+
+/* Fills a Header with the protocol version, type and sender task. */
+void wire_header_init(Psc__Header *hdr, Psc__MsgType type, const char *task);
+
+/*
+ * Sends hdr and frames on sock, prefixed by the routing id when peer is
+ * non-NULL (ROUTER sockets). Sets hdr->lengths from the frames' counts.
+ * Returns 0, PSC_EAGAIN when the socket would block past its high-water mark,
+ * or PSC_ENET. Frame buffers' references are released even on failure.
+ */
+int wire_send(void *sock, const void *peer, size_t peer_len, Psc__Header *hdr,
+              const struct wire_frame *frames, int nframes);
+
+/*
+ * Receives one whole message. from_router: the first part is a routing id.
+ * flags: 0 or ZMQ_DONTWAIT. Returns 0 with *msg filled (release it with
+ * wire_msg_release()), PSC_EAGAIN when nothing is waiting, PSC_EINTR on a
+ * signal, or PSC_EPROTO when the message was malformed: it was dropped,
+ * counted in c and, the first time, logged.
+ */
+int wire_recv(void *sock, int from_router, wire_msg_t *msg,
+              struct wire_counters *c, int flags);
+
+/* Frees a received message's header and frames; safe to call twice. */
+void wire_msg_release(wire_msg_t *msg);
+
+/* Bytes and element count of payload frame i. */
+size_t wire_frame_bytes(const wire_msg_t *msg, int i);
+uint64_t wire_frame_count(const wire_msg_t *msg, int i);
+
+/*
+ * Returns frame i's values as float32: the frame's own memory when it holds
+ * aligned float32, else converted or copied into scratch (room for
+ * wire_frame_count() floats). Borrowed; valid until the message is released
+ * or scratch is reused.
+ */
+const float *wire_frame_f32(const wire_msg_t *msg, int i, float *scratch);
+
+/* Returns frame i as uint64 keys, in place when aligned, else in scratch. */
+const uint64_t *wire_frame_keys(const wire_msg_t *msg, int i,
+                                uint64_t *scratch);
+
+/* Name of a message type for logs ("PUSH"). */
+const char *wire_type_name(int type);
+
+#endif

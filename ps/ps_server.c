@@ -1,0 +1,434 @@
+/*
+ * ps message loop.
+ */
+#include "ps_server.h"
+
+#include "ctl.h"
+#include "f16.h"
+#include "model.h"
+#include "net.h"
+#include "placement.h"
+#include "ps_shard.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_log.h"
+#include "psc_sig.h"
+#include "psc_time.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A reply waiting for its condition. */
+struct pending {
+    uint8_t peer[WIRE_MAX_PEER];
+    size_t peer_len;
+    uint64_t request_id;
+    uint64_t min_version;
+    int worker;
+};
+
+typedef struct self {
+    struct boot *b;
+    char task[64];
+    int index;
+    int nworkers;
+    void *router;
+    ctl_t *ctl;
+    placement_t *placement;
+    ps_shard_t *shard;
+    struct pending *pending;
+    size_t npending;
+    size_t cap_pending;
+    wire_buf_t *snapshot; /* values of snapshot_version, as sent */
+    uint64_t snapshot_version;
+    float *scratch;       /* f16 or unaligned payloads, converted */
+    float *slice_scratch; /* one slice's worth, for conversions */
+    struct wire_counters counters;
+    double next_stats;
+    int stop;
+    int exit_status;
+} self_t;
+
+static placement_t *s_placement(const struct job *job, int nps, char *err)
+{
+    model_t *m =
+        model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, err);
+    if (m == NULL)
+        return NULL;
+    int n = model_num_vars(m);
+    size_t *sizes = psc_xmalloc((size_t) n * sizeof *sizes);
+    for (int i = 0; i < n; i++)
+        sizes[i] = model_var(m, i)->size;
+    placement_t *p =
+        placement_new(sizes, n, nps, (size_t) job->slice_min_bytes / 4);
+    free(sizes);
+    model_destroy(&m);
+    return p;
+}
+
+static self_t *s_self_new(struct boot *b, char *err)
+{
+    self_t *self = psc_xcalloc(1, sizeof *self);
+    self->b = b;
+    self->index = tfc_task_index(b->tfc);
+    self->nworkers = tfc_count(b->tfc, TFC_WORKER);
+    snprintf(self->task, sizeof self->task, "%s", tfc_task_name(b->tfc));
+    self->placement = s_placement(b->job, tfc_count(b->tfc, TFC_PS), err);
+    if (self->placement == NULL)
+        return self;
+    self->shard =
+        ps_shard_new(b->job, self->placement, self->index, self->nworkers);
+    size_t n = self->placement->shards[self->index].size + 1;
+    self->scratch = psc_xaligned(n * sizeof(float));
+    self->router = net_socket(b->zctx, ZMQ_ROUTER, NULL);
+    return self;
+}
+
+static void s_self_destroy(self_t **p)
+{
+    self_t *self = *p;
+    net_close(&self->router);
+    ctl_destroy(&self->ctl);
+    wire_buf_release(&self->snapshot);
+    ps_shard_destroy(&self->shard);
+    placement_destroy(&self->placement);
+    free(self->pending);
+    free(self->scratch);
+    free(self);
+    *p = NULL;
+}
+
+/* "worker:3" -> 3 when it names one of our workers, else -1. */
+static int s_worker_index(const self_t *self, const char *task)
+{
+    int idx = -1;
+    char extra = 0;
+    if (sscanf(task, "worker:%d%c", &idx, &extra) != 1)
+        return -1;
+    return idx >= 0 && idx < self->nworkers ? idx : -1;
+}
+
+static void s_reply_error(self_t *self, const wire_msg_t *req, const char *why)
+{
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__ERROR, self->task);
+    h.request_id = req->hdr->request_id;
+    h.text = (char *) why;
+    wire_send(self->router, req->peer, req->peer_len, &h, NULL, 0);
+    self->counters.rejected++;
+    psc_log_debug("refused %s from %s: %s", wire_type_name(req->hdr->type),
+                  req->hdr->task, why);
+}
+
+/* The values of the current version as they go on the wire, shared by
+ * every reply of that version. */
+static wire_buf_t *s_snapshot(self_t *self)
+{
+    uint64_t v = ps_shard_version(self->shard);
+    if (self->snapshot != NULL && self->snapshot_version == v)
+        return self->snapshot;
+    wire_buf_release(&self->snapshot);
+    const struct placement_shard *lay = ps_shard_layout(self->shard);
+    size_t elem = self->b->job->wire_f16 ? 2 : 4;
+    self->snapshot = wire_buf_new(lay->size * elem + 1);
+    void *dst = wire_buf_data(self->snapshot);
+    if (self->b->job->wire_f16)
+        f16_from_f32(dst, ps_shard_values(self->shard), lay->size);
+    else
+        memcpy(dst, ps_shard_values(self->shard), lay->size * sizeof(float));
+    self->snapshot_version = v;
+    return self->snapshot;
+}
+
+static void s_send_params(self_t *self, const struct pending *p)
+{
+    const struct placement_shard *lay = ps_shard_layout(self->shard);
+    wire_buf_t *snap = s_snapshot(self);
+    size_t elem = self->b->job->wire_f16 ? 2 : 4;
+    struct wire_frame frames[WIRE_MAX_FRAMES];
+    for (int i = 0; i < lay->nslices; i++) {
+        const struct placement_slice *sl = &lay->slices[i];
+        frames[i].data = (char *) wire_buf_data(snap) + sl->shard_offset * elem;
+        frames[i].bytes = sl->len * elem;
+        frames[i].count = sl->len;
+        frames[i].buf = snap;
+    }
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PARAMS, self->task);
+    h.request_id = p->request_id;
+    h.step = ps_shard_version(self->shard);
+    h.shard = (uint32_t) self->index;
+    h.codec = self->b->job->wire_f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
+    wire_send(self->router, p->peer, p->peer_len, &h, frames, lay->nslices);
+}
+
+static int s_ready(const self_t *self, const struct pending *p)
+{
+    return ps_shard_ready(self->shard) &&
+           ps_shard_version(self->shard) >= p->min_version &&
+           ps_shard_may_pull(self->shard, p->worker);
+}
+
+/* Sends every parked reply whose condition now holds. */
+static void s_release_pending(self_t *self)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->npending; i++) {
+        if (s_ready(self, &self->pending[i]))
+            s_send_params(self, &self->pending[i]);
+        else
+            self->pending[kept++] = self->pending[i];
+    }
+    self->npending = kept;
+}
+
+static void s_park(self_t *self, const wire_msg_t *req, uint64_t min_version,
+                   int worker)
+{
+    if (self->npending == self->cap_pending) {
+        self->cap_pending = self->cap_pending ? self->cap_pending * 2 : 16;
+        self->pending = psc_xrealloc(self->pending,
+                                     self->cap_pending * sizeof *self->pending);
+    }
+    struct pending *p = &self->pending[self->npending++];
+    memcpy(p->peer, req->peer, req->peer_len);
+    p->peer_len = req->peer_len;
+    p->request_id = req->hdr->request_id;
+    p->min_version = min_version;
+    p->worker = worker;
+}
+
+/* Checks a payload against this shard's slices; NULL when it fits. */
+static const char *s_check_layout(const self_t *self, const wire_msg_t *msg)
+{
+    const struct placement_shard *lay = ps_shard_layout(self->shard);
+    if (msg->nframes != lay->nslices)
+        return "wrong number of slices for this shard: is the job the same "
+               "on every task?";
+    for (int i = 0; i < lay->nslices; i++) {
+        if (wire_frame_count(msg, i) != lay->slices[i].len)
+            return "slice length differs from this shard's layout";
+    }
+    return NULL;
+}
+
+/* Float32 views of every slice of msg, converting into scratch if needed. */
+static void s_slices_f32(self_t *self, const wire_msg_t *msg, const float **out)
+{
+    const struct placement_shard *lay = ps_shard_layout(self->shard);
+    for (int i = 0; i < lay->nslices; i++)
+        out[i] =
+            wire_frame_f32(msg, i, self->scratch + lay->slices[i].shard_offset);
+}
+
+static void s_on_init(self_t *self, const wire_msg_t *msg)
+{
+    const char *why = s_check_layout(self, msg);
+    if (why != NULL) {
+        s_reply_error(self, msg, why);
+        return;
+    }
+    if (!ps_shard_ready(self->shard)) {
+        const float *slices[WIRE_MAX_FRAMES];
+        s_slices_f32(self, msg, slices);
+        for (int i = 0; i < msg->nframes; i++)
+            ps_shard_init_slice(self->shard, i, slices[i]);
+        ps_shard_init_done(self->shard);
+        psc_log_info("initialised %zu parameters in %d slices",
+                     ps_shard_layout(self->shard)->size, msg->nframes);
+    }
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__INIT_ACK, self->task);
+    h.request_id = msg->hdr->request_id;
+    wire_send(self->router, msg->peer, msg->peer_len, &h, NULL, 0);
+    s_release_pending(self);
+}
+
+static void s_on_push(self_t *self, const wire_msg_t *msg)
+{
+    const char *why = s_check_layout(self, msg);
+    if (why == NULL && !ps_shard_ready(self->shard))
+        why = "not initialised yet: the chief has not started the job";
+    if (why == NULL && msg->hdr->step > ps_shard_version(self->shard))
+        why = "gradient computed from a version this shard never had";
+    if (why != NULL) {
+        s_reply_error(self, msg, why);
+        return;
+    }
+    int worker = s_worker_index(self, msg->hdr->task);
+    const float *slices[WIRE_MAX_FRAMES];
+    s_slices_f32(self, msg, slices);
+    enum ps_push_result r =
+        ps_shard_push(self->shard, worker, msg->hdr->step, slices);
+    if (msg->hdr->flags & WIRE_WANT_PARAMS) {
+        /* Sync: the next step's values; dropped or async: the newest. */
+        uint64_t v = ps_shard_version(self->shard);
+        if (r == PS_PUSH_AGGREGATED)
+            v++;
+        s_park(self, msg, v, worker);
+    }
+    s_release_pending(self);
+}
+
+static void s_on_pull(self_t *self, const wire_msg_t *msg)
+{
+    if (msg->nframes != 0) {
+        s_reply_error(self, msg, "a pull carries no payload");
+        return;
+    }
+    s_park(self, msg, msg->hdr->min_version,
+           s_worker_index(self, msg->hdr->task));
+    s_release_pending(self);
+}
+
+static void s_on_request(self_t *self, const wire_msg_t *msg)
+{
+    switch (msg->hdr->type) {
+    case PSC__MSG_TYPE__INIT:
+        s_on_init(self, msg);
+        break;
+    case PSC__MSG_TYPE__PUSH:
+        s_on_push(self, msg);
+        break;
+    case PSC__MSG_TYPE__PULL:
+        s_on_pull(self, msg);
+        break;
+    case PSC__MSG_TYPE__SPARSE_PUSH:
+    case PSC__MSG_TYPE__SPARSE_PULL:
+        s_reply_error(self, msg, "this job's model has no sparse variables");
+        break;
+    default:
+        s_reply_error(self, msg, "not a request a ps answers");
+        break;
+    }
+}
+
+static void s_send_stats(self_t *self)
+{
+    Psc__PsStats st = PSC__PS_STATS__INIT;
+    st.version = ps_shard_version(self->shard);
+    st.applied = ps_shard_applied(self->shard);
+    st.n_dropped = (size_t) self->nworkers;
+    st.dropped = (uint64_t *) ps_shard_dropped(self->shard);
+    st.n_staleness_hist = PS_HIST_BINS;
+    st.staleness_hist = (uint64_t *) ps_shard_staleness_hist(self->shard);
+    st.rejected_messages = self->counters.rejected;
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PS_STATS, self->task);
+    h.stats = &st;
+    ctl_send(self->ctl, &h);
+}
+
+static void s_on_control(self_t *self)
+{
+    wire_msg_t msg;
+    int type = ctl_recv(self->ctl, &msg);
+    if (type == 0)
+        return;
+    if (type == PSC__MSG_TYPE__STOP) {
+        psc_log_info("the chief says stop");
+        self->stop = 1;
+    } else if (type == PSC__MSG_TYPE__LOST) {
+        int w = s_worker_index(self, msg.hdr->text ? msg.hdr->text : "");
+        ps_shard_worker_lost(self->shard, w);
+        s_release_pending(self);
+    }
+    wire_msg_release(&msg);
+}
+
+static void s_poll_once(self_t *self, int timeout_ms)
+{
+    zmq_pollitem_t items[2] = {{self->router, 0, ZMQ_POLLIN, 0},
+                               {ctl_socket(self->ctl), 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 2, timeout_ms) <= 0)
+        return;
+    if (items[0].revents & ZMQ_POLLIN) {
+        /* Drain what is queued so a burst costs one poll. */
+        for (int i = 0; i < 64; i++) {
+            wire_msg_t msg;
+            int rc =
+                wire_recv(self->router, 1, &msg, &self->counters, ZMQ_DONTWAIT);
+            if (rc == PSC_EAGAIN || rc == PSC_EINTR)
+                break;
+            if (rc != 0)
+                continue;
+            s_on_request(self, &msg);
+            wire_msg_release(&msg);
+        }
+    }
+    if (items[1].revents & ZMQ_POLLIN)
+        s_on_control(self);
+}
+
+static int s_serve_loop(self_t *self)
+{
+    char err[PSC_ERR_LEN];
+    while (!self->stop) {
+        int sig = psc_sig_stop_requested();
+        if (sig) {
+            psc_log_info("stopping on signal %d", sig);
+            ctl_bye(self->ctl, "signal");
+            return 128 + sig;
+        }
+        if (ctl_tick(self->ctl, err) != 0) {
+            psc_log_err("%s: stopping", err);
+            return 1;
+        }
+        double now = psc_now();
+        if (now >= self->next_stats) {
+            s_send_stats(self);
+            self->next_stats = now + self->b->job->log_interval_s;
+        }
+        int ms = ctl_timeout_ms(self->ctl);
+        int stats_ms = (int) ((self->next_stats - now) * 1000) + 1;
+        s_poll_once(self, ms < stats_ms ? ms : stats_ms);
+    }
+    s_send_stats(self);
+    ctl_bye(self->ctl, "done");
+    return 0;
+}
+
+static int s_start(self_t *self, char *err)
+{
+    struct boot *b = self->b;
+    if (self->shard == NULL)
+        return PSC_ECONFIG;
+    if (ps_shard_layout(self->shard)->nslices > WIRE_MAX_FRAMES)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "this shard holds more than %d slices: raise "
+                          "slice_min_bytes",
+                          WIRE_MAX_FRAMES);
+    int rc = net_bind(self->router, tfc_port(b->tfc, TFC_PS, self->index), err);
+    if (rc != 0)
+        return rc;
+    self->ctl = ctl_new(b, err);
+    if (self->ctl == NULL)
+        return PSC_ENET;
+    return ctl_register(self->ctl, NULL, NULL, err);
+}
+
+int ps_server_run(struct boot *b)
+{
+    char err[PSC_ERR_LEN] = "";
+    self_t *self = s_self_new(b, err);
+    int rc = s_start(self, err);
+    int status;
+    if (rc != 0) {
+        psc_log_err("%s", err);
+        status = rc == PSC_ECONFIG || rc == PSC_EREFUSED ? 2 : 1;
+        if (rc == PSC_EINTR)
+            status = 128 + psc_sig_stop_requested();
+    } else {
+        psc_log_info("serving %zu parameters on port %d",
+                     ps_shard_layout(self->shard)->size,
+                     tfc_port(b->tfc, TFC_PS, self->index));
+        status = s_serve_loop(self);
+    }
+    if (self->counters.rejected > 0)
+        psc_log_info("refused or dropped %llu malformed messages",
+                     (unsigned long long) self->counters.rejected);
+    s_self_destroy(&self);
+    return status;
+}

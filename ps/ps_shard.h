@@ -1,0 +1,70 @@
+/*
+ * One ps task's shard: its slices of every variable, the optimizer's slots
+ * beside them, the version (updates applied), and the rules that decide
+ * what a gradient does: sync (average the first N for the current version,
+ * drop late ones) or async (apply on arrival, scaled or dropped by
+ * staleness). No sockets here; ps_server.c feeds it messages.
+ */
+#ifndef PS_SHARD_H
+#define PS_SHARD_H
+
+#include "job.h"
+#include "placement.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PS_HIST_BINS 64
+
+typedef struct ps_shard ps_shard_t;
+
+/* What a pushed gradient came to. */
+enum ps_push_result {
+    PS_PUSH_APPLIED,    /* async: applied now */
+    PS_PUSH_AGGREGATED, /* sync: counted towards the current step */
+    PS_PUSH_STEPPED,    /* sync: it completed the step, which was applied */
+    PS_PUSH_DROPPED,    /* too late (sync) or too stale (async policy drop) */
+};
+
+/* Caller owns; ps_shard_destroy(). shard: this ps's index in placement. */
+ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
+                         int shard, int nworkers);
+void ps_shard_destroy(ps_shard_t **p);
+
+/* Elements and slices held; the placement's view (borrowed). */
+const struct placement_shard *ps_shard_layout(const ps_shard_t *s);
+
+/* Sets the initial values of slice i and, after the last, version 0. */
+void ps_shard_init_slice(ps_shard_t *s, int slice, const float *values);
+void ps_shard_init_done(ps_shard_t *s);
+int ps_shard_ready(const ps_shard_t *s);
+
+uint64_t ps_shard_version(const ps_shard_t *s);
+
+/*
+ * Offers one gradient, computed by worker (index, or -1 for a client that
+ * is not a worker) from version `read`, one values array per slice
+ * (already float32). read must not exceed the current version.
+ */
+enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
+                                  const float *const *slices);
+
+/* The values, for replies (borrowed; changes with the next update). */
+const float *ps_shard_values(const ps_shard_t *s);
+
+/*
+ * Bounded staleness: 1 when worker may receive parameters now (it is at
+ * most ssp_bound pushes ahead of the slowest live worker), always 1 when
+ * the bound is off or the client is not a worker.
+ */
+int ps_shard_may_pull(const ps_shard_t *s, int worker);
+
+/* Marks a worker lost: it no longer holds back bounded staleness. */
+void ps_shard_worker_lost(ps_shard_t *s, int worker);
+
+/* Statistics for the chief (borrowed arrays of nworkers / PS_HIST_BINS). */
+const uint64_t *ps_shard_dropped(const ps_shard_t *s);
+const uint64_t *ps_shard_staleness_hist(const ps_shard_t *s);
+uint64_t ps_shard_applied(const ps_shard_t *s);
+
+#endif
