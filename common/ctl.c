@@ -19,6 +19,7 @@ struct ctl {
     char task[64];
     char chief[300];
     char *canonical;
+    uint64_t examples;
     double next_beat;
     double last_heard;
     struct wire_counters counters;
@@ -54,6 +55,11 @@ void ctl_destroy(ctl_t **p)
     *p = NULL;
 }
 
+void ctl_set_examples(ctl_t *c, uint64_t examples)
+{
+    c->examples = examples;
+}
+
 void *ctl_socket(ctl_t *c)
 {
     return c->sock;
@@ -71,6 +77,10 @@ static void s_send_register(ctl_t *c)
     wire_header_init(&h, PSC__MSG_TYPE__REGISTER, c->task);
     h.text = c->canonical;
     h.fingerprint = job_fingerprint(c->b->job);
+    Psc__Report r = PSC__REPORT__INIT;
+    r.examples = c->examples;
+    if (c->examples > 0)
+        h.report = &r;
     ctl_send(c, &h);
 }
 

@@ -23,6 +23,9 @@ void ctl_destroy(ctl_t **p);
 /* The socket, for zmq_poll (ZMQ_POLLIN); borrowed. */
 void *ctl_socket(ctl_t *c);
 
+/* Workers tell the chief their training set's size when registering. */
+void ctl_set_examples(ctl_t *c, uint64_t examples);
+
 /*
  * Registers with the chief and waits for its answer, re-sending with
  * back-off until job->startup_timeout_s has passed. While waiting, keeps

@@ -1,0 +1,485 @@
+/*
+ * Chief: formation, initialisation, monitoring and shutdown.
+ */
+#include "chief.h"
+
+#include "chief_metrics.h"
+#include "model.h"
+#include "net.h"
+#include "placement.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_log.h"
+#include "psc_sig.h"
+#include "psc_time.h"
+#include "psclient.h"
+#include "wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { R_PS, R_WORKER, R_EVAL, R_N };
+
+struct task {
+    int registered;
+    int bye;
+    int lost;
+    double last_seen;
+};
+
+typedef struct self {
+    const struct boot *b;
+    void *router;
+    char *canonical;
+    int count[R_N];
+    struct task *tasks[R_N];
+    long train_examples;
+    long total_steps;
+    model_t *model;
+    placement_t *placement;
+    chief_metrics_t *metrics;
+    struct wire_counters counters;
+    int eval_done;
+    double eval_accuracy;
+    int status;   /* >= 0: stop the job with this exit status */
+    int training; /* workers are expected to be live */
+} self_t;
+
+static const char *const s_role_names[R_N] = {"ps", "worker", "evaluator"};
+
+static int s_parse_task(const self_t *self, const char *name, int *role,
+                        int *index)
+{
+    for (int r = 0; r < R_N; r++) {
+        size_t n = strlen(s_role_names[r]);
+        char extra = 0;
+        if (strncmp(name, s_role_names[r], n) == 0 && name[n] == ':' &&
+            sscanf(name + n + 1, "%d%c", index, &extra) == 1 && *index >= 0 &&
+            *index < self->count[r]) {
+            *role = r;
+            return 0;
+        }
+    }
+    return PSC_EINVAL;
+}
+
+static void s_send(self_t *self, const char *to, Psc__MsgType type,
+                   const char *text)
+{
+    Psc__Header h;
+    wire_header_init(&h, type, "chief:0");
+    h.text = (char *) text;
+    wire_send(self->router, to, strlen(to), &h, NULL, 0);
+}
+
+static void s_send_role(self_t *self, int role, Psc__MsgType type)
+{
+    for (int i = 0; i < self->count[role]; i++) {
+        struct task *t = &self->tasks[role][i];
+        if (!t->registered || t->bye)
+            continue;
+        char name[32];
+        snprintf(name, sizeof name, "%s:%d", s_role_names[role], i);
+        s_send(self, name, type, NULL);
+    }
+}
+
+static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
+                          int index)
+{
+    char diff[600];
+    const char *who = msg->hdr->task;
+    if (job_diff(msg->hdr->text ? msg->hdr->text : "", self->canonical, diff,
+                 sizeof diff)) {
+        char why[800];
+        snprintf(why, sizeof why,
+                 "%s runs a different job configuration: %s: give every "
+                 "task the same job file and --set options",
+                 who, diff);
+        psc_log_err("%s", why);
+        s_send(self, who, PSC__MSG_TYPE__REFUSE, why);
+        self->status = 2;
+        return;
+    }
+    struct task *t = &self->tasks[role][index];
+    if (!t->registered)
+        psc_log_info("%s registered", who);
+    t->registered = 1;
+    t->bye = t->lost = 0;
+    if (role == R_WORKER && msg->hdr->report != NULL && index == 0)
+        self->train_examples = (long) msg->hdr->report->examples;
+    s_send(self, who, PSC__MSG_TYPE__REGISTER_ACK, NULL);
+}
+
+static void s_on_bye(self_t *self, struct task *t, const wire_msg_t *msg)
+{
+    t->bye = 1;
+    const char *why = msg->hdr->text ? msg->hdr->text : "";
+    if (strcmp(why, "done") != 0)
+        psc_log_warn("%s stopped: %s", msg->hdr->task, why);
+}
+
+static void s_on_message(self_t *self, const wire_msg_t *msg)
+{
+    int role = 0;
+    int index = 0;
+    if (s_parse_task(self, msg->hdr->task, &role, &index) != 0) {
+        psc_log_warn("ignoring a message from '%s': not a task of this "
+                     "cluster",
+                     msg->hdr->task);
+        return;
+    }
+    struct task *t = &self->tasks[role][index];
+    t->last_seen = psc_now();
+    switch (msg->hdr->type) {
+    case PSC__MSG_TYPE__REGISTER:
+        s_on_register(self, msg, role, index);
+        break;
+    case PSC__MSG_TYPE__HEARTBEAT:
+        s_send(self, msg->hdr->task, PSC__MSG_TYPE__HEARTBEAT, NULL);
+        break;
+    case PSC__MSG_TYPE__REPORT:
+        if (self->metrics != NULL && role == R_WORKER)
+            chief_metrics_report(self->metrics, index, msg->hdr->step,
+                                 msg->hdr->report);
+        break;
+    case PSC__MSG_TYPE__PS_STATS:
+        if (self->metrics != NULL && role == R_PS && msg->hdr->stats != NULL)
+            chief_metrics_ps_stats(self->metrics, index, msg->hdr->stats);
+        break;
+    case PSC__MSG_TYPE__EVAL_DONE:
+        self->eval_done = 1;
+        if (msg->hdr->report != NULL)
+            self->eval_accuracy = msg->hdr->report->accuracy;
+        break;
+    case PSC__MSG_TYPE__BYE:
+        s_on_bye(self, t, msg);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Serves the control socket for up to timeout_ms. */
+static void s_serve(self_t *self, int timeout_ms)
+{
+    zmq_pollitem_t item = {self->router, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, timeout_ms) <= 0)
+        return;
+    for (int i = 0; i < 256; i++) {
+        wire_msg_t msg;
+        int rc =
+            wire_recv(self->router, 1, &msg, &self->counters, ZMQ_DONTWAIT);
+        if (rc == PSC_EAGAIN || rc == PSC_EINTR)
+            return;
+        if (rc != 0)
+            continue;
+        s_on_message(self, &msg);
+        wire_msg_release(&msg);
+    }
+}
+
+/* Names the tasks that have not registered; returns how many. */
+static int s_missing(const self_t *self, char *out, size_t len)
+{
+    int n = 0;
+    out[0] = '\0';
+    for (int r = R_PS; r <= R_WORKER; r++) {
+        for (int i = 0; i < self->count[r]; i++) {
+            if (self->tasks[r][i].registered)
+                continue;
+            size_t used = strlen(out);
+            snprintf(out + used, len - used, "%s%s:%d", n ? ", " : "",
+                     s_role_names[r], i);
+            n++;
+        }
+    }
+    return n;
+}
+
+static int s_signalled(self_t *self)
+{
+    int sig = psc_sig_stop_requested();
+    if (sig != 0 && self->status < 0) {
+        psc_log_info("stopping the job on signal %d", sig);
+        self->status = 128 + sig;
+    }
+    return self->status >= 0;
+}
+
+static int s_form(self_t *self)
+{
+    const struct job *job = self->b->job;
+    double start = psc_now();
+    double next_note = start + 3;
+    char missing[1024];
+    while (s_missing(self, missing, sizeof missing) > 0) {
+        if (s_signalled(self))
+            return self->status;
+        double now = psc_now();
+        if (now - start > job->startup_timeout_s) {
+            psc_log_err("gave up after %.0f s waiting for %s to register: "
+                        "start them, and check that their TF_CONFIG names "
+                        "this chief",
+                        job->startup_timeout_s, missing);
+            return 1;
+        }
+        if (now >= next_note) {
+            psc_log_info("waiting for %s to register (%.0f s of %.0f s)",
+                         missing, now - start, job->startup_timeout_s);
+            next_note = now + 3;
+        }
+        s_serve(self, 200);
+    }
+    psc_log_info("every ps and worker registered with the same job "
+                 "(fingerprint %016llx)",
+                 (unsigned long long) job_fingerprint(job));
+    return -1;
+}
+
+static placement_t *s_new_placement(const model_t *m, const struct job *job,
+                                    int nps)
+{
+    int n = model_num_vars(m);
+    size_t *sizes = psc_xmalloc((size_t) n * sizeof *sizes);
+    for (int i = 0; i < n; i++)
+        sizes[i] = model_var(m, i)->size;
+    placement_t *p =
+        placement_new(sizes, n, nps, (size_t) job->slice_min_bytes / 4);
+    free(sizes);
+    return p;
+}
+
+/* Sends every ps its initial values, computed from the job's seed. */
+static int s_initialise(self_t *self)
+{
+    char err[PSC_ERR_LEN];
+    const struct job *job = self->b->job;
+    self->model =
+        model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, err);
+    if (self->model == NULL) {
+        psc_log_err("%s", err);
+        return 2;
+    }
+    self->placement = s_new_placement(self->model, job, self->count[R_PS]);
+    float *values = psc_xaligned(model_num_params(self->model) * 4 + 4);
+    model_init_params(self->model, (uint64_t) job->seed, values);
+    psclient_t *c = psclient_new(self->b, self->placement, "chief:0", err);
+    int rc = c != NULL ? psclient_init(c, values) : PSC_ENET;
+    if (rc == 0)
+        rc = psclient_wait(c, NULL, NULL, NULL, job->startup_timeout_s, err);
+    psclient_destroy(&c);
+    free(values);
+    if (rc != 0) {
+        psc_log_err("cannot initialise the variables: %s", err);
+        return 1;
+    }
+    psc_log_info("initialised %zu parameters on %d ps from seed %ld",
+                 model_num_params(self->model), self->count[R_PS], job->seed);
+    return -1;
+}
+
+static int s_live_workers(const self_t *self)
+{
+    int n = 0;
+    for (int i = 0; i < self->count[R_WORKER]; i++) {
+        const struct task *t = &self->tasks[R_WORKER][i];
+        n += t->registered && !t->lost && !t->bye;
+    }
+    return n;
+}
+
+static void s_mark_lost(self_t *self, int role, int i, double silent)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%s:%d", s_role_names[role], i);
+    self->tasks[role][i].lost = 1;
+    psc_log_warn("lost %s: no heartbeat for %.1f s", name, silent);
+    if (role == R_PS) {
+        psc_log_err("cannot go on without %s: stopping the job", name);
+        self->status = 1;
+        return;
+    }
+    if (role != R_WORKER)
+        return;
+    for (int s = 0; s < self->count[R_PS]; s++) {
+        char ps[32];
+        snprintf(ps, sizeof ps, "ps:%d", s);
+        s_send(self, ps, PSC__MSG_TYPE__LOST, name);
+    }
+}
+
+static void s_check_liveness(self_t *self)
+{
+    const struct job *job = self->b->job;
+    double now = psc_now();
+    for (int r = 0; r < R_N; r++) {
+        for (int i = 0; i < self->count[r]; i++) {
+            struct task *t = &self->tasks[r][i];
+            double silent = now - t->last_seen;
+            if (t->registered && !t->lost && !t->bye &&
+                silent > job->heartbeat_timeout_s)
+                s_mark_lost(self, r, i, silent);
+        }
+    }
+    long need = job->mode == JOB_SYNC ? (job->replicas_to_aggregate > 0
+                                             ? job->replicas_to_aggregate
+                                             : self->count[R_WORKER])
+                                      : 1;
+    int live = s_live_workers(self);
+    if (self->training && self->status < 0 && live < need) {
+        psc_log_err("cannot go on: %d live workers, the job needs %ld per "
+                    "step: stopping",
+                    live, need);
+        self->status = 1;
+    }
+}
+
+static int s_train(self_t *self)
+{
+    const struct job *job = self->b->job;
+    char err[PSC_ERR_LEN];
+    int nworkers = self->count[R_WORKER];
+    self->total_steps = job_total_steps(job, self->train_examples, nworkers);
+    self->metrics = chief_metrics_new(
+        job->model_dir, nworkers, self->count[R_PS], self->total_steps, err);
+    if (self->metrics == NULL) {
+        psc_log_err("%s", err);
+        return 1;
+    }
+    psc_log_info("starting the job: %ld steps, mode %s", self->total_steps,
+                 job->mode_name);
+    chief_metrics_start(self->metrics);
+    s_send_role(self, R_PS, PSC__MSG_TYPE__START);
+    s_send_role(self, R_WORKER, PSC__MSG_TYPE__START);
+    s_send_role(self, R_EVAL, PSC__MSG_TYPE__START);
+    double next_log = psc_now() + job->log_interval_s;
+    self->training = 1;
+    while ((long) chief_metrics_step(self->metrics) < self->total_steps) {
+        if (s_signalled(self))
+            return self->status;
+        s_serve(self, 100);
+        s_check_liveness(self);
+        if (self->status >= 0)
+            return self->status;
+        if (psc_now() >= next_log) {
+            chief_metrics_flush(self->metrics, s_live_workers(self));
+            next_log = psc_now() + job->log_interval_s;
+        }
+    }
+    return -1;
+}
+
+/* Serves until every live task of role has said goodbye, or timeout. */
+static void s_wait_byes(self_t *self, int role, double timeout_s)
+{
+    double deadline = psc_now() + timeout_s;
+    for (;;) {
+        int waiting = 0;
+        for (int i = 0; i < self->count[role]; i++) {
+            const struct task *t = &self->tasks[role][i];
+            waiting += t->registered && !t->bye && !t->lost;
+        }
+        if (waiting == 0 || psc_now() > deadline)
+            return;
+        s_serve(self, 100);
+    }
+}
+
+static void s_final_eval(self_t *self)
+{
+    struct task *ev = &self->tasks[R_EVAL][0];
+    if (self->count[R_EVAL] == 0 || !ev->registered || ev->bye || ev->lost)
+        return;
+    s_send(self, "evaluator:0", PSC__MSG_TYPE__EVAL_REQUEST, NULL);
+    double deadline = psc_now() + 300;
+    while (!self->eval_done && !ev->bye && psc_now() < deadline &&
+           !psc_sig_stop_requested()) {
+        s_serve(self, 100);
+        s_check_liveness(self);
+        if (ev->lost)
+            break;
+    }
+    if (self->eval_done)
+        psc_log_info("final test accuracy %.4f (evaluator)",
+                     self->eval_accuracy);
+}
+
+/* Stops everybody in order; the ps last, so the evaluator can pull. */
+static void s_shutdown(self_t *self)
+{
+    self->training = 0;
+    s_send_role(self, R_WORKER, PSC__MSG_TYPE__STOP);
+    s_wait_byes(self, R_WORKER, 10);
+    if (self->status < 0)
+        s_final_eval(self);
+    s_send_role(self, R_EVAL, PSC__MSG_TYPE__STOP);
+    s_send_role(self, R_PS, PSC__MSG_TYPE__STOP);
+    s_wait_byes(self, R_PS, 10);
+    s_wait_byes(self, R_EVAL, 5);
+    if (self->metrics != NULL) {
+        chief_metrics_flush(self->metrics, s_live_workers(self));
+        chief_metrics_finish(self->metrics);
+    }
+}
+
+static self_t *s_self_new(const struct boot *b)
+{
+    self_t *self = psc_xcalloc(1, sizeof *self);
+    self->b = b;
+    self->status = -1;
+    self->count[R_PS] = tfc_count(b->tfc, TFC_PS);
+    self->count[R_WORKER] = tfc_count(b->tfc, TFC_WORKER);
+    self->count[R_EVAL] = 1;
+    for (int r = 0; r < R_N; r++)
+        self->tasks[r] =
+            psc_xcalloc((size_t) self->count[r] + 1, sizeof(struct task));
+    self->canonical = job_canonical(b->job);
+    self->router = net_socket(b->zctx, ZMQ_ROUTER, NULL);
+    return self;
+}
+
+static void s_self_destroy(self_t **p)
+{
+    self_t *self = *p;
+    net_close(&self->router);
+    for (int r = 0; r < R_N; r++)
+        free(self->tasks[r]);
+    free(self->canonical);
+    model_destroy(&self->model);
+    placement_destroy(&self->placement);
+    chief_metrics_destroy(&self->metrics);
+    free(self);
+    *p = NULL;
+}
+
+int chief_run(const struct boot *b)
+{
+    char err[PSC_ERR_LEN];
+    self_t *self = s_self_new(b);
+    const char *host = NULL;
+    int port = 0;
+    boot_chief_endpoint(b->tfc, &host, &port);
+    int rc = net_bind(self->router, port, err);
+    if (rc != 0) {
+        psc_log_err("%s", err);
+        s_self_destroy(&self);
+        return 1;
+    }
+    psc_log_info("chief listening on port %d", port);
+    rc = s_form(self);
+    if (rc < 0)
+        rc = s_initialise(self);
+    if (rc < 0)
+        rc = s_train(self);
+    if (rc >= 0 && self->status < 0)
+        self->status = rc;
+    s_shutdown(self);
+    rc = self->status < 0 ? 0 : self->status;
+    if (self->counters.rejected > 0)
+        psc_log_info("dropped %llu malformed messages",
+                     (unsigned long long) self->counters.rejected);
+    s_self_destroy(&self);
+    return rc;
+}

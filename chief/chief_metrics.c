@@ -1,0 +1,221 @@
+/*
+ * Metrics aggregation. Dropped gradients are counted by every shard a
+ * gradient reaches, so per worker the chief takes the largest count any
+ * shard reports; staleness comes from ps 0, which sees every gradient.
+ */
+#include "chief_metrics.h"
+
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_log.h"
+#include "psc_time.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct chief_metrics {
+    FILE *out;
+    int nworkers;
+    int nps;
+    long total_steps;
+    double start;
+    double last_flush;
+    uint64_t step;
+    double loss_sum; /* this interval */
+    uint64_t loss_count;
+    uint64_t examples; /* this interval */
+    uint64_t examples_total;
+    double last_loss;
+    uint64_t *dropped; /* nps x nworkers, cumulative */
+    uint64_t hist[CHIEF_HIST_BINS];
+    uint64_t *worker_steps;
+    int tty;
+};
+
+/* mkdir -p. */
+static int s_make_dirs(const char *path, char *err)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(buf, 0777);
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return psc_seterr(err, PSC_EIO, "cannot create model_dir '%s': %s",
+                          path, strerror(errno));
+    return 0;
+}
+
+chief_metrics_t *chief_metrics_new(const char *model_dir, int nworkers, int nps,
+                                   long total_steps, char *err)
+{
+    if (s_make_dirs(model_dir, err) != 0)
+        return NULL;
+    char path[1100];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", model_dir);
+    FILE *f = fopen(path, "a");
+    if (f == NULL) {
+        psc_seterr(err, PSC_EIO, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    chief_metrics_t *m = psc_xcalloc(1, sizeof *m);
+    m->out = f;
+    m->nworkers = nworkers;
+    m->nps = nps;
+    m->total_steps = total_steps;
+    m->dropped = psc_xcalloc((size_t) (nworkers * nps), sizeof *m->dropped);
+    m->worker_steps = psc_xcalloc((size_t) nworkers, sizeof *m->worker_steps);
+    m->tty = isatty(STDERR_FILENO);
+    m->start = m->last_flush = psc_now();
+    return m;
+}
+
+void chief_metrics_destroy(chief_metrics_t **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    fclose((*p)->out);
+    free((*p)->dropped);
+    free((*p)->worker_steps);
+    free(*p);
+    *p = NULL;
+}
+
+void chief_metrics_start(chief_metrics_t *m)
+{
+    m->start = m->last_flush = psc_now();
+}
+
+void chief_metrics_report(chief_metrics_t *m, int worker, uint64_t step,
+                          const Psc__Report *r)
+{
+    if (step > m->step)
+        m->step = step;
+    if (worker >= 0 && worker < m->nworkers)
+        m->worker_steps[worker]++;
+    if (r == NULL)
+        return;
+    m->loss_sum += r->loss;
+    m->loss_count++;
+    m->examples += r->examples;
+    m->examples_total += r->examples;
+}
+
+void chief_metrics_ps_stats(chief_metrics_t *m, int ps, const Psc__PsStats *s)
+{
+    for (size_t w = 0; w < s->n_dropped && (int) w < m->nworkers; w++)
+        m->dropped[ps * m->nworkers + (int) w] = s->dropped[w];
+    if (ps != 0)
+        return;
+    for (size_t i = 0; i < s->n_staleness_hist && i < CHIEF_HIST_BINS; i++)
+        m->hist[i] = s->staleness_hist[i];
+}
+
+uint64_t chief_metrics_step(const chief_metrics_t *m)
+{
+    return m->step;
+}
+
+static uint64_t s_dropped(const chief_metrics_t *m, int w)
+{
+    uint64_t most = 0;
+    for (int s = 0; s < m->nps; s++) {
+        if (m->dropped[s * m->nworkers + w] > most)
+            most = m->dropped[s * m->nworkers + w];
+    }
+    return most;
+}
+
+static json_t *s_record(const chief_metrics_t *m, double wall, double rate,
+                        int live)
+{
+    json_t *per_worker = json_array();
+    json_t *steps = json_array();
+    uint64_t total = 0;
+    for (int w = 0; w < m->nworkers; w++) {
+        total += s_dropped(m, w);
+        json_array_append_new(per_worker,
+                              json_integer((json_int_t) s_dropped(m, w)));
+        json_array_append_new(steps,
+                              json_integer((json_int_t) m->worker_steps[w]));
+    }
+    int last = 0;
+    uint64_t n = 0;
+    double sum = 0;
+    for (int i = 0; i < CHIEF_HIST_BINS; i++) {
+        n += m->hist[i];
+        sum += (double) i * (double) m->hist[i];
+        if (m->hist[i])
+            last = i;
+    }
+    json_t *hist = json_array();
+    for (int i = 0; i <= last; i++)
+        json_array_append_new(hist, json_integer((json_int_t) m->hist[i]));
+    return json_pack("{s:I, s:f, s:f, s:f, s:I, s:o, s:f, s:o, s:o, s:i, s:I}",
+                     "step", (json_int_t) m->step, "wall_s", wall, "loss",
+                     m->last_loss, "examples_per_s", rate, "dropped_gradients",
+                     (json_int_t) total, "dropped_per_worker", per_worker,
+                     "staleness_mean", n ? sum / (double) n : 0.0,
+                     "staleness_hist", hist, "worker_steps", steps,
+                     "live_workers", live, "examples",
+                     (json_int_t) m->examples_total);
+}
+
+static void s_progress(const chief_metrics_t *m, json_t *rec)
+{
+    double rate = json_real_value(json_object_get(rec, "examples_per_s"));
+    json_int_t dropped =
+        json_integer_value(json_object_get(rec, "dropped_gradients"));
+    double stale = json_real_value(json_object_get(rec, "staleness_mean"));
+    char line[256];
+    snprintf(line, sizeof line,
+             "step %llu/%ld  %.0f examples/s  loss %.4f  dropped %lld  "
+             "staleness %.2f",
+             (unsigned long long) m->step, m->total_steps, rate, m->last_loss,
+             (long long) dropped, stale);
+    if (m->tty) {
+        fprintf(stderr, "\r\033[K%s", line);
+        fflush(stderr);
+    } else {
+        psc_log_info("%s", line);
+    }
+}
+
+void chief_metrics_flush(chief_metrics_t *m, int live_workers)
+{
+    double now = psc_now();
+    double span = now - m->last_flush;
+    double rate = span > 0 ? (double) m->examples / span : 0;
+    if (m->loss_count > 0)
+        m->last_loss = m->loss_sum / (double) m->loss_count;
+    json_t *rec = s_record(m, now - m->start, rate, live_workers);
+    json_dumpf(rec, m->out, JSON_COMPACT);
+    fputc('\n', m->out);
+    fflush(m->out);
+    s_progress(m, rec);
+    json_decref(rec);
+    m->loss_sum = 0;
+    m->loss_count = 0;
+    m->examples = 0;
+    m->last_flush = now;
+}
+
+void chief_metrics_finish(chief_metrics_t *m)
+{
+    if (m->tty)
+        fputc('\n', stderr);
+    double wall = psc_now() - m->start;
+    psc_log_info(
+        "trained %llu steps, %llu examples in %.1f s (%.0f "
+        "examples/s), last loss %.4f",
+        (unsigned long long) m->step, (unsigned long long) m->examples_total,
+        wall, wall > 0 ? (double) m->examples_total / wall : 0, m->last_loss);
+}

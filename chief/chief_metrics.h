@@ -1,0 +1,46 @@
+/*
+ * What the chief learns while the job runs, and how it reports it: worker
+ * reports and ps statistics go in; a progress line (refreshing on a
+ * terminal) and one JSON record per interval in MODEL_DIR/metrics.jsonl
+ * come out.
+ */
+#ifndef CHIEF_METRICS_H
+#define CHIEF_METRICS_H
+
+#include "psc.pb-c.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define CHIEF_HIST_BINS 64
+
+typedef struct chief_metrics chief_metrics_t;
+
+/*
+ * Opens MODEL_DIR/metrics.jsonl for appending (creating the folder).
+ * Returns NULL with a line in err. Caller owns; chief_metrics_destroy().
+ */
+chief_metrics_t *chief_metrics_new(const char *model_dir, int nworkers, int nps,
+                                   long total_steps, char *err);
+void chief_metrics_destroy(chief_metrics_t **p);
+
+/* Marks the start of training (wall_s counts from here). */
+void chief_metrics_start(chief_metrics_t *m);
+
+/* A worker's step: its loss, examples and the version it got back. */
+void chief_metrics_report(chief_metrics_t *m, int worker, uint64_t step,
+                          const Psc__Report *r);
+
+/* A ps shard's cumulative statistics. */
+void chief_metrics_ps_stats(chief_metrics_t *m, int ps, const Psc__PsStats *s);
+
+/* The global step: the newest version any worker has seen. */
+uint64_t chief_metrics_step(const chief_metrics_t *m);
+
+/* Writes a record and the progress line for the interval just ended. */
+void chief_metrics_flush(chief_metrics_t *m, int live_workers);
+
+/* Ends the refreshing line and logs the job's totals. */
+void chief_metrics_finish(chief_metrics_t *m);
+
+#endif

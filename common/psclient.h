@@ -1,0 +1,57 @@
+/*
+ * A client of every ps shard, as workers, the evaluator and the chief use
+ * it: requests go to all shards before any reply is awaited, gradients leave
+ * without copies (each frame points into the caller's buffer), and replies
+ * are scattered straight into the flat parameter array.
+ */
+#ifndef PSCLIENT_H
+#define PSCLIENT_H
+
+#include "boot.h"
+#include "ctl.h"
+#include "placement.h"
+#include "wire.h"
+
+#include <stdint.h>
+
+typedef struct psclient psclient_t;
+
+/*
+ * Connects one DEALER per ps (routing id = this task's name, or identity
+ * when non-NULL). Returns NULL with a line in err. Caller owns;
+ * psclient_destroy(). The placement is borrowed and must outlive it.
+ */
+psclient_t *psclient_new(const struct boot *b, const placement_t *pl,
+                         const char *identity, char *err);
+void psclient_destroy(psclient_t **p);
+
+/* Asks every shard for its values once it has version >= min_version. */
+int psclient_pull(psclient_t *c, uint64_t min_version);
+
+/*
+ * Pushes a gradient (flat, laid out like the parameters) to every shard,
+ * each marked with the version of that shard's values it was computed
+ * from, asking for the updated values in the reply. grad must stay
+ * unchanged until psclient_wait() returns 0.
+ */
+int psclient_push(psclient_t *c, wire_buf_t *grad);
+
+/* Sends INIT: every shard's slices of the flat initial values. */
+int psclient_init(psclient_t *c, const float *values);
+
+/*
+ * Waits for every shard's reply to the last request, writing PARAMS into
+ * params (flat). While waiting, serves ctl when non-NULL: a chief message
+ * other than a heartbeat ends the wait with its type in *ctl_type (the
+ * replies stay outstanding; call again to go on waiting). Returns 0 when
+ * all replies are in, 1 for a chief message, or PSC_EINTR (signal),
+ * PSC_EREFUSED (a ps refused: err says why), PSC_EPEERGONE (lost chief),
+ * PSC_ETIMEDOUT (timeout_s passed; 0 means no limit).
+ */
+int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
+                  double timeout_s, char *err);
+
+/* The version of shard s's values last received. */
+uint64_t psclient_version(const psclient_t *c, int shard);
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * psc-evaluator: a sidecar outside the training cluster. Every
+ * eval_interval_s it pulls the current parameters, evaluates the whole test
+ * set, and appends {"step", "wall_s", "loss", "accuracy"} to
+ * MODEL_DIR/eval.jsonl; when the chief asks, it evaluates once more, reports
+ * the final accuracy and exits.
+ */
+#include "boot.h"
+#include "ctl.h"
+#include "dataset.h"
+#include "model.h"
+#include "placement.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_log.h"
+#include "psc_sig.h"
+#include "psc_time.h"
+#include "psclient.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EVAL_BATCH 1000
+
+typedef struct self {
+    const struct boot *b;
+    struct dataset data;
+    model_t *model;
+    placement_t *placement;
+    float *params;
+    ctl_t *ctl;
+    psclient_t *ps;
+    FILE *out;
+    double start;
+    double accuracy;
+    double loss;
+} self_t;
+
+static int s_open_output(self_t *self, char *err)
+{
+    const char *dir = self->b->job->model_dir;
+    char path[JOB_STR + 16];
+    mkdir(dir, 0777);
+    snprintf(path, sizeof path, "%s/eval.jsonl", dir);
+    self->out = fopen(path, "a");
+    if (self->out == NULL)
+        return psc_seterr(err, PSC_EIO, "cannot open '%s': %s", path,
+                          strerror(errno));
+    return 0;
+}
+
+static int s_setup(self_t *self, char *err)
+{
+    const struct job *job = self->b->job;
+    if (dataset_load(job, 1, &self->data, err) != 0)
+        return PSC_ECONFIG;
+    self->model = model_new(job->model, job->hidden, job->nhidden,
+                            self->data.dim, 10, EVAL_BATCH, err);
+    if (self->model == NULL)
+        return PSC_ECONFIG;
+    int nv = model_num_vars(self->model);
+    size_t *sizes = psc_xmalloc((size_t) nv * sizeof *sizes);
+    for (int i = 0; i < nv; i++)
+        sizes[i] = model_var(self->model, i)->size;
+    self->placement = placement_new(sizes, nv, tfc_count(self->b->tfc, TFC_PS),
+                                    (size_t) job->slice_min_bytes / 4);
+    free(sizes);
+    self->params = psc_xaligned(model_num_params(self->model) * 4);
+    if (s_open_output(self, err) != 0)
+        return PSC_EIO;
+    self->ctl = ctl_new(self->b, err);
+    if (self->ctl == NULL)
+        return PSC_ENET;
+    int rc = ctl_register(self->ctl, NULL, NULL, err);
+    if (rc != 0)
+        return rc;
+    self->ps = psclient_new(self->b, self->placement, NULL, err);
+    return self->ps != NULL ? 0 : PSC_ENET;
+}
+
+/* Pulls and evaluates; returns 0, 1 on a chief message (in *type), <0. */
+static int s_evaluate(self_t *self, int *type, char *err)
+{
+    int rc = psclient_pull(self->ps, 0);
+    if (rc == 0)
+        rc = psclient_wait(self->ps, self->params, self->ctl, type, 0, err);
+    if (rc != 0)
+        return rc;
+    int correct = 0;
+    self->loss = model_evaluate(self->model, self->params, self->data.images,
+                                self->data.labels, self->data.count, &correct);
+    self->accuracy = (double) correct / self->data.count;
+    uint64_t step = psclient_version(self->ps, 0);
+    fprintf(self->out,
+            "{\"step\": %llu, \"wall_s\": %.3f, \"loss\": %.6f, "
+            "\"accuracy\": %.6f}\n",
+            (unsigned long long) step, psc_now() - self->start, self->loss,
+            self->accuracy);
+    fflush(self->out);
+    psc_log_info("step %llu: test accuracy %.4f, loss %.4f",
+                 (unsigned long long) step, self->accuracy, self->loss);
+    return 0;
+}
+
+static int s_final(self_t *self, char *err)
+{
+    int type = 0;
+    int rc = s_evaluate(self, &type, err);
+    while (rc == 1 && type != PSC__MSG_TYPE__STOP)
+        rc = psclient_wait(self->ps, self->params, self->ctl, &type, 0, err);
+    if (rc != 0)
+        return rc;
+    psc_log_info("final test accuracy %.4f (loss %.4f); curve in %s/eval.jsonl",
+                 self->accuracy, self->loss, self->b->job->model_dir);
+    Psc__Report r = PSC__REPORT__INIT;
+    r.accuracy = self->accuracy;
+    r.loss = self->loss;
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__EVAL_DONE, NULL);
+    h.report = &r;
+    ctl_send(self->ctl, &h);
+    return 0;
+}
+
+/* Serves the chief until the next evaluation is due; returns its order. */
+static int s_idle(self_t *self, double until, char *err)
+{
+    while (psc_now() < until) {
+        if (psc_sig_stop_requested())
+            return PSC_EINTR;
+        if (ctl_tick(self->ctl, err) != 0)
+            return PSC_EPEERGONE;
+        zmq_pollitem_t item = {ctl_socket(self->ctl), 0, ZMQ_POLLIN, 0};
+        int ms = (int) ((until - psc_now()) * 1000) + 1;
+        int beat = ctl_timeout_ms(self->ctl);
+        zmq_poll(&item, 1, ms < beat ? ms : beat);
+        wire_msg_t msg;
+        int type = ctl_recv(self->ctl, &msg);
+        if (type != 0)
+            wire_msg_release(&msg);
+        if (type == PSC__MSG_TYPE__EVAL_REQUEST || type == PSC__MSG_TYPE__STOP)
+            return type;
+    }
+    return 0;
+}
+
+static int s_loop(self_t *self, char *err)
+{
+    const struct job *job = self->b->job;
+    self->start = psc_now();
+    for (;;) {
+        int order = s_idle(self, psc_now() + job->eval_interval_s, err);
+        if (order == PSC__MSG_TYPE__EVAL_REQUEST)
+            return s_final(self, err);
+        if (order == PSC__MSG_TYPE__STOP || order < 0)
+            return order < 0 ? order : 0;
+        int type = 0;
+        int rc = s_evaluate(self, &type, err);
+        if (rc == 1 && type == PSC__MSG_TYPE__EVAL_REQUEST)
+            return s_final(self, err);
+        if (rc == 1 && type == PSC__MSG_TYPE__STOP)
+            return 0;
+        if (rc < 0)
+            return rc;
+    }
+}
+
+static int s_run(const struct boot *b)
+{
+    char err[PSC_ERR_LEN] = "";
+    self_t self;
+    memset(&self, 0, sizeof self);
+    self.b = b;
+    int rc = s_setup(&self, err);
+    if (rc == 0)
+        rc = s_loop(&self, err);
+    if (rc < 0 && rc != PSC_EINTR)
+        psc_log_err("%s", err);
+    if (self.ctl != NULL)
+        ctl_bye(self.ctl, rc == 0 ? "done" : "failed");
+    psclient_destroy(&self.ps);
+    ctl_destroy(&self.ctl);
+    if (self.out != NULL)
+        fclose(self.out);
+    model_destroy(&self.model);
+    placement_destroy(&self.placement);
+    dataset_release(&self.data);
+    free(self.params);
+    if (rc == PSC_EINTR)
+        return 128 + psc_sig_stop_requested();
+    if (rc == PSC_ECONFIG || rc == PSC_EREFUSED)
+        return 2;
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct boot b;
+    int rc = boot_role(argc, argv, TFC_EVALUATOR,
+                       "Evaluate the model on the test set as it trains.", &b);
+    if (rc != BOOT_RUN)
+        return rc;
+    rc = s_run(&b);
+    boot_release(&b);
+    return rc;
+}

@@ -1,0 +1,301 @@
+/*
+ * Worker training loop.
+ */
+#include "worker.h"
+
+#include "ctl.h"
+#include "dataset.h"
+#include "model.h"
+#include "placement.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_log.h"
+#include "psc_sig.h"
+#include "psc_time.h"
+#include "psclient.h"
+#include "rng.h"
+#include "straggler.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct self {
+    const struct boot *b;
+    int index;
+    int nworkers;
+    struct dataset data;
+    int *order; /* this worker's example indexes, reshuffled each epoch */
+    int norder;
+    int cursor;
+    long epoch;
+    rng_t rng;
+    struct straggler straggler;
+    model_t *model;
+    placement_t *placement;
+    float *params;
+    wire_buf_t *grad;
+    float *x;
+    uint8_t *y;
+    ctl_t *ctl;
+    psclient_t *ps;
+    uint64_t steps;
+} self_t;
+
+static void s_shuffle_epoch(self_t *self)
+{
+    rng_t r;
+    rng_seed(&r, (uint64_t) self->b->job->seed,
+             ((uint64_t) self->epoch << 16) | (uint64_t) self->index);
+    rng_shuffle_int(&r, self->order, (size_t) self->norder);
+    self->cursor = 0;
+    self->epoch++;
+}
+
+/* Disjoint shards: worker w takes every nworkers-th example of a
+ * permutation fixed by the seed, so shards are balanced across classes. */
+static int s_make_share(self_t *self, char *err)
+{
+    const struct job *job = self->b->job;
+    int n = self->data.count;
+    int *all = psc_xmalloc((size_t) n * sizeof *all);
+    for (int i = 0; i < n; i++)
+        all[i] = i;
+    rng_t r;
+    rng_seed(&r, (uint64_t) job->seed, 0xda7a);
+    rng_shuffle_int(&r, all, (size_t) n);
+    self->order = psc_xmalloc((size_t) n * sizeof *self->order);
+    for (int i = 0; i < n; i++) {
+        if (job->sharding == JOB_SAMPLE || i % self->nworkers == self->index)
+            self->order[self->norder++] = all[i];
+    }
+    free(all);
+    if (self->norder < 1)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "worker %d has no training examples: use fewer "
+                          "workers or more data",
+                          self->index);
+    s_shuffle_epoch(self);
+    return 0;
+}
+
+static void s_next_batch(self_t *self, int batch)
+{
+    const struct job *job = self->b->job;
+    int dim = self->data.dim;
+    for (int i = 0; i < batch; i++) {
+        int ex;
+        if (job->sharding == JOB_SAMPLE) {
+            ex = (int) rng_below(&self->rng, (uint64_t) self->data.count);
+        } else {
+            if (self->cursor == self->norder)
+                s_shuffle_epoch(self);
+            ex = self->order[self->cursor++];
+        }
+        memcpy(self->x + (size_t) i * dim,
+               self->data.images + (size_t) ex * dim, (size_t) dim * 4);
+        self->y[i] = self->data.labels[ex];
+    }
+}
+
+static int s_setup(self_t *self, char *err)
+{
+    const struct job *job = self->b->job;
+    int rc = dataset_load(job, 0, &self->data, err);
+    if (rc != 0)
+        return PSC_ECONFIG;
+    rc = s_make_share(self, err);
+    if (rc != 0)
+        return rc;
+    rng_seed(&self->rng, (uint64_t) job->seed, 0x5a3e + (uint64_t) self->index);
+    straggler_parse(&self->straggler, job_straggler(job, self->index),
+                    (uint64_t) job->seed, 0x57a6 + (uint64_t) self->index,
+                    NULL);
+    int batch = (int) job->batch_size;
+    self->model = model_new(job->model, job->hidden, job->nhidden,
+                            self->data.dim, 10, batch, err);
+    if (self->model == NULL)
+        return PSC_ECONFIG;
+    size_t n = model_num_params(self->model);
+    int nv = model_num_vars(self->model);
+    size_t *sizes = psc_xmalloc((size_t) nv * sizeof *sizes);
+    for (int i = 0; i < nv; i++)
+        sizes[i] = model_var(self->model, i)->size;
+    self->placement = placement_new(sizes, nv, tfc_count(self->b->tfc, TFC_PS),
+                                    (size_t) job->slice_min_bytes / 4);
+    free(sizes);
+    self->params = psc_xaligned(n * sizeof(float));
+    self->grad = wire_buf_new(n * sizeof(float));
+    self->x = psc_xaligned((size_t) batch * (size_t) self->data.dim * 4);
+    self->y = psc_xmalloc((size_t) batch);
+    return 0;
+}
+
+static void s_report(self_t *self, float loss, double compute_s, double wait_s)
+{
+    Psc__Report r = PSC__REPORT__INIT;
+    r.loss = loss;
+    r.examples = (uint64_t) self->b->job->batch_size;
+    r.compute_s = compute_s;
+    r.wait_s = wait_s;
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__REPORT, NULL);
+    h.step = psclient_version(self->ps, 0);
+    h.report = &r;
+    ctl_send(self->ctl, &h);
+}
+
+/* Waits for the ps replies; 1 when the chief said stop, <0 on failure. */
+static int s_wait(self_t *self, char *err)
+{
+    for (;;) {
+        int type = 0;
+        int rc =
+            psclient_wait(self->ps, self->params, self->ctl, &type, 0, err);
+        if (rc != 1)
+            return rc;
+        if (type == PSC__MSG_TYPE__STOP)
+            return 1;
+    }
+}
+
+/* Sleeps an injected straggler delay, still answering the chief. */
+static int s_straggle(self_t *self, double delay_s)
+{
+    double until = psc_now() + delay_s;
+    while (psc_now() < until) {
+        zmq_pollitem_t item = {ctl_socket(self->ctl), 0, ZMQ_POLLIN, 0};
+        int ms = (int) ((until - psc_now()) * 1000) + 1;
+        zmq_poll(&item, 1, ms);
+        wire_msg_t msg;
+        int type = ctl_recv(self->ctl, &msg);
+        if (type != 0)
+            wire_msg_release(&msg);
+        if (type == PSC__MSG_TYPE__STOP || psc_sig_stop_requested())
+            return 1;
+    }
+    return 0;
+}
+
+static int s_step(self_t *self, char *err)
+{
+    int batch = (int) self->b->job->batch_size;
+    double t0 = psc_now();
+    s_next_batch(self, batch);
+    float loss = model_loss_grad(self->model, self->params, self->x, self->y,
+                                 batch, wire_buf_data(self->grad));
+    double compute = psc_now() - t0;
+    double delay = straggler_delay(&self->straggler, compute);
+    if (delay > 0 && s_straggle(self, delay))
+        return 1;
+    int rc = psclient_push(self->ps, self->grad);
+    if (rc != 0)
+        return psc_seterr(err, rc, "cannot send the gradient");
+    double t1 = psc_now();
+    rc = s_wait(self, err);
+    if (rc == 0) {
+        self->steps++;
+        s_report(self, loss, compute, psc_now() - t1);
+    }
+    return rc;
+}
+
+static int s_wait_start(self_t *self, char *err)
+{
+    for (;;) {
+        if (psc_sig_stop_requested())
+            return PSC_EINTR;
+        if (ctl_tick(self->ctl, err) != 0)
+            return PSC_EPEERGONE;
+        zmq_pollitem_t item = {ctl_socket(self->ctl), 0, ZMQ_POLLIN, 0};
+        zmq_poll(&item, 1, ctl_timeout_ms(self->ctl));
+        wire_msg_t msg;
+        int type = ctl_recv(self->ctl, &msg);
+        if (type != 0)
+            wire_msg_release(&msg);
+        if (type == PSC__MSG_TYPE__START)
+            return 0;
+        if (type == PSC__MSG_TYPE__STOP)
+            return 1;
+    }
+}
+
+static int s_train(self_t *self, char *err)
+{
+    const struct job *job = self->b->job;
+    int rc = s_wait_start(self, err);
+    if (rc != 0)
+        return rc;
+    /* Warm-up: only worker 0 trains on the first warmup_steps versions. */
+    uint64_t first = job->mode == JOB_ASYNC && self->index != 0
+                         ? (uint64_t) job->warmup_steps
+                         : 0;
+    rc = psclient_pull(self->ps, first);
+    if (rc == 0)
+        rc = s_wait(self, err);
+    while (rc == 0)
+        rc = s_step(self, err);
+    return rc;
+}
+
+static int s_register(self_t *self, char *err)
+{
+    self->ctl = ctl_new(self->b, err);
+    if (self->ctl == NULL)
+        return PSC_ENET;
+    ctl_set_examples(self->ctl, (uint64_t) self->data.count);
+    return ctl_register(self->ctl, NULL, NULL, err);
+}
+
+static int s_status(int rc)
+{
+    if (rc == 1)
+        return 0;
+    if (rc == PSC_EINTR)
+        return 128 + psc_sig_stop_requested();
+    if (rc == PSC_ECONFIG || rc == PSC_EREFUSED)
+        return 2;
+    return 1;
+}
+
+static void s_release(self_t *self)
+{
+    psclient_destroy(&self->ps);
+    ctl_destroy(&self->ctl);
+    wire_buf_release(&self->grad);
+    model_destroy(&self->model);
+    placement_destroy(&self->placement);
+    dataset_release(&self->data);
+    free(self->order);
+    free(self->params);
+    free(self->x);
+    free(self->y);
+}
+
+int worker_run(const struct boot *b)
+{
+    char err[PSC_ERR_LEN] = "";
+    self_t self;
+    memset(&self, 0, sizeof self);
+    self.b = b;
+    self.index = tfc_task_index(b->tfc);
+    self.nworkers = tfc_count(b->tfc, TFC_WORKER);
+    int rc = s_setup(&self, err);
+    if (rc == 0)
+        rc = s_register(&self, err);
+    if (rc == 0) {
+        self.ps = psclient_new(b, self.placement, NULL, err);
+        rc = self.ps != NULL ? 0 : PSC_ENET;
+    }
+    if (rc == 0) {
+        psc_log_info("training on %d examples", self.norder);
+        rc = s_train(&self, err);
+    }
+    if (rc < 0 && rc != PSC_EINTR)
+        psc_log_err("%s", err);
+    if (self.ctl != NULL)
+        ctl_bye(self.ctl,
+                rc == 1 ? "done" : (rc == PSC_EINTR ? "signal" : err));
+    psc_log_info("stopping after %llu steps", (unsigned long long) self.steps);
+    s_release(&self);
+    return s_status(rc);
+}
