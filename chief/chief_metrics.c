@@ -7,6 +7,7 @@
 
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_fs.h"
 #include "psc_log.h"
 #include "psc_time.h"
 
@@ -36,28 +37,10 @@ struct chief_metrics {
     int tty;
 };
 
-/* mkdir -p. */
-static int s_make_dirs(const char *path, char *err)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        mkdir(buf, 0777);
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return psc_seterr(err, PSC_EIO, "cannot create model_dir '%s': %s",
-                          path, strerror(errno));
-    return 0;
-}
-
 chief_metrics_t *chief_metrics_new(const char *model_dir, int nworkers, int nps,
                                    long total_steps, char *err)
 {
-    if (s_make_dirs(model_dir, err) != 0)
+    if (psc_mkdirs(model_dir, err) != 0)
         return NULL;
     char path[1100];
     snprintf(path, sizeof path, "%s/metrics.jsonl", model_dir);

@@ -75,7 +75,7 @@ uint64_t psclient_version(const psclient_t *c, int shard)
 static int s_send(psclient_t *c, int s, Psc__Header *h,
                   const struct wire_frame *frames, int n)
 {
-    h->request_id = ++c->request_id;
+    h->request_id = c->request_id;
     h->shard = (uint32_t) s;
     int rc = wire_send(c->socks[s], NULL, 0, h, frames, n);
     if (rc == 0)
@@ -85,6 +85,7 @@ static int s_send(psclient_t *c, int s, Psc__Header *h,
 
 int psclient_pull(psclient_t *c, uint64_t min_version)
 {
+    c->request_id++;
     for (int s = 0; s < c->nps; s++) {
         Psc__Header h;
         wire_header_init(&h, PSC__MSG_TYPE__PULL, c->task);
@@ -131,6 +132,7 @@ static int s_send_values(psclient_t *c, Psc__MsgType type, wire_buf_t *buf,
     struct wire_frame frames[WIRE_MAX_FRAMES];
     wire_buf_t *out = s_wire_values(c, buf);
     size_t elem = c->b->job->wire_f16 ? 2 : 4;
+    c->request_id++;
     for (int s = 0; s < c->nps; s++) {
         Psc__Header h;
         wire_header_init(&h, type, c->task);

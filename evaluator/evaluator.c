@@ -12,6 +12,7 @@
 #include "placement.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_fs.h"
 #include "psc_log.h"
 #include "psc_sig.h"
 #include "psc_time.h"
@@ -43,7 +44,8 @@ static int s_open_output(self_t *self, char *err)
 {
     const char *dir = self->b->job->model_dir;
     char path[JOB_STR + 16];
-    mkdir(dir, 0777);
+    if (psc_mkdirs(dir, err) != 0)
+        return PSC_EIO;
     snprintf(path, sizeof path, "%s/eval.jsonl", dir);
     self->out = fopen(path, "a");
     if (self->out == NULL)

@@ -1,0 +1,279 @@
+/*
+ * The supervisor is one poll loop over the children's pipes and a
+ * signalfd. Deadlines (the drain after the chief finished, the grace
+ * before SIGKILL) are poll timeouts, so nothing sleeps and every exit and
+ * line is handled as it happens.
+ */
+#include "launch_sup.h"
+
+#include "launch_proc.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_time.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum sup_phase {
+    SUP_RUNNING,  /* nothing decided yet */
+    SUP_DRAINING, /* the acting chief finished; the others stop themselves */
+    SUP_STOPPING, /* SIGTERM sent; SIGKILL at the deadline */
+    SUP_KILLED,   /* SIGKILL sent; waiting for the last exits */
+};
+
+typedef struct {
+    struct launch_cluster *c;
+    int sigfd;
+    enum sup_phase phase;
+    double deadline; /* psc_now() seconds; 0 when none */
+    int code;        /* exit status once decided, else -1 */
+    int nrunning;
+    struct pollfd *fds;
+    struct launch_lines **owners; /* owners[i] reads fds[i + 1] */
+} self_t;
+
+static void s_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The launcher's own lines; unbuffered stderr keeps them in order. */
+static void s_say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("psc-launch: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void s_signal_all(self_t *self, int sig)
+{
+    for (int i = 0; i < self->c->ntasks; i++)
+        launch_proc_signal(&self->c->tasks[i], sig);
+}
+
+static void s_stop_all(self_t *self)
+{
+    self->phase = SUP_STOPPING;
+    self->deadline = psc_now() + self->c->opts->kill_timeout_s;
+    s_signal_all(self, SIGTERM);
+}
+
+static void s_kill_all(self_t *self)
+{
+    self->phase = SUP_KILLED;
+    self->deadline = 0;
+    s_signal_all(self, SIGKILL);
+}
+
+static const char *s_chief_label(const self_t *self)
+{
+    return self->c->opts->chief ? "the chief" : "worker0 (acting chief)";
+}
+
+static int s_failed(int status)
+{
+    return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+/* The first failure decides the exit status and stops everybody else. */
+static void s_on_failure(self_t *self, const struct launch_task *t, int status)
+{
+    char how[64];
+    launch_proc_describe(status, how, sizeof how);
+    s_say("%s %s", t->name, how);
+    self->code = launch_proc_exit_code(status);
+    if (self->nrunning > 0)
+        s_say("stopping the other %d processes", self->nrunning);
+    s_stop_all(self);
+}
+
+static void s_on_exit(self_t *self, struct launch_task *t, int status)
+{
+    char how[64];
+    t->running = 0;
+    self->nrunning--;
+    /* Output the child wrote before exiting comes before its exit line. */
+    launch_lines_finish(&t->out);
+    launch_lines_finish(&t->err);
+    if (self->phase == SUP_STOPPING || self->phase == SUP_KILLED) {
+        launch_proc_describe(status, how, sizeof how);
+        s_say("%s stopped (%s)", t->name, how);
+    } else if (s_failed(status)) {
+        s_on_failure(self, t, status);
+    } else if (t == &self->c->tasks[self->c->acting_chief]) {
+        s_say("%s exited 0", t->name);
+        self->phase = SUP_DRAINING;
+        self->deadline = psc_now() + self->c->opts->drain_timeout_s;
+    } else {
+        s_say("%s exited 0", t->name);
+    }
+}
+
+static void s_reap(self_t *self)
+{
+    for (;;) {
+        int status = 0;
+        pid_t pid = waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            break;
+        struct launch_task *t = launch_cluster_find(self->c, pid);
+        if (t != NULL && t->running)
+            s_on_exit(self, t, status);
+    }
+}
+
+static void s_on_stop_signal(self_t *self, int sig)
+{
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    /* A second request means the user will not wait for a clean stop. */
+    if (self->phase == SUP_STOPPING || self->phase == SUP_KILLED) {
+        s_say("%s again: killing %d processes", name, self->nrunning);
+        s_kill_all(self);
+        return;
+    }
+    s_say("%s: stopping %d processes", name, self->nrunning);
+    if (self->code < 0)
+        self->code = 128 + sig;
+    s_stop_all(self);
+}
+
+static void s_read_signals(self_t *self)
+{
+    struct signalfd_siginfo si[16];
+    int chld = 0;
+    for (;;) {
+        ssize_t n = read(self->sigfd, si, sizeof si);
+        if (n <= 0)
+            break;
+        for (size_t i = 0; i < (size_t) n / sizeof si[0]; i++) {
+            int sig = (int) si[i].ssi_signo;
+            if (sig == SIGCHLD)
+                chld = 1;
+            else
+                s_on_stop_signal(self, sig);
+        }
+    }
+    /* SIGCHLDs merge, so one reap pass collects every exited child. */
+    if (chld)
+        s_reap(self);
+}
+
+static void s_on_deadline(self_t *self)
+{
+    const struct launch_cluster *c = self->c;
+    for (int i = 0; i < c->ntasks; i++) {
+        const struct launch_task *t = &c->tasks[i];
+        if (!t->running)
+            continue;
+        if (self->phase == SUP_DRAINING)
+            s_say("%s still running %g s after %s finished: terminated",
+                  t->name, c->opts->drain_timeout_s, s_chief_label(self));
+        else
+            s_say("%s still running %g s after SIGTERM: killed", t->name,
+                  c->opts->kill_timeout_s);
+    }
+    if (self->phase == SUP_DRAINING) {
+        self->code = 1;
+        s_stop_all(self);
+    } else {
+        s_kill_all(self);
+    }
+}
+
+/* Fills self->fds with the signalfd and every open pipe; returns count. */
+static int s_fill(self_t *self)
+{
+    int n = 0;
+    self->fds[n].fd = self->sigfd;
+    self->fds[n++].events = POLLIN;
+    for (int i = 0; i < self->c->ntasks; i++) {
+        struct launch_lines *pair[2] = {&self->c->tasks[i].out,
+                                        &self->c->tasks[i].err};
+        for (int k = 0; k < 2; k++) {
+            if (launch_lines_fd(pair[k]) < 0)
+                continue;
+            self->owners[n - 1] = pair[k];
+            self->fds[n].fd = launch_lines_fd(pair[k]);
+            self->fds[n++].events = POLLIN;
+        }
+    }
+    return n;
+}
+
+static int s_timeout_ms(const self_t *self)
+{
+    if (self->deadline <= 0)
+        return -1;
+    double left = self->deadline - psc_now();
+    if (left <= 0)
+        return 0;
+    /* Rounded up, so the wake-up is never just before the deadline. */
+    return (int) (left * 1000.0) + 1;
+}
+
+/* One poll round: pipes first, so a child's last lines precede its exit. */
+static int s_poll_once(self_t *self)
+{
+    int n = s_fill(self);
+    int rc = poll(self->fds, (nfds_t) n, s_timeout_ms(self));
+    if (rc < 0 && errno != EINTR)
+        return PSC_EIO;
+    for (int i = 1; rc > 0 && i < n; i++) {
+        if (self->fds[i].revents != 0)
+            launch_lines_read(self->owners[i - 1]);
+    }
+    if (rc > 0 && self->fds[0].revents != 0)
+        s_read_signals(self);
+    if (self->deadline > 0 && psc_now() >= self->deadline)
+        s_on_deadline(self);
+    return 0;
+}
+
+static void s_start_all(self_t *self, const sigset_t *mask)
+{
+    char err[PSC_ERR_LEN];
+    for (int i = 0; i < self->c->ntasks; i++) {
+        struct launch_task *t = &self->c->tasks[i];
+        char **argv = launch_cluster_argv(self->c, t);
+        int rc = launch_proc_start(t, argv, mask, err);
+        free(argv);
+        if (rc != 0) {
+            s_say("%s", err);
+            self->code = 1;
+            s_stop_all(self);
+            return;
+        }
+        self->nrunning++;
+    }
+}
+
+int launch_sup_run(struct launch_cluster *c, int sigfd, const sigset_t *mask)
+{
+    self_t self = {c, sigfd, SUP_RUNNING, 0, -1, 0, NULL, NULL};
+    self.fds = psc_xcalloc((size_t) (1 + 2 * c->ntasks), sizeof *self.fds);
+    self.owners = psc_xcalloc((size_t) (2 * c->ntasks), sizeof *self.owners);
+    s_start_all(&self, mask);
+    while (self.nrunning > 0) {
+        if (s_poll_once(&self) != 0) {
+            /* Without poll we can neither forward output nor wait. */
+            s_say("poll failed: %s: killing all processes", strerror(errno));
+            s_kill_all(&self);
+            self.code = 1;
+            break;
+        }
+    }
+    free(self.fds);
+    free(self.owners);
+    if (self.code < 0) {
+        s_say("all %d processes exited 0", c->ntasks);
+        return 0;
+    }
+    return self.code;
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Integration tests that start the real role binaries on 127.0.0.1.
+# usage: cluster_test.sh BIN_DIR SCENARIO
+BIN=$1
+SCENARIO=$2
+. "$(dirname "$0")/lib.sh"
+
+# A short job on a slice of Fashion-MNIST: formation and shutdown tests
+# need a few steps, not a trained model.
+SHORT=(--set max_steps=30 --set data.train_limit=3000 --set data.test_limit=1000
+       --set model_dir="$WORK/model" --set startup_timeout_s=30)
+
+all_exit_zero() {
+    for t in "$@"; do expect_exit "$t" 0 60; done
+}
+
+# Formation in a given start order: each task waits for its peers.
+order() {
+    cluster_json 1 2
+    for t in "$@"; do
+        case $t in
+        ps) start ps ps 0 "${SHORT[@]}" ;;
+        chief) start chief chief 0 "${SHORT[@]}" ;;
+        w0) start w0 worker 0 "${SHORT[@]}" ;;
+        w1) start w1 worker 1 "${SHORT[@]}" ;;
+        esac
+        # The task is up (it printed its place) before the next starts.
+        wait_line "$t" "this task" 10
+    done
+    all_exit_zero ps chief w0 w1
+    grep -q "every ps and worker registered" "$WORK/chief.log" || fail "no formation line"
+    grep -q "trained 30 steps" "$WORK/chief.log" || fail "chief did not train 30 steps"
+}
+
+missing_worker() {
+    cluster_json 1 2
+    start chief chief 0 "${SHORT[@]}" --set startup_timeout_s=4
+    start ps ps 0 "${SHORT[@]}" --set startup_timeout_s=4
+    start w0 worker 0 "${SHORT[@]}" --set startup_timeout_s=4
+    wait_line chief "waiting for worker:1 to register" 10
+    expect_exit chief 1 20
+    grep -q "gave up after 4 s waiting for worker:1" "$WORK/chief.log" || fail "chief did not name worker:1"
+}
+
+mismatch() {
+    cluster_json 1 2
+    start chief chief 0 "${SHORT[@]}"
+    start ps ps 0 "${SHORT[@]}"
+    start w0 worker 0 "${SHORT[@]}"
+    start w1 worker 1 "${SHORT[@]}" --set learning_rate=0.01
+    expect_exit w1 2 30
+    expect_exit chief 2 30
+    grep -q "worker:1 runs a different job configuration: 'learning_rate' is '0.01' there, '0.001' here" \
+        "$WORK/chief.log" || fail "mismatch not named"
+    grep -q "refused worker:1" "$WORK/w1.log" || fail "worker:1 not told why"
+}
+
+garbage() {
+    cluster_json 1 1
+    start ps ps 0 "${SHORT[@]}" --set max_steps=300
+    start chief chief 0 "${SHORT[@]}" --set max_steps=300
+    start w0 worker 0 "${SHORT[@]}" --set max_steps=300
+    wait_line chief "starting the job" 20
+    port=$(echo "$CLUSTER" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ps"][0].split(":")[1])')
+    # Raw bytes, and a ZeroMQ greeting followed by junk frames.
+    for i in 1 2 3; do
+        head -c 4096 /dev/urandom | timeout 5 python3 -c "
+import socket,sys
+s=socket.create_connection(('127.0.0.1',$port)); s.sendall(sys.stdin.buffer.read()); s.close()" || true
+    done
+    all_exit_zero ps chief w0
+    grep -q "trained 300 steps" "$WORK/chief.log" || fail "training did not go on"
+}
+
+no_chief() {
+    cluster_json 1 2 nochief
+    start ps ps 0 "${SHORT[@]}"
+    start w0 worker 0 "${SHORT[@]}"
+    start w1 worker 1 "${SHORT[@]}"
+    all_exit_zero ps w0 w1
+    grep -q "trained 30 steps" "$WORK/w0.log" || fail "worker 0 did not act as chief"
+}
+
+signal_stop() {
+    cluster_json 1 1
+    start ps ps 0 "${SHORT[@]}" --set max_steps=100000
+    start chief chief 0 "${SHORT[@]}" --set max_steps=100000
+    start w0 worker 0 "${SHORT[@]}" --set max_steps=100000
+    wait_line chief "starting the job" 20
+    kill -INT "$PID_chief"
+    expect_exit chief 130 20
+    all_exit_zero ps w0
+}
+
+case $SCENARIO in
+order_ps_chief_workers) order ps chief w0 w1 ;;
+order_workers_chief_ps) order w1 w0 chief ps ;;
+order_chief_workers_ps) order chief w0 w1 ps ;;
+order_ps_workers_chief) order ps w1 w0 chief ;;
+missing_worker) missing_worker ;;
+mismatch) mismatch ;;
+garbage) garbage ;;
+no_chief) no_chief ;;
+signal_stop) signal_stop ;;
+*) fail "unknown scenario $SCENARIO" ;;
+esac
+echo "PASS: $SCENARIO"

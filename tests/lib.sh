@@ -1,0 +1,80 @@
+# Helpers for the integration tests: start role binaries with generated
+# TF_CONFIGs on 127.0.0.1, wait for events (a log line, an exit), and clean
+# up whatever is left. Sourced by the test scripts; BIN must be set.
+
+set -u
+WORK=$(mktemp -d /tmp/psc-test.XXXXXX)
+PIDS=()
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    for f in "$WORK"/*.log; do
+        [ -f "$f" ] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }
+    done
+    exit 1
+}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# cluster_json PS WORKERS [nochief]: sets CLUSTER to a cluster spec.
+cluster_json() {
+    local nps=$1 nw=$2 nochief=${3:-}
+    local ps="" w="" i
+    for ((i = 0; i < nps; i++)); do ps="$ps${ps:+,}\"127.0.0.1:$(free_port)\""; done
+    for ((i = 0; i < nw; i++)); do w="$w${w:+,}\"127.0.0.1:$(free_port)\""; done
+    if [ -n "$nochief" ]; then
+        CLUSTER="{\"ps\":[$ps],\"worker\":[$w]}"
+    else
+        CLUSTER="{\"chief\":[\"127.0.0.1:$(free_port)\"],\"ps\":[$ps],\"worker\":[$w]}"
+    fi
+}
+
+# start NAME TYPE INDEX [args...]: starts psc-TYPE for that task in the
+# background, output in $WORK/NAME.log; records its pid in PID_<NAME>.
+start() {
+    local name=$1 type=$2 index=$3
+    shift 3
+    local bin=$type
+    [ "$type" = evaluator ] || [ "$type" = chief ] || [ "$type" = ps ] || [ "$type" = worker ] || fail "bad type $type"
+    TF_CONFIG="{\"cluster\":$CLUSTER,\"task\":{\"type\":\"$type\",\"index\":$index}}" \
+        "$BIN/psc-$bin" "$@" >"$WORK/$name.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    printf -v "PID_$name" '%s' "$pid"
+}
+
+# wait_line NAME PATTERN SECONDS: waits until NAME's log has PATTERN.
+wait_line() {
+    local f="$WORK/$1.log"
+    touch "$f"
+    timeout "$3" tail -n +1 -F "$f" 2>/dev/null | grep -q -m1 -E "$2" ||
+        fail "no line matching '$2' from $1 within $3 s"
+}
+
+# wait_exit NAME SECONDS: waits for NAME to exit; sets STATUS.
+wait_exit() {
+    local pidvar="PID_$1" deadline=$((SECONDS + $2))
+    local pid=${!pidvar}
+    while kill -0 "$pid" 2>/dev/null; do
+        [ $SECONDS -lt $deadline ] || fail "$1 still running after $2 s"
+        # Wait on the process itself; the timeout only bounds a hang.
+        timeout 1 tail --pid="$pid" -f /dev/null 2>/dev/null
+    done
+    wait "$pid"
+    STATUS=$?
+}
+
+expect_exit() {
+    wait_exit "$1" "$3"
+    [ "$STATUS" -eq "$2" ] || fail "$1 exited $STATUS, expected $2"
+}

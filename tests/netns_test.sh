@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# Multi-host tests without containers: every task runs in a network namespace
+# of its own, with its own address on a private bridge, and finds the others
+# by host name (TF_CONFIG names them; each namespace's /etc/hosts, through
+# `ip netns exec`, maps the names to the addresses). Binding, advertising and
+# connecting so cross real interfaces, as between machines.
+#
+#   formation       2 ps, 2 workers, chief, evaluator: everybody registers,
+#                   trains a few steps over the bridge, and exits 0.
+#   sync-cut        sync, 3 workers, all needed each step; worker-2's link
+#                   goes down mid-run: the chief reports worker:2 lost and
+#                   stops the job (exit 1) instead of waiting for ever.
+#   sync-backup-cut sync, 3 workers, replicas_to_aggregate=2 (one backup);
+#                   worker-2's link goes down mid-run: the chief reports it,
+#                   training goes on to max_steps, the rest exit 0.
+#   async-cut       async, 2 workers; worker-1's link goes down: reported,
+#                   training goes on with worker-0, the rest exit 0.
+#
+# Addresses are 10.77.0.0/24, only inside namespaces this test creates: the
+# bridge lives in a namespace of its own, so nothing is added to the host's
+# network. Needs root and `ip netns` (skips loudly, exit 77, without them);
+# removes its namespaces, /etc/netns/ entries and processes in every case.
+#
+# usage: tests/netns_test.sh [BIN_DIR] [SCENARIO...]
+set -uo pipefail
+
+src=${PSC_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+bin=${1:-${PSC_BIN_DIR:-$src/build/bin}}
+shift || true
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(formation sync-cut sync-backup-cut async-cut)
+job=$src/examples/fashion_mnist_mlp.json
+
+p=psc$$                       # prefix of every namespace this run makes
+tmp=$(mktemp -d /tmp/psc-netns.XXXXXX)
+declare -a made_ns=() pids=()
+declare -A pid_of=() ns_of=() addr_of=()
+pass=0 fail=0
+
+say() { echo "netns: $*" >&2; }
+ok() { echo "ok: $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+skip() {
+    say "SKIPPED LOUDLY: $*; the multi-host tests did NOT run"
+    rm -rf "$tmp"
+    exit 77
+}
+
+stop_all() {
+    local pid
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for _ in $(seq 1 50); do
+        local alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [ $alive -eq 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+    pids=()
+}
+
+teardown_net() {
+    local ns
+    for ns in "${made_ns[@]}"; do
+        ip netns del "$ns" 2>/dev/null
+        rm -rf "/etc/netns/$ns"
+    done
+    made_ns=()
+}
+
+cleanup() {
+    stop_all
+    teardown_net
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- preconditions ----------------------------------------------------------
+for r in ps worker chief evaluator; do
+    [ -x "$bin/psc-$r" ] || { say "no $bin/psc-$r (build first)"; exit 1; }
+done
+[ "$(id -u)" -eq 0 ] || skip "not root"
+command -v ip >/dev/null || skip "no ip command (apt-get install iproute2)"
+ip netns add "$p-probe" 2>/dev/null || skip "ip netns add is not permitted here"
+made_ns+=("$p-probe")
+ip -n "$p-probe" link add probe0 type veth peer name probe1 2>/dev/null ||
+    skip "cannot make veth pairs in a namespace here"
+ip netns exec "$p-probe" true 2>/dev/null || skip "ip netns exec is not permitted here"
+teardown_net
+
+# --- the network ------------------------------------------------------------
+# net_up TASK...: a switch namespace with a bridge; per task a namespace with
+# eth0 (a veth whose other end is port "s-TASK" on the bridge), an address,
+# lo, and an /etc/hosts naming every task.
+net_up() {
+    local sw=$p-sw t i=10 hosts=$tmp/hosts
+    ip netns add "$sw" && made_ns+=("$sw") || return 1
+    ip -n "$sw" link add br0 type bridge && ip -n "$sw" link set br0 up || return 1
+    printf '127.0.0.1\tlocalhost\n' >"$hosts"
+    for t in "$@"; do
+        addr_of[$t]=10.77.0.$i
+        printf '10.77.0.%d\t%s\n' "$i" "$t" >>"$hosts"
+        i=$((i + 1))
+    done
+    for t in "$@"; do
+        local ns=$p-$t
+        ns_of[$t]=$ns
+        ip netns add "$ns" && made_ns+=("$ns") || return 1
+        ip -n "$sw" link add "s-$t" type veth peer name eth0 netns "$ns" || return 1
+        ip -n "$sw" link set "s-$t" master br0 up || return 1
+        ip -n "$ns" addr add "${addr_of[$t]}/24" dev eth0 || return 1
+        ip -n "$ns" link set eth0 up && ip -n "$ns" link set lo up || return 1
+        mkdir -p "/etc/netns/$ns" && cp "$hosts" "/etc/netns/$ns/hosts" || return 1
+    done
+}
+
+# cut TASK: pull TASK's cable (its bridge port goes down).
+cut() { ip -n "$p-sw" link set "s-$1" down; }
+
+# --- the cluster ------------------------------------------------------------
+# start TASK ROLE INDEX CLUSTER_JSON ARGS...: run psc-ROLE in TASK's namespace.
+start() {
+    local t=$1 role=$2 i=$3 cluster=$4
+    shift 4
+    local tfc="{\"cluster\": $cluster, \"task\": {\"type\": \"$role\", \"index\": $i}}"
+    ip netns exec "${ns_of[$t]}" env TF_CONFIG="$tfc" \
+        "$bin/psc-$role" --job "$job" "$@" >"$tmp/$t.log" 2>&1 &
+    pid_of[$t]=$!
+    pids+=($!)
+}
+
+# wait_exit TASK SECONDS: prints TASK's exit status, or "running".
+wait_exit() {
+    local pid=${pid_of[$1]} deadline=$(($(date +%s) + $2))
+    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
+        sleep 0.2
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo running
+    else
+        wait "$pid"
+        echo $?
+    fi
+}
+
+# step_of MODEL_DIR: the last global step in the chief's metrics.jsonl.
+step_of() {
+    grep -o '"step": *[0-9]*' "$1/metrics.jsonl" 2>/dev/null | tail -n1 | grep -o '[0-9]*$' || echo 0
+}
+
+# wait_step MODEL_DIR STEP SECONDS: until the chief has logged STEP.
+wait_step() {
+    local deadline=$(($(date +%s) + $3))
+    while [ "$(step_of "$1")" -lt "$2" ]; do
+        [ "$(date +%s)" -lt "$deadline" ] || return 1
+        kill -0 "${pid_of[chief]}" 2>/dev/null || return 1
+        sleep 0.2
+    done
+}
+
+show_logs() {
+    local t
+    for t in "$@"; do
+        echo "---- $t (${addr_of[$t]}) ----"
+        tail -n 40 "$tmp/$t.log"
+    done
+}
+
+# expect_exit TASK WANT SECONDS: WANT is a status, or "nonzero".
+expect_exit() {
+    local got
+    got=$(wait_exit "$1" "$3")
+    case "$2:$got" in
+        nonzero:running | *:running) bad "$scenario: $1 still running after $3 s (wanted exit $2)"; return 1 ;;
+        nonzero:0) bad "$scenario: $1 exited 0, wanted a failure status"; return 1 ;;
+        nonzero:*) ok "$scenario: $1 exited $got"; return 0 ;;
+        "$2:$2") ok "$scenario: $1 exited $got"; return 0 ;;
+        *) bad "$scenario: $1 exited $got, wanted $2"; return 1 ;;
+    esac
+}
+
+# --- scenarios --------------------------------------------------------------
+common_args() {
+    echo --set model_dir="$1" --set data.train_limit=12000 --set data.test_limit=2000 \
+         --set heartbeat_interval_s=0.5 --set heartbeat_timeout_s=3 \
+         --set startup_timeout_s=60 --set log_interval_s=0.5 --set eval_interval_s=2
+}
+
+cluster_json() {   # cluster_json NPS NWORKERS
+    local i ps="" w=""
+    for ((i = 0; i < $1; i++)); do ps+="${ps:+, }\"ps-$i:2222\""; done
+    for ((i = 0; i < $2; i++)); do w+="${w:+, }\"worker-$i:2222\""; done
+    echo "{\"chief\": [\"chief:2222\"], \"ps\": [$ps], \"worker\": [$w]}"
+}
+
+# run_cluster NPS NWORKERS EVALUATOR(0/1) ARGS...: network and processes.
+run_cluster() {
+    local nps=$1 nw=$2 ev=$3 i tasks=(chief)
+    shift 3
+    for ((i = 0; i < nps; i++)); do tasks+=("ps-$i"); done
+    for ((i = 0; i < nw; i++)); do tasks+=("worker-$i"); done
+    [ "$ev" = 1 ] && tasks+=(evaluator)
+    net_up "${tasks[@]}" || { bad "$scenario: cannot build the network"; return 1; }
+    local cluster
+    cluster=$(cluster_json "$nps" "$nw")
+    for ((i = 0; i < nps; i++)); do start "ps-$i" ps "$i" "$cluster" "$@"; done
+    start chief chief 0 "$cluster" "$@"
+    for ((i = 0; i < nw; i++)); do start "worker-$i" worker "$i" "$cluster" "$@"; done
+    [ "$ev" = 1 ] && start evaluator evaluator 0 "$cluster" "$@"
+    tasks_now=("${tasks[@]}")
+}
+
+scenario_formation() {
+    local md=$tmp/model-formation t
+    # shellcheck disable=SC2046
+    run_cluster 2 2 1 $(common_args "$md") --set mode=async --set max_steps=300 || return
+    local failed=0
+    if wait_step "$md" 1 90; then
+        ok "$scenario: training started over the bridge"
+        # Every worker and the chief talk to ps-0 from their own addresses.
+        local peers
+        peers=$(ip netns exec "${ns_of[ps-0]}" ss -Htn state established '( sport = :2222 )' |
+                awk '{ print $NF }' | sed 's/:[0-9]*$//' | sort -u | tr '\n' ' ')
+        if grep -q "${addr_of[worker-0]} " <<<"$peers " && grep -q "${addr_of[worker-1]} " <<<"$peers "; then
+            ok "$scenario: ps-0 (${addr_of[ps-0]}:2222) has connections from the workers' addresses: $peers"
+        else
+            bad "$scenario: ps-0's connections come from '$peers', not from the workers' addresses"
+            failed=1
+        fi
+    else
+        bad "$scenario: no training step within 90 s"
+        failed=1
+    fi
+    expect_exit chief 0 120 || failed=1
+    for t in ps-0 ps-1 worker-0 worker-1 evaluator; do expect_exit "$t" 0 30 || failed=1; done
+    if grep -q 'every ps and worker registered' "$tmp/chief.log"; then
+        ok "$scenario: the chief saw every ps and worker register"
+    else
+        bad "$scenario: the chief did not log that every task registered"; failed=1
+    fi
+    if grep -q 'final test accuracy' "$tmp/evaluator.log"; then
+        ok "$scenario: evaluator: $(grep -o 'final test accuracy [0-9.]*' "$tmp/evaluator.log" | tail -n1)"
+    else
+        bad "$scenario: no final test accuracy from the evaluator"; failed=1
+    fi
+    [ $failed -eq 0 ] || show_logs "${tasks_now[@]}"
+}
+
+# cut_scenario MODE NWORKERS VICTIM CHIEF_STATUS ARGS...
+cut_scenario() {
+    local mode=$1 nw=$2 victim=$3 want=$4 md=$tmp/model-$scenario failed=0
+    shift 4
+    # shellcheck disable=SC2046
+    run_cluster 2 "$nw" 0 $(common_args "$md") --set mode="$mode" "$@" || return
+    if ! wait_step "$md" 20 90; then
+        bad "$scenario: the job did not reach step 20 within 90 s"
+        show_logs "${tasks_now[@]}"
+        return
+    fi
+    local at t0
+    at=$(step_of "$md")
+    t0=$(date +%s)
+    cut "$victim"
+    say "$scenario: cut $victim's link at step $at"
+    # Reported by name within the heartbeat timeout (3 s) plus slack.
+    local deadline=$((t0 + 20)) idx=${victim#worker-}
+    while ! grep -q "lost worker:$idx" "$tmp/chief.log" && [ "$(date +%s)" -lt "$deadline" ]; do
+        sleep 0.2
+    done
+    if grep -q "lost worker:$idx" "$tmp/chief.log"; then
+        ok "$scenario: chief reported after $(($(date +%s) - t0)) s: $(grep -o "lost worker:$idx.*" "$tmp/chief.log" | head -n1)"
+    else
+        bad "$scenario: the chief did not report worker:$idx lost within 20 s"; failed=1
+    fi
+    expect_exit chief "$want" 120 || failed=1
+    for t in "${tasks_now[@]}"; do
+        [ "$t" = chief ] || [ "$t" = "$victim" ] && continue
+        expect_exit "$t" 0 30 || failed=1
+    done
+    # The cut-off worker is on its own: it must give up, not hang.
+    expect_exit "$victim" nonzero 30 || failed=1
+    local last
+    last=$(step_of "$md")
+    if [ "$want" = 0 ]; then
+        if [ "$last" -gt "$at" ]; then
+            ok "$scenario: training went on after the cut: step $at -> $last"
+        else
+            bad "$scenario: no step after the cut (step $at -> $last)"; failed=1
+        fi
+    fi
+    [ $failed -eq 0 ] || show_logs "${tasks_now[@]}"
+}
+
+for scenario in "${scenarios[@]}"; do
+    say "== $scenario"
+    t_start=$(date +%s)
+    tasks_now=()
+    case $scenario in
+        formation) scenario_formation ;;
+        sync-cut) cut_scenario sync 3 worker-2 1 --set max_steps=100000 --set replicas_to_aggregate=3 ;;
+        sync-backup-cut) cut_scenario sync 3 worker-2 0 --set max_steps=400 --set replicas_to_aggregate=2 ;;
+        async-cut) cut_scenario async 2 worker-1 0 --set max_steps=400 ;;
+        *) bad "unknown scenario $scenario" ;;
+    esac
+    stop_all
+    teardown_net
+    say "$scenario took $(($(date +%s) - t_start)) s"
+done
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Training tests through psc-launch: each mode trains past a threshold on a
+# subset, stragglers are counted, bad options are refused before training.
+# usage: train_test.sh BIN_DIR SCENARIO
+BIN=$1
+SCENARIO=$2
+. "$(dirname "$0")/lib.sh"
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+
+SUBSET=(--set data.train_limit=12000 --set data.test_limit=2000
+        --set model_dir="$WORK/model" --set eval_interval_s=1)
+
+launch() {
+    "$BIN/psc-launch" "$@" >"$WORK/launch.log" 2>&1
+    STATUS=$?
+}
+
+last_eval() {
+    tail -n 1 "$WORK/model/eval.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["accuracy"])'
+}
+
+above() {
+    python3 -c "import sys; sys.exit(0 if $1 >= $2 else 1)"
+}
+
+train_mode() {
+    launch --ps 2 --workers 2 --evaluator "${SUBSET[@]}" --set mode="$1" \
+        --set max_steps=400 "${@:2}" "$SRC/examples/fashion_mnist_mlp.json"
+    [ "$STATUS" -eq 0 ] || fail "psc-launch exited $STATUS"
+    acc=$(last_eval)
+    above "$acc" 0.75 || fail "$1 accuracy $acc below 0.75"
+    python3 - "$WORK/model/metrics.jsonl" <<'PY' || fail "loss did not fall"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert recs[-1]["step"] >= 400, recs[-1]
+assert recs[-1]["loss"] < 0.8 * recs[0]["loss"] or recs[-1]["loss"] < 0.6, (recs[0], recs[-1])
+PY
+    grep -qE "all [0-9]+ processes exited 0" "$WORK/launch.log" || fail "not every process exited 0"
+    echo "$1: test accuracy $acc"
+}
+
+stragglers() {
+    launch --ps 1 --workers 3 "${SUBSET[@]}" --set mode=sync \
+        --set replicas_to_aggregate=2 --set stragglers.2=fixed:40 \
+        --set max_steps=150 "$SRC/examples/fashion_mnist_mlp.json"
+    [ "$STATUS" -eq 0 ] || fail "psc-launch exited $STATUS"
+    python3 - "$WORK/model/metrics.jsonl" <<'PY' || fail "dropped gradients not counted for the straggler"
+import json, sys
+last = [json.loads(l) for l in open(sys.argv[1])][-1]
+d = last["dropped_per_worker"]
+assert d[2] > 0 and d[2] >= d[0] and d[2] >= d[1], d
+assert last["dropped_gradients"] == sum(d), last
+PY
+}
+
+refused() {
+    local want=$1
+    shift
+    "$BIN/psc-launch" "$@" "$SRC/examples/fashion_mnist_mlp.json" >"$WORK/refused.log" 2>&1
+    local st=$?
+    [ "$st" -eq 2 ] || fail "'$*' exited $st, expected 2"
+    grep -q -- "$want" "$WORK/refused.log" || fail "'$*' did not say '$want': $(cat "$WORK/refused.log")"
+}
+
+invalid_options() {
+    refused "learning_rate -0.1 is not positive" --set learning_rate=-0.1
+    refused "optimizer 'adamw' is unknown" --set optimizer=adamw
+    refused "staleness_policy 'half' is unknown" --set staleness_policy=half
+    refused "model 'cnn' is unknown" --set model=cnn
+    refused "replicas_to_aggregate 3 is larger than the number of workers (2)" --set replicas_to_aggregate=3
+    refused "straggler 'slow:x' is not valid" --set stragglers.1=slow:x
+    refused "job option 'lerning_rate' is unknown" --set lerning_rate=0.1
+    # A missing data file stops the worker before it trains.
+    refused "cannot open" --set data.dir=/nonexistent --set "model_dir=$WORK/model"
+}
+
+bad_tf_config() {
+    check() {
+        local want=$1 json=$2 bin=${3:-psc-ps}
+        out=$(TF_CONFIG="$json" "$BIN/$bin" --check-config 2>&1)
+        local st=$?
+        [ "$st" -eq 2 ] || fail "$bin exited $st for $json"
+        [ "$(echo "$out" | wc -l)" -eq 1 ] || fail "more than one line: $out"
+        echo "$out" | grep -q -- "$want" || fail "'$out' does not say '$want'"
+    }
+    local ok='{"cluster":{"chief":["h0:2222"],"ps":["h1:2222"],"worker":["h2:2222"]},'
+    check "not valid JSON" '{"cluster":'
+    check "cluster" '{"task":{"type":"ps","index":0}}'
+    check "task" '{"cluster":{"ps":["h1:2222"],"worker":["h2:2222"]}}'
+    check "task.type 'boss' is unknown" "$ok"'"task":{"type":"boss","index":0}}'
+    check "out of range" "$ok"'"task":{"type":"ps","index":3}}'
+    check "no port" '{"cluster":{"ps":["h1"],"worker":["h2:2222"]},"task":{"type":"ps","index":0}}'
+    check "port" '{"cluster":{"ps":["h1:99999"],"worker":["h2:2222"]},"task":{"type":"ps","index":0}}'
+    check "cluster.ps" '{"cluster":{"worker":["h2:2222"]},"task":{"type":"worker","index":0}}' psc-worker
+    check "also" '{"cluster":{"ps":["h1:2222"],"worker":["h1:2222"]},"task":{"type":"ps","index":0}}'
+    check "psc-worker" "$ok"'"task":{"type":"worker","index":0}}' psc-ps
+    TF_CONFIG="$ok"'"task":{"type":"worker","index":0}}' "$BIN/psc-worker" --check-config >/dev/null ||
+        fail "a valid TF_CONFIG was refused"
+}
+
+download() {
+    mkdir -p "$WORK/www"
+    for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
+        cp "/usr/share/datasets/fashion-mnist/$f" "$WORK/www/"
+    done
+    # The server runs until its standard input closes: a coprocess pipe.
+    coproc SERVER { python3 "$SRC/tests/http_server.py" "$WORK/www"; }
+    PIDS+=("$SERVER_PID")
+    read -r port <&"${SERVER[0]}"
+    local url="http://127.0.0.1:$port"
+    sha() { sha256sum "$WORK/www/$1" | cut -d' ' -f1; }
+    local sets=(--set "data.train_images=$url/train-images-idx3-ubyte.gz"
+        --set "data.train_images_sha256=$(sha train-images-idx3-ubyte.gz)"
+        --set "data.cache_dir=$WORK/cache" --set max_steps=20
+        --set data.train_limit=2000 --set "model_dir=$WORK/model")
+    launch --ps 1 --workers 1 "${sets[@]}" "$SRC/examples/fashion_mnist_mlp.json"
+    [ "$STATUS" -eq 0 ] || fail "download run exited $STATUS"
+    grep -q "downloaded" "$WORK/launch.log" || fail "no download line"
+    launch --ps 1 --workers 1 "${sets[@]}" --set data.train_images_sha256=$(printf '0%.0s' {1..64}) \
+        "$SRC/examples/fashion_mnist_mlp.json"
+    [ "$STATUS" -ne 0 ] || fail "a wrong checksum was accepted"
+    grep -q "has SHA-256" "$WORK/launch.log" || fail "checksum failure not explained"
+}
+
+launcher_no_chief() {
+    launch --ps 1 --workers 2 --no-chief --print-tf-config
+    [ "$STATUS" -eq 0 ] || fail "--print-tf-config exited $STATUS"
+    grep -q "chief" "$WORK/launch.log" && grep "TF_CONFIG" "$WORK/launch.log" | grep -q '"chief"' &&
+        fail "--no-chief still has a chief"
+    launch --ps 1 --workers 2 --no-chief --set max_steps=30 --set data.train_limit=2000 \
+        --set "model_dir=$WORK/model" "$SRC/examples/fashion_mnist_mlp.json"
+    [ "$STATUS" -eq 0 ] || fail "--no-chief run exited $STATUS"
+}
+
+case $SCENARIO in
+sync) train_mode sync ;;
+async) train_mode async --set staleness_policy=inverse ;;
+stragglers) stragglers ;;
+invalid_options) invalid_options ;;
+bad_tf_config) bad_tf_config ;;
+download) download ;;
+launcher_no_chief) launcher_no_chief ;;
+*) fail "unknown scenario $SCENARIO" ;;
+esac
+echo "PASS: $SCENARIO"
