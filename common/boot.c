@@ -70,7 +70,7 @@ static int s_parse_args(int argc, char **argv, const char *about,
     struct option longopts[NSPECS + 1];
     for (size_t i = 0; i < NSPECS; i++)
         longopts[i] = s_specs[i].opt;
-    memset(&longopts[NSPECS], 0, sizeof longopts[NSPECS]);
+    longopts[NSPECS] = (struct option){0};
     optind = 1;
     for (;;) {
         int c = getopt_long(argc, argv, "vqh", longopts, NULL);

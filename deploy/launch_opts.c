@@ -157,7 +157,7 @@ static void s_longopts(struct option *out)
         out[i].flag = NULL;
         out[i].val = s_opts[i].id;
     }
-    memset(&out[LAUNCH_NOPTS], 0, sizeof out[LAUNCH_NOPTS]);
+    out[LAUNCH_NOPTS] = (struct option){0};
 }
 
 static int s_bad_flag(int c, int argc, char **argv, char *err)
