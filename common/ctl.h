@@ -39,7 +39,7 @@ int ctl_register(ctl_t *c, int (*serve)(void *arg, int timeout_ms), void *arg,
 /*
  * Sends a heartbeat when one is due and checks that the chief still
  * answers. Returns 0, or PSC_EPEERGONE when the chief has been silent for
- * longer than heartbeat_timeout_s (err says so).
+ * longer than twice heartbeat_timeout_s (err says so).
  */
 int ctl_tick(ctl_t *c, char *err);
 

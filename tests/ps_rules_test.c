@@ -1,0 +1,930 @@
+/*
+ * The ps's update rules, end to end: a real psc-ps process on 127.0.0.1,
+ * with this program playing the chief and the workers over real sockets.
+ * Each scenario starts its own ps with its own job options, pushes known
+ * gradients and checks the exact values, versions and statistics that come
+ * back. Usage: ps_rules_test PATH-TO-psc-ps
+ */
+#include "job.h"
+#include "model.h"
+#include "placement.h"
+#include "psc_err.h"
+#include "psc_time.h"
+#include "test.h"
+#include "wire.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define NWORKERS  3
+#define HIST_BINS 64
+#define MAX_SETS  16
+#define LR        0.5f
+#define QUIET_MS  150  /* "not answered": nothing arrives within this */
+#define REPLY_MS  5000 /* bound on anything that should arrive */
+#define TOL       1e-6
+
+/*
+ * The ps process of the running scenario, for the exit handler: a failed
+ * CHECK exits, and the ps must not outlive the test.
+ */
+static pid_t s_child;
+
+static void s_kill_child(void)
+{
+    if (s_child > 0) {
+        kill(s_child, SIGKILL);
+        waitpid(s_child, NULL, 0);
+        s_child = 0;
+    }
+}
+
+static const char *const s_worker_names[NWORKERS] = {"worker:0", "worker:1",
+                                                     "worker:2"};
+
+/* What the ps said in its last PS_STATS. */
+struct stats {
+    uint64_t version;
+    uint64_t applied;
+    uint64_t rejected;
+    uint64_t dropped[NWORKERS];
+    uint64_t hist[HIST_BINS];
+};
+
+/* One ps under test and every socket that talks to it. */
+struct rig {
+    void *zctx;
+    void *chief;            /* ROUTER: the ps registers here */
+    void *init;             /* DEALER "chief:0": sends INIT */
+    void *worker[NWORKERS]; /* DEALERs "worker:N" */
+    int ps_port;
+    struct job *job;
+    char *canonical;
+    placement_t *pl;
+    const struct placement_shard *sh;
+    size_t nparams;
+    float *expect; /* the flat values the ps should hold now */
+    float *grad;
+    float *scratch;
+    uint64_t version; /* the version the ps should be at now */
+    uint64_t request_id;
+    uint8_t ps_peer[WIRE_MAX_PEER];
+    size_t ps_peer_len;
+    int registered;
+    int bye;
+    struct stats st;
+    struct wire_counters counters;
+};
+
+/* Gradient number c: c times a pattern that differs between elements. */
+static float s_grad(size_t i, int c)
+{
+    return (float) c * (1.0f + (float) (i % 4) * 0.25f);
+}
+
+static void s_fill_grad(struct rig *r, int c)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        r->grad[i] = s_grad(i, c);
+}
+
+/*
+ * The expected effect of one async SGD update with gradient c: w -= lr * g.
+ * Computed in float, as the ps does, so only a different rule can differ.
+ */
+static void s_model_apply(struct rig *r, float lr, int c)
+{
+    for (size_t i = 0; i < r->nparams; i++)
+        r->expect[i] -= lr * s_grad(i, c);
+    r->version++;
+}
+
+/* A sync step: the sum of gradients c1 and c2, scaled by 1/2. */
+static void s_model_apply_mean(struct rig *r, int c1, int c2)
+{
+    float step = LR * (1.0f / 2.0f);
+    for (size_t i = 0; i < r->nparams; i++)
+        r->expect[i] -= step * (s_grad(i, c1) + s_grad(i, c2));
+    r->version++;
+}
+
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    CHECK_OK(bind(fd, (struct sockaddr *) &a, sizeof a));
+    CHECK_OK(getsockname(fd, (struct sockaddr *) &a, &len));
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void *s_socket(struct rig *r, int type, const char *id)
+{
+    void *s = zmq_socket(r->zctx, type);
+    CHECK(s != NULL);
+    int linger = 0;
+    CHECK_OK(zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger));
+    if (id != NULL)
+        CHECK_OK(zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id)));
+    return s;
+}
+
+/* A DEALER with routing id id, connected to the ps. */
+static void *s_dealer(struct rig *r, const char *id)
+{
+    char ep[64];
+    void *s = s_socket(r, ZMQ_DEALER, id);
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", r->ps_port);
+    CHECK_OK(zmq_connect(s, ep));
+    return s;
+}
+
+/* Binds the chief's ROUTER on a free port and returns the port. */
+static int s_bind_chief(struct rig *r)
+{
+    char ep[256];
+    size_t len = sizeof ep;
+    int mandatory = 1;
+    r->chief = s_socket(r, ZMQ_ROUTER, NULL);
+    CHECK_OK(zmq_setsockopt(r->chief, ZMQ_ROUTER_MANDATORY, &mandatory,
+                            sizeof mandatory));
+    CHECK_OK(zmq_bind(r->chief, "tcp://127.0.0.1:*"));
+    CHECK_OK(zmq_getsockopt(r->chief, ZMQ_LAST_ENDPOINT, ep, &len));
+    const char *colon = strrchr(ep, ':');
+    CHECK(colon != NULL);
+    return atoi(colon + 1);
+}
+
+/* The placement the ps computes: softmax, one ps. */
+static placement_t *s_placement(const struct job *job)
+{
+    char err[PSC_ERR_LEN] = "";
+    model_t *m = model_new("softmax", NULL, 0, 784, 10, 1, err);
+    CHECK(m != NULL);
+    int n = model_num_vars(m);
+    size_t sizes[8];
+    CHECK(n == 2);
+    for (int i = 0; i < n; i++)
+        sizes[i] = model_var(m, i)->size;
+    placement_t *p =
+        placement_new(sizes, n, 1, (size_t) job->slice_min_bytes / 4);
+    model_destroy(&m);
+    return p;
+}
+
+static void s_spawn(const char *ps_path, const char *const *sets, int nsets,
+                    int chief_port, int ps_port)
+{
+    char tf_config[512];
+    char *argv[2 + 2 * MAX_SETS];
+    int argc = 0;
+    CHECK(nsets <= MAX_SETS);
+    snprintf(tf_config, sizeof tf_config,
+             "{\"cluster\":{\"chief\":[\"127.0.0.1:%d\"],"
+             "\"ps\":[\"127.0.0.1:%d\"],\"worker\":[\"127.0.0.1:1\","
+             "\"127.0.0.1:2\",\"127.0.0.1:3\"]},"
+             "\"task\":{\"type\":\"ps\",\"index\":0}}",
+             chief_port, ps_port);
+    CHECK_OK(setenv("TF_CONFIG", tf_config, 1));
+    argv[argc++] = (char *) ps_path;
+    for (int i = 0; i < nsets; i++) {
+        argv[argc++] = "--set";
+        argv[argc++] = (char *) sets[i];
+    }
+    argv[argc] = NULL;
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        /* Dies with the test, even when the test is killed. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        execv(ps_path, argv);
+        _exit(127);
+    }
+    s_child = pid;
+}
+
+static void s_send_control(struct rig *r, Psc__MsgType type)
+{
+    Psc__Header h;
+    wire_header_init(&h, type, "chief:0");
+    CHECK_OK(wire_send(r->chief, r->ps_peer, r->ps_peer_len, &h, NULL, 0));
+}
+
+static void s_on_register(struct rig *r, const wire_msg_t *msg)
+{
+    CHECK_EQ(msg->peer_len, 4);
+    CHECK(memcmp(msg->peer, "ps:0", 4) == 0);
+    CHECK_STR(msg->hdr->task, "ps:0");
+    /* The ps's job must be the job this test believes it runs. */
+    CHECK_STR(msg->hdr->text, r->canonical);
+    CHECK(msg->hdr->fingerprint == job_fingerprint(r->job));
+    memcpy(r->ps_peer, msg->peer, msg->peer_len);
+    r->ps_peer_len = msg->peer_len;
+    s_send_control(r, PSC__MSG_TYPE__REGISTER_ACK);
+    r->registered = 1;
+}
+
+static void s_on_stats(struct rig *r, const wire_msg_t *msg)
+{
+    const Psc__PsStats *s = msg->hdr->stats;
+    CHECK(s != NULL);
+    CHECK_EQ(s->n_dropped, NWORKERS);
+    CHECK(s->n_staleness_hist >= 1 && s->n_staleness_hist <= HIST_BINS);
+    memset(&r->st, 0, sizeof r->st);
+    r->st.version = s->version;
+    r->st.applied = s->applied;
+    r->st.rejected = s->rejected_messages;
+    memcpy(r->st.dropped, s->dropped, sizeof r->st.dropped);
+    memcpy(r->st.hist, s->staleness_hist,
+           s->n_staleness_hist * sizeof r->st.hist[0]);
+}
+
+/* Answers everything waiting on the chief socket; 1 when there was any. */
+static int s_serve_chief(struct rig *r)
+{
+    int served = 0;
+    for (;;) {
+        wire_msg_t msg;
+        int rc = wire_recv(r->chief, 1, &msg, &r->counters, ZMQ_DONTWAIT);
+        if (rc == PSC_EAGAIN)
+            return served;
+        CHECK_OK(rc);
+        served = 1;
+        switch (msg.hdr->type) {
+        case PSC__MSG_TYPE__REGISTER:
+            s_on_register(r, &msg);
+            break;
+        case PSC__MSG_TYPE__HEARTBEAT:
+            s_send_control(r, PSC__MSG_TYPE__HEARTBEAT);
+            break;
+        case PSC__MSG_TYPE__PS_STATS:
+            s_on_stats(r, &msg);
+            break;
+        case PSC__MSG_TYPE__BYE:
+            CHECK_STR(msg.hdr->text, "done");
+            r->bye = 1;
+            break;
+        default:
+            fprintf(stderr, "the chief got an unexpected %s\n",
+                    wire_type_name(msg.hdr->type));
+            CHECK(0);
+        }
+        wire_msg_release(&msg);
+    }
+}
+
+/*
+ * Waits up to ms for sock (NULL: only the chief) to become readable,
+ * answering the chief socket meanwhile. Returns 1 when sock is readable, or
+ * (sock NULL) as soon as the chief socket had something; 0 on timeout.
+ */
+static int s_wait(struct rig *r, void *sock, int ms)
+{
+    double deadline = psc_now() + ms / 1000.0;
+    for (;;) {
+        zmq_pollitem_t items[2] = {{r->chief, 0, ZMQ_POLLIN, 0},
+                                   {sock, 0, ZMQ_POLLIN, 0}};
+        int left = (int) ((deadline - psc_now()) * 1000.0);
+        if (left < 0)
+            left = 0;
+        int rc = zmq_poll(items, sock != NULL ? 2 : 1, left);
+        CHECK(rc >= 0 || zmq_errno() == EINTR);
+        int served = (items[0].revents & ZMQ_POLLIN) && s_serve_chief(r);
+        if (sock != NULL && (items[1].revents & ZMQ_POLLIN))
+            return 1;
+        if (sock == NULL && served)
+            return 1;
+        if (left == 0)
+            return 0;
+    }
+}
+
+/* Receives the next message on sock, which must be of the given type. */
+static void s_recv(struct rig *r, void *sock, int type, wire_msg_t *msg)
+{
+    if (!s_wait(r, sock, REPLY_MS)) {
+        fprintf(stderr, "no %s within %d ms\n", wire_type_name(type), REPLY_MS);
+        CHECK(0);
+    }
+    CHECK_OK(wire_recv(sock, 0, msg, &r->counters, ZMQ_DONTWAIT));
+    if (msg->hdr->type != (Psc__MsgType) type)
+        fprintf(stderr, "expected %s, got %s ('%s')\n", wire_type_name(type),
+                wire_type_name(msg->hdr->type),
+                msg->hdr->text ? msg->hdr->text : "");
+    CHECK_EQ(msg->hdr->type, type);
+    CHECK_STR(msg->hdr->task, "ps:0");
+}
+
+/* Checks that nothing arrives on sock for QUIET_MS: a reply is held. */
+static void s_check_quiet(struct rig *r, void *sock)
+{
+    CHECK(!s_wait(r, sock, QUIET_MS));
+}
+
+/* The next message on sock is PARAMS for request id: the expected values. */
+static void s_expect_params(struct rig *r, void *sock, uint64_t id)
+{
+    wire_msg_t msg;
+    s_recv(r, sock, PSC__MSG_TYPE__PARAMS, &msg);
+    CHECK_EQ(msg.hdr->request_id, id);
+    CHECK_EQ(msg.hdr->step, r->version);
+    CHECK_EQ(msg.hdr->shard, 0);
+    CHECK_EQ(msg.hdr->codec, PSC__CODEC__F32);
+    CHECK_EQ(msg.nframes, r->sh->nslices);
+    for (int i = 0; i < r->sh->nslices; i++) {
+        const struct placement_slice *sl = &r->sh->slices[i];
+        CHECK_EQ(wire_frame_count(&msg, i), sl->len);
+        const float *v = wire_frame_f32(&msg, i, r->scratch);
+        const float *want = r->expect + sl->global_offset;
+        for (size_t k = 0; k < sl->len; k++) {
+            if (fabs((double) v[k] - (double) want[k]) > TOL)
+                fprintf(stderr, "version %llu, slice %d, element %zu:\n",
+                        (unsigned long long) r->version, i, k);
+            CHECK_NEAR(v[k], want[k], TOL);
+        }
+    }
+    wire_msg_release(&msg);
+}
+
+/* The next message on sock is ERROR for request id, its text saying why. */
+static void s_expect_error(struct rig *r, void *sock, uint64_t id,
+                           const char *why)
+{
+    wire_msg_t msg;
+    s_recv(r, sock, PSC__MSG_TYPE__ERROR, &msg);
+    CHECK_EQ(msg.hdr->request_id, id);
+    CHECK_CONTAINS(msg.hdr->text, why);
+    wire_msg_release(&msg);
+}
+
+/* One frame per slice of the flat array values. */
+static int s_frames(const struct rig *r, const float *values,
+                    struct wire_frame *frames)
+{
+    for (int i = 0; i < r->sh->nslices; i++) {
+        const struct placement_slice *sl = &r->sh->slices[i];
+        frames[i].data = values + sl->global_offset;
+        frames[i].bytes = sl->len * sizeof(float);
+        frames[i].count = sl->len;
+        frames[i].buf = NULL;
+    }
+    return r->sh->nslices;
+}
+
+/* Sends a message with payload frames; returns its request id. */
+static uint64_t s_send(struct rig *r, void *sock, Psc__Header *h,
+                       const struct wire_frame *frames, int n)
+{
+    h->request_id = ++r->request_id;
+    CHECK_OK(wire_send(sock, NULL, 0, h, frames, n));
+    return h->request_id;
+}
+
+/* Pushes gradient c, computed from version read, asking for the values. */
+static uint64_t s_push_from(struct rig *r, void *sock, const char *task,
+                            uint64_t read, int c)
+{
+    struct wire_frame frames[WIRE_MAX_FRAMES];
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, task);
+    h.step = read;
+    h.flags = WIRE_WANT_PARAMS;
+    s_fill_grad(r, c);
+    int n = s_frames(r, r->grad, frames);
+    return s_send(r, sock, &h, frames, n);
+}
+
+static uint64_t s_push(struct rig *r, int w, uint64_t read, int c)
+{
+    return s_push_from(r, r->worker[w], s_worker_names[w], read, c);
+}
+
+static uint64_t s_pull(struct rig *r, void *sock, const char *task,
+                       uint64_t min_version)
+{
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PULL, task);
+    h.min_version = min_version;
+    return s_send(r, sock, &h, NULL, 0);
+}
+
+static void s_print_stats(const char *what, const struct stats *s)
+{
+    fprintf(stderr, "%s: version %llu applied %llu rejected %llu dropped", what,
+            (unsigned long long) s->version, (unsigned long long) s->applied,
+            (unsigned long long) s->rejected);
+    for (int w = 0; w < NWORKERS; w++)
+        fprintf(stderr, " %llu", (unsigned long long) s->dropped[w]);
+    fprintf(stderr, " hist");
+    for (int i = 0; i < 8; i++)
+        fprintf(stderr, " %llu", (unsigned long long) s->hist[i]);
+    fprintf(stderr, " ...\n");
+}
+
+static int s_stats_equal(const struct stats *a, const struct stats *b)
+{
+    return memcmp(a, b, sizeof *a) == 0;
+}
+
+/* Waits until the ps's PS_STATS report exactly want. */
+static void s_wait_stats(struct rig *r, const struct stats *want)
+{
+    double deadline = psc_now() + REPLY_MS / 1000.0;
+    while (!s_stats_equal(&r->st, want)) {
+        int left = (int) ((deadline - psc_now()) * 1000.0);
+        if (left <= 0) {
+            s_print_stats("PS_STATS said", &r->st);
+            s_print_stats("expected", want);
+            CHECK(s_stats_equal(&r->st, want));
+        }
+        s_wait(r, NULL, left);
+    }
+}
+
+/*
+ * Starts a ps with the job options in sets (one "key=value" each), answers
+ * its registration and connects the chief's and the workers' DEALERs.
+ */
+static void s_rig_start(struct rig *r, void *zctx, const char *ps_path,
+                        const char *const *sets, int nsets)
+{
+    char err[PSC_ERR_LEN] = "";
+    memset(r, 0, sizeof *r);
+    r->zctx = zctx;
+    r->job = job_new(NULL, sets, nsets, err);
+    if (r->job == NULL)
+        fprintf(stderr, "job: %s\n", err);
+    CHECK(r->job != NULL);
+    r->canonical = job_canonical(r->job);
+    r->pl = s_placement(r->job);
+    r->sh = &r->pl->shards[0];
+    r->nparams = r->sh->size;
+    CHECK_EQ(r->nparams, 784 * 10 + 10);
+    r->expect = calloc(r->nparams, sizeof(float));
+    r->grad = calloc(r->nparams, sizeof(float));
+    r->scratch = calloc(r->nparams, sizeof(float));
+    CHECK(r->expect != NULL && r->grad != NULL && r->scratch != NULL);
+    int chief_port = s_bind_chief(r);
+    r->ps_port = s_free_port();
+    s_spawn(ps_path, sets, nsets, chief_port, r->ps_port);
+    double deadline = psc_now() + 10.0;
+    while (!r->registered) {
+        int status = 0;
+        if (waitpid(s_child, &status, WNOHANG) == s_child) {
+            s_child = 0;
+            fprintf(stderr, "psc-ps exited before registering (status %d)\n",
+                    status);
+            CHECK(0);
+        }
+        CHECK(psc_now() < deadline);
+        s_wait(r, NULL, 100);
+    }
+    /* The ps binds its port before it registers: connecting now works. */
+    r->init = s_dealer(r, "chief:0");
+    for (int w = 0; w < NWORKERS; w++)
+        r->worker[w] = s_dealer(r, s_worker_names[w]);
+}
+
+/* Sends INIT with the values w[i] = i * 0.0001 and waits for INIT_ACK. */
+static void s_rig_init(struct rig *r)
+{
+    struct wire_frame frames[WIRE_MAX_FRAMES];
+    wire_msg_t msg;
+    for (size_t i = 0; i < r->nparams; i++)
+        r->expect[i] = (float) i * 0.0001f;
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__INIT, "chief:0");
+    int n = s_frames(r, r->expect, frames);
+    uint64_t id = s_send(r, r->init, &h, frames, n);
+    s_recv(r, r->init, PSC__MSG_TYPE__INIT_ACK, &msg);
+    CHECK_EQ(msg.hdr->request_id, id);
+    wire_msg_release(&msg);
+    r->version = 0;
+}
+
+/*
+ * Sends STOP and checks that the ps reports want in its last PS_STATS,
+ * says BYE and exits with status 0; then frees the rig.
+ */
+static void s_rig_stop(struct rig *r, const struct stats *want)
+{
+    s_send_control(r, PSC__MSG_TYPE__STOP);
+    double deadline = psc_now() + REPLY_MS / 1000.0;
+    while (!r->bye) {
+        int left = (int) ((deadline - psc_now()) * 1000.0);
+        if (left <= 0)
+            fprintf(stderr, "no BYE within %d ms of STOP\n", REPLY_MS);
+        CHECK(left > 0);
+        s_wait(r, NULL, left);
+    }
+    /* The final PS_STATS comes just before BYE on the same socket. */
+    if (!s_stats_equal(&r->st, want)) {
+        s_print_stats("final PS_STATS", &r->st);
+        s_print_stats("expected", want);
+    }
+    CHECK(s_stats_equal(&r->st, want));
+    /* Exit is no socket event: poll the chief socket in short steps. */
+    int status = 0;
+    pid_t got = 0;
+    while (got == 0 && psc_now() < deadline + 5.0) {
+        got = waitpid(s_child, &status, WNOHANG);
+        if (got == 0)
+            s_wait(r, NULL, 10);
+    }
+    CHECK_EQ(got, s_child);
+    s_child = 0;
+    CHECK(WIFEXITED(status));
+    CHECK_EQ(WEXITSTATUS(status), 0);
+    zmq_close(r->init);
+    for (int w = 0; w < NWORKERS; w++)
+        zmq_close(r->worker[w]);
+    zmq_close(r->chief);
+    free(r->expect);
+    free(r->grad);
+    free(r->scratch);
+    placement_destroy(&r->pl);
+    free(r->canonical);
+    job_destroy(&r->job);
+}
+
+/* The job options every scenario shares; each adds its own. */
+#define COMMON_SETS                                        \
+    "model=softmax", "optimizer=sgd", "learning_rate=0.5", \
+        "log_interval_s=0.2", "startup_timeout_s=10"
+#define NELEMS(a) ((int) (sizeof(a) / sizeof((a)[0])))
+
+/*
+ * Async, policy none: every push applies the full learning rate whatever
+ * its staleness. A pull for a future version is held until the version
+ * exists; a pull for a present one is answered at once.
+ */
+static void test_async_none(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async",
+                                       "staleness_policy=none"};
+    struct rig r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    uint64_t id = s_push(&r, 0, 0, 1); /* staleness 0 */
+    s_model_apply(&r, LR, 1);
+    s_expect_params(&r, r.worker[0], id);
+    id = s_push(&r, 1, 0, 2); /* staleness 1 */
+    s_model_apply(&r, LR, 2);
+    s_expect_params(&r, r.worker[1], id);
+    id = s_push(&r, 2, 0, 3); /* staleness 2 */
+    s_model_apply(&r, LR, 3);
+    s_expect_params(&r, r.worker[2], id);
+    CHECK_EQ(r.version, 3);
+
+    id = s_pull(&r, r.worker[2], "worker:2", 3);
+    s_expect_params(&r, r.worker[2], id);
+    uint64_t held = s_pull(&r, r.worker[1], "worker:1", 4);
+    s_check_quiet(&r, r.worker[1]);
+    id = s_push(&r, 0, 1, 4); /* staleness 2 */
+    s_model_apply(&r, LR, 4);
+    s_expect_params(&r, r.worker[0], id);
+    s_expect_params(&r, r.worker[1], held);
+
+    struct stats want = {.version = 4, .applied = 4};
+    want.hist[0] = 1;
+    want.hist[1] = 1;
+    want.hist[2] = 2;
+    s_wait_stats(&r, &want);
+    s_rig_stop(&r, &want);
+    printf("ok async, staleness_policy none, pull for a future version\n");
+}
+
+/* Async, policy inverse: lr / max(1, staleness). */
+static void test_async_inverse(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async",
+                                       "staleness_policy=inverse"};
+    struct rig r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    uint64_t id = s_push(&r, 0, 0, 1); /* staleness 0: full lr */
+    s_model_apply(&r, LR, 1);
+    s_expect_params(&r, r.worker[0], id);
+    id = s_push(&r, 1, 0, 2); /* staleness 1: full lr */
+    s_model_apply(&r, LR, 2);
+    s_expect_params(&r, r.worker[1], id);
+    id = s_push(&r, 2, 0, 3); /* staleness 2: lr / 2 */
+    s_model_apply(&r, LR / 2.0f, 3);
+    s_expect_params(&r, r.worker[2], id);
+    id = s_push(&r, 0, 0, 4); /* staleness 3: lr / 3 */
+    s_model_apply(&r, LR / 3.0f, 4);
+    s_expect_params(&r, r.worker[0], id);
+    CHECK_EQ(r.version, 4);
+
+    struct stats want = {.version = 4, .applied = 4};
+    for (int i = 0; i < 4; i++)
+        want.hist[i] = 1;
+    s_wait_stats(&r, &want);
+    s_rig_stop(&r, &want);
+    printf("ok async, staleness_policy inverse\n");
+}
+
+/* Async, policy drop, max_staleness 1: a push 2 versions old is dropped. */
+static void test_async_drop(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {
+        COMMON_SETS, "mode=async", "staleness_policy=drop", "max_staleness=1"};
+    struct rig r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    uint64_t id = s_push(&r, 0, 0, 1); /* staleness 0 */
+    s_model_apply(&r, LR, 1);
+    s_expect_params(&r, r.worker[0], id);
+    id = s_push(&r, 1, 0, 2); /* staleness 1: still applied */
+    s_model_apply(&r, LR, 2);
+    s_expect_params(&r, r.worker[1], id);
+    id = s_push(&r, 2, 0, 3); /* staleness 2: dropped, values unchanged */
+    s_expect_params(&r, r.worker[2], id);
+    CHECK_EQ(r.version, 2);
+
+    struct stats want = {.version = 2, .applied = 2};
+    want.dropped[2] = 1;
+    want.hist[0] = 1;
+    want.hist[1] = 1;
+    want.hist[2] = 1;
+    s_wait_stats(&r, &want);
+
+    /* The dropped worker catches up with a fresh gradient. */
+    id = s_push(&r, 2, 2, 4);
+    s_model_apply(&r, LR, 4);
+    s_expect_params(&r, r.worker[2], id);
+    want.version = 3;
+    want.applied = 3;
+    want.hist[0] = 2;
+    s_rig_stop(&r, &want);
+    printf("ok async, staleness_policy drop\n");
+}
+
+/*
+ * Sync, replicas_to_aggregate 2 of 3 workers: the first two gradients of a
+ * version are averaged and applied once, their pushers answered only then;
+ * a late gradient is dropped and answered with the current values.
+ */
+static void test_sync(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=sync",
+                                       "replicas_to_aggregate=2"};
+    struct rig r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    uint64_t id0 = s_push(&r, 0, 0, 1);
+    s_check_quiet(&r, r.worker[0]);
+    uint64_t id1 = s_push(&r, 1, 0, 3);
+    s_model_apply_mean(&r, 1, 3);
+    s_expect_params(&r, r.worker[0], id0);
+    s_expect_params(&r, r.worker[1], id1);
+    uint64_t id2 = s_push(&r, 2, 0, 2); /* late for version 0: dropped */
+    s_expect_params(&r, r.worker[2], id2);
+    CHECK_EQ(r.version, 1);
+
+    struct stats want = {.version = 1, .applied = 1};
+    want.dropped[2] = 1;
+    want.hist[0] = 1;
+    s_wait_stats(&r, &want);
+
+    /* The next step starts from an empty aggregate. */
+    id2 = s_push(&r, 2, 1, 2);
+    s_check_quiet(&r, r.worker[2]);
+    id0 = s_push(&r, 0, 1, 4);
+    s_model_apply_mean(&r, 2, 4);
+    s_expect_params(&r, r.worker[2], id2);
+    s_expect_params(&r, r.worker[0], id0);
+    want.version = 2;
+    want.applied = 2;
+    want.hist[0] = 2;
+    s_rig_stop(&r, &want);
+    printf("ok sync, replicas_to_aggregate 2 of 3\n");
+}
+
+/*
+ * Bounded staleness, ssp_bound 1: worker 0 may be one push ahead of the
+ * slowest worker; its reply beyond that waits until both others pushed.
+ */
+static void test_bounded_staleness(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async",
+                                       "ssp_bound=1"};
+    struct rig r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    uint64_t id = s_push(&r, 0, 0, 1); /* one ahead: answered */
+    s_model_apply(&r, LR, 1);
+    s_expect_params(&r, r.worker[0], id);
+    uint64_t held = s_push(&r, 0, 1, 2); /* two ahead: held */
+    s_model_apply(&r, LR, 2);
+    s_check_quiet(&r, r.worker[0]);
+    id = s_push(&r, 1, 0, 3); /* worker 2 is still at 0 */
+    s_model_apply(&r, LR, 3);
+    s_expect_params(&r, r.worker[1], id);
+    s_check_quiet(&r, r.worker[0]);
+    id = s_push(&r, 2, 0, 4); /* the slowest is at 1 now */
+    s_model_apply(&r, LR, 4);
+    s_expect_params(&r, r.worker[0], held);
+    s_expect_params(&r, r.worker[2], id);
+
+    struct stats want = {.version = 4, .applied = 4};
+    want.hist[0] = 2;
+    want.hist[2] = 1;
+    want.hist[3] = 1;
+    s_wait_stats(&r, &want);
+    s_rig_stop(&r, &want);
+    printf("ok bounded staleness, ssp_bound 1\n");
+}
+
+/* Sends a header packed as is (any version, any type) and raw frames. */
+static void s_send_packed(void *sock, const Psc__Header *h, int nempty)
+{
+    uint8_t buf[512];
+    size_t len = psc__header__get_packed_size(h);
+    CHECK(len <= sizeof buf);
+    psc__header__pack(h, buf);
+    CHECK(zmq_send(sock, buf, len, nempty > 0 ? ZMQ_SNDMORE : 0) >= 0);
+    for (int i = 0; i < nempty; i++)
+        CHECK(zmq_send(sock, "", 0, i + 1 < nempty ? ZMQ_SNDMORE : 0) >= 0);
+}
+
+/* Bytes that do not unpack as a Header. */
+static void s_send_garbage(void *sock)
+{
+    uint8_t junk[32];
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < sizeof junk; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        junk[i] = (uint8_t) x;
+    }
+    Psc__Header *h = psc__header__unpack(NULL, sizeof junk, junk);
+    CHECK(h == NULL);
+    CHECK(zmq_send(sock, junk, sizeof junk, 0) >= 0);
+}
+
+/* A pull from the raw socket: the ps still serves, values unchanged. */
+static void s_check_serves(struct rig *r, void *raw)
+{
+    uint64_t id = s_pull(r, raw, "raw:0", 0);
+    s_expect_params(r, raw, id);
+}
+
+/* Messages the wire drops silently (each counts as rejected). */
+static void s_malformed_dropped(struct rig *r, void *raw)
+{
+    struct wire_frame frames[WIRE_MAX_FRAMES];
+    Psc__Header h;
+
+    s_send_garbage(raw);
+    s_check_serves(r, raw);
+
+    wire_header_init(&h, PSC__MSG_TYPE__PULL, "raw:0");
+    h.version = WIRE_VERSION + 1;
+    s_send_packed(raw, &h, 0);
+    s_check_serves(r, raw);
+
+    /* The last frame holds one element less than its header says. */
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "raw:0");
+    h.flags = WIRE_WANT_PARAMS;
+    s_fill_grad(r, 1);
+    int n = s_frames(r, r->grad, frames);
+    frames[n - 1].bytes -= sizeof(float);
+    s_send(r, raw, &h, frames, n);
+    s_check_serves(r, raw);
+
+    wire_header_init(&h, (Psc__MsgType) 99, "raw:0");
+    s_send(r, raw, &h, NULL, 0);
+    s_check_serves(r, raw);
+
+    /* The wire drops a pull with payload before the ps sees it. */
+    wire_header_init(&h, PSC__MSG_TYPE__PULL, "raw:0");
+    s_send(r, raw, &h, frames, n);
+    s_check_serves(r, raw);
+
+    CHECK(zmq_send(raw, "", 0, 0) == 0); /* an empty header frame */
+    s_check_serves(r, raw);
+
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "raw:0");
+    s_send_packed(raw, &h, WIRE_MAX_FRAMES + 1);
+    s_check_serves(r, raw);
+}
+
+/* Messages valid on the wire that the ps refuses with ERROR. */
+static void s_malformed_refused(struct rig *r, void *raw)
+{
+    struct wire_frame frames[WIRE_MAX_FRAMES];
+    Psc__Header h;
+
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "raw:0");
+    h.flags = WIRE_WANT_PARAMS;
+    s_fill_grad(r, 1);
+    int n = s_frames(r, r->grad, frames);
+    CHECK(n >= 2);
+    uint64_t id = s_send(r, raw, &h, frames, 1);
+    s_expect_error(r, raw, id, "wrong number of slices");
+    s_check_serves(r, raw);
+
+    struct wire_frame swapped[2] = {frames[1], frames[0]};
+    id = s_send(r, raw, &h, swapped, 2);
+    s_expect_error(r, raw, id, "slice length differs");
+    s_check_serves(r, raw);
+
+    id = s_push_from(r, raw, "raw:0", r->version + 5, 1);
+    s_expect_error(r, raw, id, "never had");
+    s_check_serves(r, raw);
+
+    wire_header_init(&h, PSC__MSG_TYPE__REPORT, "raw:0");
+    id = s_send(r, raw, &h, NULL, 0);
+    s_expect_error(r, raw, id, "not a request");
+    s_check_serves(r, raw);
+}
+
+/*
+ * Malformed and refused messages: the ps drops or refuses each, keeps its
+ * values, counts it, and keeps serving. Also what happens before INIT, and
+ * that a second INIT changes nothing.
+ */
+static void test_malformed(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async"};
+    struct rig r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    void *raw = s_dealer(&r, "raw:0");
+
+    uint64_t id = s_push_from(&r, raw, "raw:0", 0, 1);
+    s_expect_error(&r, raw, id, "not initialised");
+    uint64_t held = s_pull(&r, raw, "raw:0", 0);
+    s_check_quiet(&r, raw);
+    s_rig_init(&r);
+    s_expect_params(&r, raw, held);
+
+    /* A second INIT is acknowledged and ignored. */
+    struct wire_frame frames[WIRE_MAX_FRAMES];
+    wire_msg_t msg;
+    Psc__Header h;
+    s_fill_grad(&r, 4);
+    wire_header_init(&h, PSC__MSG_TYPE__INIT, "chief:0");
+    int n = s_frames(&r, r.grad, frames);
+    id = s_send(&r, r.init, &h, frames, n);
+    s_recv(&r, r.init, PSC__MSG_TYPE__INIT_ACK, &msg);
+    CHECK_EQ(msg.hdr->request_id, id);
+    wire_msg_release(&msg);
+    s_check_serves(&r, raw);
+
+    s_malformed_dropped(&r, raw);
+    s_malformed_refused(&r, raw);
+
+    /* And a good gradient is still applied. */
+    id = s_push(&r, 0, 0, 1);
+    s_model_apply(&r, LR, 1);
+    s_expect_params(&r, r.worker[0], id);
+
+    struct stats want = {.version = 1, .applied = 1, .rejected = 12};
+    want.hist[0] = 1;
+    s_wait_stats(&r, &want);
+    zmq_close(raw);
+    s_rig_stop(&r, &want);
+    printf("ok malformed and refused messages\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PATH-TO-psc-ps\n", argv[0]);
+        return 2;
+    }
+    CHECK(access(argv[1], X_OK) == 0);
+    atexit(s_kill_child);
+    void *zctx = zmq_ctx_new();
+    CHECK(zctx != NULL);
+    double start = psc_now();
+    test_async_none(zctx, argv[1]);
+    test_async_inverse(zctx, argv[1]);
+    test_async_drop(zctx, argv[1]);
+    test_sync(zctx, argv[1]);
+    test_bounded_staleness(zctx, argv[1]);
+    test_malformed(zctx, argv[1]);
+    zmq_ctx_term(zctx);
+    printf("all ps rules passed in %.1f s\n", psc_now() - start);
+    return 0;
+}
