@@ -6,6 +6,7 @@
 #include "ctl.h"
 #include "dataset.h"
 #include "model.h"
+#include "net.h"
 #include "placement.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
@@ -38,6 +39,7 @@ typedef struct self {
     uint8_t *y;
     ctl_t *ctl;
     psclient_t *ps;
+    void *probe; /* bound on this task's port; see s_bind_port() */
     uint64_t steps;
 } self_t;
 
@@ -237,6 +239,23 @@ static int s_train(self_t *self, char *err)
     return rc;
 }
 
+/*
+ * Workers own their TF_CONFIG port too, as every role does: a clash shows at
+ * start-up, and Kubernetes' TCP liveness probes have something to reach.
+ * Nothing is read from it, so its queue is kept tiny. Worker 0 of a cluster
+ * without a chief leaves the port to the chief's thread.
+ */
+static int s_bind_port(self_t *self, char *err)
+{
+    if (tfc_is_acting_chief(self->b->tfc))
+        return 0;
+    self->probe = net_socket(self->b->zctx, ZMQ_ROUTER, NULL);
+    int hwm = 16;
+    zmq_setsockopt(self->probe, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    return net_bind(self->probe,
+                    tfc_port(self->b->tfc, TFC_WORKER, self->index), err);
+}
+
 static int s_register(self_t *self, char *err)
 {
     self->ctl = ctl_new(self->b, err);
@@ -261,6 +280,7 @@ static void s_release(self_t *self)
 {
     psclient_destroy(&self->ps);
     ctl_destroy(&self->ctl);
+    net_close(&self->probe);
     wire_buf_release(&self->grad);
     model_destroy(&self->model);
     placement_destroy(&self->placement);
@@ -280,6 +300,8 @@ int worker_run(const struct boot *b)
     self.index = tfc_task_index(b->tfc);
     self.nworkers = tfc_count(b->tfc, TFC_WORKER);
     int rc = s_setup(&self, err);
+    if (rc == 0)
+        rc = s_bind_port(&self, err);
     if (rc == 0)
         rc = s_register(&self, err);
     if (rc == 0) {

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Training benchmark: the figures the training issue asks for, measured in
+# one run on this machine and printed as ratios.
+#   1. throughput: a 2-worker cluster (sync) vs one process running the same
+#      forward/backward + optimizer loop with no network (psc-baseline);
+#   2. backup workers: 3 workers, worker 2 slowed 5x: step rate with
+#      replicas_to_aggregate 2 and 3, against the unslowed run;
+#   3. accuracy: wall time until eval.jsonl first shows >= 0.88 test
+#      accuracy, sync and async, with the demo job.
+# usage: bench/train-bench.sh [BUILD_DIR]   (default: build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-build}/bin
+JOB=examples/fashion_mnist_mlp.json
+OUT=$(mktemp -d /tmp/psc-train-bench.XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+
+launch() { # NAME ARGS...: runs a cluster, model dir $OUT/NAME
+    local name=$1
+    shift
+    "$BIN/psc-launch" --set model_dir="$OUT/$name" "$@" $JOB >"$OUT/$name.log" 2>&1 ||
+        { tail -20 "$OUT/$name.log"; exit 1; }
+}
+
+rate() { # NAME FIELD: FIELD per second over the run (last metrics record)
+    python3 - "$OUT/$1/metrics.jsonl" "$2" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+last = recs[-1]
+print("%.1f" % (last[sys.argv[2]] / last["wall_s"]))
+PY
+}
+
+first_088() { # NAME: wall_s of the first evaluation >= 0.88, and the final one
+    python3 - "$OUT/$1/eval.jsonl" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+hit = next((r for r in recs if r["accuracy"] >= 0.88), None)
+print("%s %.4f" % ("%.1f" % hit["wall_s"] if hit else "never", recs[-1]["accuracy"]))
+PY
+}
+
+ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
+
+echo "== throughput (MLP 784-256-128-10, batch 128 per worker)"
+base=$("$BIN/psc-baseline" --job $JOB --steps 800 |
+    python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["examples_per_s"])')
+launch tp --ps 1 --workers 2 --set max_steps=800
+cluster=$(rate tp examples)
+printf '%-44s %10s examples/s\n' "one process, no network (psc-baseline)" "$base"
+printf '%-44s %10s examples/s  ratio %s\n' "cluster: 1 ps, 2 workers, sync" "$cluster" "$(ratio "$cluster" "$base")"
+
+echo "== backup workers (3 workers, sync, worker 2 slowed 5x)"
+launch none --ps 1 --workers 3 --set max_steps=400 --set replicas_to_aggregate=3
+launch backup --ps 1 --workers 3 --set max_steps=400 --set replicas_to_aggregate=2 --set stragglers.2=slow:5
+launch wait --ps 1 --workers 3 --set max_steps=400 --set replicas_to_aggregate=3 --set stragglers.2=slow:5
+r0=$(rate none step)
+r1=$(rate backup step)
+r2=$(rate wait step)
+printf '%-44s %8s steps/s\n' "no straggler, replicas_to_aggregate 3" "$r0"
+printf '%-44s %8s steps/s  ratio %s\n' "straggler, replicas_to_aggregate 2" "$r1" "$(ratio "$r1" "$r0")"
+printf '%-44s %8s steps/s  ratio %s\n' "straggler, replicas_to_aggregate 3" "$r2" "$(ratio "$r2" "$r0")"
+
+echo "== time to 0.88 test accuracy (demo job, 1 ps, 2 workers, evaluator)"
+launch sync --ps 1 --workers 2 --evaluator --set mode=sync
+# Async applies each worker's gradient on its own: twice the updates per
+# epoch, so the learning-rate schedule runs over twice the steps.
+launch async --ps 1 --workers 2 --evaluator --set mode=async \
+    --set staleness_policy=inverse --set lr_decay_steps=1200
+read -r s_hit s_final <<<"$(first_088 sync)"
+read -r a_hit a_final <<<"$(first_088 async)"
+printf '%-44s first >= 0.88 at %s s, final %s\n' "sync" "$s_hit" "$s_final"
+printf '%-44s first >= 0.88 at %s s, final %s\n' "async, staleness_policy inverse" "$a_hit" "$a_final"
