@@ -9,11 +9,10 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
 model_dir=${PSC_DEMO_MODEL_DIR:-psc-model/demo}
 rm -rf "$model_dir"
-start=$(date +%s.%N)
+start=$SECONDS
 build/bin/psc-launch --ps 1 --workers 2 --evaluator \
     --set model_dir="$model_dir" "$@" examples/fashion_mnist_mlp.json
-end=$(date +%s.%N)
 acc=$(tail -n 1 "$model_dir/eval.jsonl" | sed -E 's/.*"accuracy": ([0-9.]+).*/\1/')
-printf '\ndemo: final test accuracy %s after %.1f s\n' "$acc" "$(echo "$end - $start" | bc -l 2>/dev/null || echo 0)"
+printf '\ndemo: final test accuracy %s after %d s\n' "$acc" $((SECONDS - start))
 echo "demo: training curve   $model_dir/metrics.jsonl (step, wall_s, loss, examples_per_s, dropped, staleness)"
 echo "demo: evaluation curve $model_dir/eval.jsonl (step, wall_s, loss, accuracy)"

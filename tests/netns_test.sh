@@ -33,8 +33,8 @@ job=$src/examples/fashion_mnist_mlp.json
 
 p=psc$$                       # prefix of every namespace this run makes
 tmp=$(mktemp -d /tmp/psc-netns.XXXXXX)
-declare -a made_ns=() pids=()
-declare -A pid_of=() ns_of=() addr_of=()
+declare -a made_ns=()
+declare -A pid_of=() ns_of=() addr_of=() reaped=()
 pass=0 fail=0
 
 say() { echo "netns: $*" >&2; }
@@ -47,18 +47,24 @@ skip() {
     exit 77
 }
 
+# Stops the tasks of this run that are still running (never a pid already
+# reaped: it may belong to somebody else by now).
 stop_all() {
-    local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for _ in $(seq 1 50); do
-        local alive=0
-        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [ $alive -eq 0 ] && break
-        sleep 0.1
+    local t live=()
+    for t in "${!pid_of[@]}"; do
+        [ -n "${reaped[$t]:-}" ] || live+=("${pid_of[$t]}")
     done
-    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
-    pids=()
+    if [ ${#live[@]} -gt 0 ]; then
+        kill -TERM "${live[@]}" 2>/dev/null
+        for _ in $(seq 1 50); do
+            kill -0 "${live[@]}" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "${live[@]}" 2>/dev/null
+        for t in "${live[@]}"; do wait "$t" 2>/dev/null; done
+    fi
+    pid_of=()
+    reaped=()
 }
 
 teardown_net() {
@@ -70,9 +76,12 @@ teardown_net() {
     made_ns=()
 }
 
+etc_netns_existed=0
+[ -d /etc/netns ] && etc_netns_existed=1
 cleanup() {
     stop_all
     teardown_net
+    [ $etc_netns_existed -eq 1 ] || rmdir /etc/netns 2>/dev/null
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -129,20 +138,25 @@ start() {
     ip netns exec "${ns_of[$t]}" env TF_CONFIG="$tfc" \
         "$bin/psc-$role" --job "$job" "$@" >"$tmp/$t.log" 2>&1 &
     pid_of[$t]=$!
-    pids+=($!)
 }
 
-# wait_exit TASK SECONDS: prints TASK's exit status, or "running".
+# wait_exit TASK SECONDS: sets exit_status to TASK's exit status, or
+# "running". (Not in a subshell: only this shell can reap its children.)
 wait_exit() {
     local pid=${pid_of[$1]} deadline=$(($(date +%s) + $2))
+    if [ -n "${reaped[$1]:-}" ]; then
+        exit_status=${reaped[$1]}
+        return
+    fi
     while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
         sleep 0.2
     done
     if kill -0 "$pid" 2>/dev/null; then
-        echo running
+        exit_status=running
     else
         wait "$pid"
-        echo $?
+        exit_status=$?
+        reaped[$1]=$exit_status
     fi
 }
 
@@ -172,7 +186,8 @@ show_logs() {
 # expect_exit TASK WANT SECONDS: WANT is a status, or "nonzero".
 expect_exit() {
     local got
-    got=$(wait_exit "$1" "$3")
+    wait_exit "$1" "$3"
+    got=$exit_status
     case "$2:$got" in
         nonzero:running | *:running) bad "$scenario: $1 still running after $3 s (wanted exit $2)"; return 1 ;;
         nonzero:0) bad "$scenario: $1 exited 0, wanted a failure status"; return 1 ;;
@@ -216,14 +231,15 @@ run_cluster() {
 scenario_formation() {
     local md=$tmp/model-formation t
     # shellcheck disable=SC2046
-    run_cluster 2 2 1 $(common_args "$md") --set mode=async --set max_steps=300 || return
+    run_cluster 2 2 1 $(common_args "$md") --set mode=async --set max_steps=600 || return
     local failed=0
     if wait_step "$md" 1 90; then
         ok "$scenario: training started over the bridge"
         # Every worker and the chief talk to ps-0 from their own addresses.
         local peers
         peers=$(ip netns exec "${ns_of[ps-0]}" ss -Htn state established '( sport = :2222 )' |
-                awk '{ print $NF }' | sed 's/:[0-9]*$//' | sort -u | tr '\n' ' ')
+                awk '{ print $NF }' | sed 's/:[0-9]*$//; s/^\[::ffff://; s/^\[//; s/\]$//' |
+                sort -u | tr '\n' ' ')
         if grep -q "${addr_of[worker-0]} " <<<"$peers " && grep -q "${addr_of[worker-1]} " <<<"$peers "; then
             ok "$scenario: ps-0 (${addr_of[ps-0]}:2222) has connections from the workers' addresses: $peers"
         else
@@ -301,8 +317,8 @@ for scenario in "${scenarios[@]}"; do
     case $scenario in
         formation) scenario_formation ;;
         sync-cut) cut_scenario sync 3 worker-2 1 --set max_steps=100000 --set replicas_to_aggregate=3 ;;
-        sync-backup-cut) cut_scenario sync 3 worker-2 0 --set max_steps=400 --set replicas_to_aggregate=2 ;;
-        async-cut) cut_scenario async 2 worker-1 0 --set max_steps=400 ;;
+        sync-backup-cut) cut_scenario sync 3 worker-2 0 --set max_steps=1000 --set replicas_to_aggregate=2 ;;
+        async-cut) cut_scenario async 2 worker-1 0 --set max_steps=2000 ;;
         *) bad "unknown scenario $scenario" ;;
     esac
     stop_all

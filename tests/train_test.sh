@@ -53,6 +53,24 @@ assert last["dropped_gradients"] == sum(d), last
 PY
 }
 
+warmup() {
+    # Async with warm-up: the first 60 updates come from worker 0 alone, so
+    # worker 1's first step happens only after version 60.
+    launch --ps 1 --workers 2 "${SUBSET[@]}" --set mode=async \
+        --set warmup_steps=60 --set max_steps=120 "$SRC/examples/fashion_mnist_mlp.json"
+    [ "$STATUS" -eq 0 ] || fail "psc-launch exited $STATUS"
+    python3 - "$WORK/model/metrics.jsonl" <<'PY' || fail "warm-up not honoured"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+last = recs[-1]["worker_steps"]
+assert last[0] >= 60 and last[1] <= 120 - 60, last
+for r in recs:
+    # Before version 60, worker 1 has taken no step.
+    if r["step"] < 60:
+        assert r["worker_steps"][1] == 0, r
+PY
+}
+
 refused() {
     local want=$1
     shift
@@ -140,6 +158,7 @@ invalid_options) invalid_options ;;
 bad_tf_config) bad_tf_config ;;
 download) download ;;
 launcher_no_chief) launcher_no_chief ;;
+warmup) warmup ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"
