@@ -238,19 +238,6 @@ static int s_form(self_t *self)
     return -1;
 }
 
-static placement_t *s_new_placement(const model_t *m, const struct job *job,
-                                    int nps)
-{
-    int n = model_num_vars(m);
-    size_t *sizes = psc_xmalloc((size_t) n * sizeof *sizes);
-    for (int i = 0; i < n; i++)
-        sizes[i] = model_var(m, i)->size;
-    placement_t *p =
-        placement_new(sizes, n, nps, (size_t) job->slice_min_bytes / 4);
-    free(sizes);
-    return p;
-}
-
 /* Sends every ps its initial values, computed from the job's seed. */
 static int s_initialise(self_t *self)
 {
@@ -262,7 +249,8 @@ static int s_initialise(self_t *self)
         psc_log_err("%s", err);
         return 2;
     }
-    self->placement = s_new_placement(self->model, job, self->count[R_PS]);
+    self->placement = placement_for_model(self->model, self->count[R_PS],
+                                          job->slice_min_bytes);
     float *values = psc_xaligned(model_num_params(self->model) * 4 + 4);
     model_init_params(self->model, (uint64_t) job->seed, values);
     psclient_t *c = psclient_new(self->b, self->placement, "chief:0", err);

@@ -3,6 +3,7 @@
  */
 #include "placement.h"
 
+#include "model.h"
 #include "psc_alloc.h"
 
 #include <stdlib.h>
@@ -94,6 +95,19 @@ void placement_destroy(placement_t **pp)
     free(p->shards);
     free(p);
     *pp = NULL;
+}
+
+placement_t *placement_for_model(const struct model *m, int nps,
+                                 long slice_min_bytes)
+{
+    int n = model_num_vars(m);
+    size_t *sizes = psc_xmalloc((size_t) (n > 0 ? n : 1) * sizeof *sizes);
+    for (int i = 0; i < n; i++)
+        sizes[i] = model_var(m, i)->size;
+    placement_t *p =
+        placement_new(sizes, n, nps, (size_t) slice_min_bytes / sizeof(float));
+    free(sizes);
+    return p;
 }
 
 void placement_gather(const placement_t *p, int shard, const float *flat,

@@ -37,6 +37,15 @@ placement_t *placement_new(const size_t *var_sizes, int nvars, int nps,
                            size_t slice_min_elems);
 void placement_destroy(placement_t **p);
 
+struct model;
+
+/*
+ * The placement of a model's variables over nps shards, with the job's
+ * slicing threshold in bytes. Caller owns; free with placement_destroy().
+ */
+placement_t *placement_for_model(const struct model *m, int nps,
+                                 long slice_min_bytes);
+
 /* Copies a shard's elements out of (gather) or into (scatter) a flat array. */
 void placement_gather(const placement_t *p, int shard, const float *flat,
                       float *shard_values);

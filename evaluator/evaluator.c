@@ -63,13 +63,8 @@ static int s_setup(self_t *self, char *err)
                             self->data.dim, 10, EVAL_BATCH, err);
     if (self->model == NULL)
         return PSC_ECONFIG;
-    int nv = model_num_vars(self->model);
-    size_t *sizes = psc_xmalloc((size_t) nv * sizeof *sizes);
-    for (int i = 0; i < nv; i++)
-        sizes[i] = model_var(self->model, i)->size;
-    self->placement = placement_new(sizes, nv, tfc_count(self->b->tfc, TFC_PS),
-                                    (size_t) job->slice_min_bytes / 4);
-    free(sizes);
+    self->placement = placement_for_model(
+        self->model, tfc_count(self->b->tfc, TFC_PS), job->slice_min_bytes);
     self->params = psc_xaligned(model_num_params(self->model) * 4);
     if (s_open_output(self, err) != 0)
         return PSC_EIO;

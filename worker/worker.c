@@ -118,13 +118,8 @@ static int s_setup(self_t *self, char *err)
     if (self->model == NULL)
         return PSC_ECONFIG;
     size_t n = model_num_params(self->model);
-    int nv = model_num_vars(self->model);
-    size_t *sizes = psc_xmalloc((size_t) nv * sizeof *sizes);
-    for (int i = 0; i < nv; i++)
-        sizes[i] = model_var(self->model, i)->size;
-    self->placement = placement_new(sizes, nv, tfc_count(self->b->tfc, TFC_PS),
-                                    (size_t) job->slice_min_bytes / 4);
-    free(sizes);
+    self->placement = placement_for_model(
+        self->model, tfc_count(self->b->tfc, TFC_PS), job->slice_min_bytes);
     self->params = psc_xaligned(n * sizeof(float));
     self->grad = wire_buf_new(n * sizeof(float));
     self->x = psc_xaligned((size_t) batch * (size_t) self->data.dim * 4);
