@@ -4,6 +4,7 @@
 #include "chief.h"
 
 #include "chief_metrics.h"
+#include "jobvars.h"
 #include "model.h"
 #include "net.h"
 #include "placement.h"
@@ -44,6 +45,7 @@ typedef struct self {
     double eval_accuracy;
     int status;   /* >= 0: stop the job with this exit status */
     int training; /* workers are expected to be live */
+    int started;  /* START went out: late registrations get it at once */
 } self_t;
 
 static const char *const s_role_names[R_N] = {"ps", "worker", "evaluator"};
@@ -105,11 +107,15 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
     struct task *t = &self->tasks[role][index];
     if (!t->registered)
         psc_log_info("%s registered", who);
+    else if (t->lost || t->bye)
+        psc_log_info("%s is back", who);
     t->registered = 1;
     t->bye = t->lost = 0;
     if (role == R_WORKER && msg->hdr->report != NULL && index == 0)
         self->train_examples = (long) msg->hdr->report->examples;
     s_send(self, who, PSC__MSG_TYPE__REGISTER_ACK, NULL);
+    if (self->started && self->training)
+        s_send(self, who, PSC__MSG_TYPE__START, NULL);
 }
 
 static void s_on_bye(self_t *self, struct task *t, const wire_msg_t *msg)
@@ -238,23 +244,33 @@ static int s_form(self_t *self)
     return -1;
 }
 
-/* Sends every ps its initial values, computed from the job's seed. */
+/*
+ * Initialises every ps. Training models get their values from here,
+ * computed from the job's seed; model bench (100 M parameters and more)
+ * is initialised by each ps from the seed itself, which gives the same
+ * values whatever the number of ps.
+ */
 static int s_initialise(self_t *self)
 {
     char err[PSC_ERR_LEN];
     const struct job *job = self->b->job;
-    self->model =
-        model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, err);
-    if (self->model == NULL) {
+    int bench = strcmp(job->model, "bench") == 0;
+    float *values = NULL;
+    self->placement = jobvars_placement(job, self->count[R_PS], err);
+    if (self->placement == NULL) {
         psc_log_err("%s", err);
         return 2;
     }
-    self->placement = placement_for_model(self->model, self->count[R_PS],
-                                          job->slice_min_bytes);
-    float *values = psc_xaligned(model_num_params(self->model) * 4 + 4);
-    model_init_params(self->model, (uint64_t) job->seed, values);
+    if (!bench) {
+        self->model =
+            model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, err);
+        values = psc_xaligned(model_num_params(self->model) * 4 + 4);
+        model_init_params(self->model, (uint64_t) job->seed, values);
+    }
     psclient_t *c = psclient_new(self->b, self->placement, "chief:0", err);
-    int rc = c != NULL ? psclient_init(c, values) : PSC_ENET;
+    int rc = PSC_ENET;
+    if (c != NULL)
+        rc = bench ? psclient_init_seed(c) : psclient_init(c, values);
     if (rc == 0)
         rc = psclient_wait(c, NULL, NULL, NULL, job->startup_timeout_s, err);
     psclient_destroy(&c);
@@ -263,8 +279,8 @@ static int s_initialise(self_t *self)
         psc_log_err("cannot initialise the variables: %s", err);
         return 1;
     }
-    psc_log_info("initialised %zu parameters on %d ps from seed %ld",
-                 model_num_params(self->model), self->count[R_PS], job->seed);
+    psc_log_info("initialised the variables on %d ps from seed %ld",
+                 self->count[R_PS], job->seed);
     return -1;
 }
 
@@ -342,6 +358,7 @@ static int s_train(self_t *self)
     s_send_role(self, R_PS, PSC__MSG_TYPE__START);
     s_send_role(self, R_WORKER, PSC__MSG_TYPE__START);
     s_send_role(self, R_EVAL, PSC__MSG_TYPE__START);
+    self->started = 1;
     double next_log = psc_now() + job->log_interval_s;
     self->training = 1;
     while ((long) chief_metrics_step(self->metrics) < self->total_steps) {

@@ -92,6 +92,25 @@ signal_stop() {
     all_exit_zero ps w0
 }
 
+restart_worker() {
+    cluster_json 1 2
+    local opts=("${SHORT[@]}" --set mode=async --set max_steps=1000000
+        --set heartbeat_interval_s=0.2 --set heartbeat_timeout_s=1)
+    start ps ps 0 "${opts[@]}"
+    start chief chief 0 "${opts[@]}"
+    start w0 worker 0 "${opts[@]}"
+    start w1 worker 1 "${opts[@]}"
+    wait_line w1 "first step done" 30
+    kill -KILL "$PID_w1"
+    wait_line chief "lost worker:1" 20
+    start w1b worker 1 "${opts[@]}"
+    wait_line chief "worker:1 is back" 20
+    wait_line w1b "first step done" 30
+    kill -TERM "$PID_chief"
+    expect_exit chief 143 30
+    all_exit_zero ps w0 w1b
+}
+
 case $SCENARIO in
 order_ps_chief_workers) order ps chief w0 w1 ;;
 order_workers_chief_ps) order w1 w0 chief ps ;;
@@ -102,6 +121,7 @@ mismatch) mismatch ;;
 garbage) garbage ;;
 no_chief) no_chief ;;
 signal_stop) signal_stop ;;
+restart_worker) restart_worker ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"

@@ -190,6 +190,9 @@ static int s_step(self_t *self, char *err)
     double t1 = psc_now();
     rc = s_wait(self, err);
     if (rc == 0) {
+        if (self->steps == 0)
+            psc_log_info("first step done, at version %llu",
+                         (unsigned long long) psclient_version(self->ps, 0));
         self->steps++;
         s_report(self, loss, compute, psc_now() - t1);
     }
