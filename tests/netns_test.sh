@@ -87,6 +87,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# --- leftovers of runs killed without cleanup (ctest timeout: SIGKILL) --------
+if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null; then
+    for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep -E '^psc[0-9]+-'); do
+        owner=${ns#psc}
+        owner=${owner%%-*}
+        if ! kill -0 "$owner" 2>/dev/null; then
+            ip netns del "$ns" 2>/dev/null
+            rm -rf "/etc/netns/$ns"
+        fi
+    done
+fi
+
 # --- preconditions ----------------------------------------------------------
 for r in ps worker chief evaluator; do
     [ -x "$bin/psc-$r" ] || { say "no $bin/psc-$r (build first)"; exit 1; }
@@ -200,7 +212,7 @@ expect_exit() {
 # --- scenarios --------------------------------------------------------------
 common_args() {
     echo --set model_dir="$1" --set data.train_limit=12000 --set data.test_limit=2000 \
-         --set heartbeat_interval_s=0.5 --set heartbeat_timeout_s=3 \
+         --set heartbeat_interval_s=0.5 --set heartbeat_timeout_s=4 \
          --set startup_timeout_s=60 --set log_interval_s=0.5 --set eval_interval_s=2
 }
 
@@ -281,7 +293,7 @@ cut_scenario() {
     t0=$(date +%s)
     cut "$victim"
     say "$scenario: cut $victim's link at step $at"
-    # Reported by name within the heartbeat timeout (3 s) plus slack.
+    # Reported by name within the heartbeat timeout (4 s) plus slack.
     local deadline=$((t0 + 20)) idx=${victim#worker-}
     while ! grep -q "lost worker:$idx" "$tmp/chief.log" && [ "$(date +%s)" -lt "$deadline" ]; do
         sleep 0.2

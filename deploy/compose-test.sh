@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# End-to-end test of the docker-compose demo, for real, with podman standing
+# in for the Docker engine (Debian's docker-compose 1.29 talks to podman's
+# Docker-compatible API). It:
+#   1. installs podman & co if missing (skips, exit 77, only if it cannot),
+#   2. makes the base image debian:bookworm-slim with debootstrap (cached),
+#   3. builds the psc image with `docker-compose build`,
+#   4. runs deploy/docker-compose.yml, waits for the chief's exit status,
+#      then for every other container; all must exit 0 and the evaluator's
+#      final test accuracy (log line and MODEL_DIR/eval.jsonl) must reach
+#      $PSC_MIN_ACCURACY,
+#   5. does the same with deploy/docker-compose.straggler.yml on top (sync
+#      training, one backup worker, one straggler), unless --demo-only,
+#   6. checks that a role running as PID 1 stops on SIGTERM (status 143),
+#   7. removes the containers, networks, volumes and images it made.
+# Prints the time of each step; prints the logs when something fails.
+#
+# Environment: PSC_MIN_ACCURACY (0.70), PSC_COMPOSE_TIMEOUT (seconds for one
+# run, 900), PSC_KEEP_BUILD_CACHE=1 keeps the build-stage images so that the
+# next run rebuilds in seconds (the psc image itself is always removed),
+# PSC_COMPOSE_LOG_DIR=DIR keeps every container's log there.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$here/containers.conf}
+min_accuracy=${PSC_MIN_ACCURACY:-0.70}
+run_timeout=${PSC_COMPOSE_TIMEOUT:-900}
+runs=(demo straggler)
+[ "${1:-}" = --demo-only ] && runs=(demo)
+
+project=psc-ci-$$
+export PSC_IMAGE=localhost/psc-ci:$$
+export COMPOSE_PROJECT_NAME=$project
+tmp=$(mktemp -d /tmp/psc-compose.XXXXXX)
+sock=$tmp/podman.sock
+service_pid=
+images_before=$tmp/images-before
+status=1
+declare -a timings=()
+
+say() { echo "compose-test: $*" >&2; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+timing() { timings+=("$(printf '%-22s %7s s' "$1" "$2")"); say "$1: $2 s"; }
+
+files_for() {
+    case $1 in
+        demo) echo "-f $here/docker-compose.yml" ;;
+        straggler) echo "-f $here/docker-compose.yml -f $here/docker-compose.straggler.yml" ;;
+    esac
+}
+# shellcheck disable=SC2046
+dc() { local run=$1; shift; docker-compose $(files_for "$run") "$@"; }
+
+cleanup() {
+    local t
+    t=$(now)
+    if [ -n "$service_pid" ]; then
+        dc straggler down -v --remove-orphans -t 5 >"$tmp/down.log" 2>&1 ||
+            cat "$tmp/down.log" >&2
+        # Images this run made: the psc image, and unless asked to keep them,
+        # the build-stage layers and the base image if it was imported now.
+        podman rmi -f "$PSC_IMAGE" >/dev/null 2>&1 || true
+        if [ "${PSC_KEEP_BUILD_CACHE:-0}" != 1 ] && [ -f "$images_before" ]; then
+            local new
+            new=$(podman images -a -q --no-trunc | sort -u | comm -13 "$images_before" -)
+            # shellcheck disable=SC2086
+            [ -n "$new" ] && podman rmi -f $new >/dev/null 2>&1
+        fi
+        kill "$service_pid" 2>/dev/null
+        wait "$service_pid" 2>/dev/null
+    fi
+    rm -rf "$tmp"
+    timing cleanup "$(elapsed "$t")"
+    say "timings:"
+    printf '  %s\n' "${timings[@]}" >&2
+    if [ "$status" -eq 0 ]; then
+        say "PASS"
+    elif [ "$status" -eq 77 ]; then
+        say "SKIPPED"
+    else
+        say "FAIL"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t=$(now)
+"$here/podman-setup.sh" install
+rc=$?
+if [ $rc -eq 77 ]; then
+    say "SKIPPED LOUDLY: podman cannot be installed on this machine;"
+    say "the compose demo was NOT tested"
+    status=77
+    exit
+fi
+[ $rc -eq 0 ] || { say "installing podman failed"; exit; }
+timing "install podman" "$(elapsed "$t")"
+
+# Leftovers of earlier runs killed without cleanup (ctest timeout: SIGKILL).
+for old in $(podman ps -a --format '{{index .Labels "com.docker.compose.project"}}' 2>/dev/null |
+             grep -E '^psc-ci-[0-9]+$' | sort -u); do
+    kill -0 "${old#psc-ci-}" 2>/dev/null && continue
+    say "removing the leftovers of $old"
+    podman ps -a -q --filter "label=com.docker.compose.project=$old" | xargs -r podman rm -f >/dev/null
+    podman network rm "${old}_default" >/dev/null 2>&1
+    podman volume rm "${old}_models" "${old}_models-sync" >/dev/null 2>&1
+    podman rmi -f "localhost/psc-ci:${old#psc-ci-}" >/dev/null 2>&1
+done
+
+podman images -a -q --no-trunc | sort -u >"$images_before"
+t=$(now)
+"$here/podman-setup.sh" base-image || { say "no base image"; exit; }
+timing "base image" "$(elapsed "$t")"
+
+service_pid=$("$here/podman-setup.sh" service "$sock") || { service_pid=; exit; }
+export DOCKER_HOST=unix://$sock
+
+t=$(now)
+# Every service has the same build and image: building one builds them all.
+if ! dc demo build ps-0 >"$tmp/build.log" 2>&1; then
+    tail -n 60 "$tmp/build.log" >&2
+    say "docker-compose build failed"
+    exit
+fi
+timing "build image" "$(elapsed "$t")"
+podman image inspect -f '{{.Size}}' "$PSC_IMAGE" |
+    awk '{ printf "compose-test: image size %.0f MB\n", $1 / 1e6 }' >&2
+
+# One run of the cluster: up, wait for the chief, then for everybody.
+run_cluster() {
+    local run=$1 t0 chief ids id name code rc=0 deadline
+    t0=$(now)
+    say "[$run] docker-compose up"
+    if ! dc "$run" up -d --no-build >"$tmp/up.log" 2>&1; then
+        cat "$tmp/up.log" >&2
+        return 1
+    fi
+    chief=$(dc "$run" ps -q chief)
+    [ -n "$chief" ] || { say "[$run] no chief container"; return 1; }
+    deadline=$(($(date +%s) + run_timeout))
+    if ! timeout "$run_timeout" podman wait "$chief" >"$tmp/chief.rc" 2>&1; then
+        say "[$run] the chief did not exit within ${run_timeout} s"
+        rc=1
+    else
+        say "[$run] chief exited with status $(cat "$tmp/chief.rc")"
+    fi
+    ids=$(dc "$run" ps -q)
+    for id in $ids; do
+        local left=$((deadline - $(date +%s)))
+        [ $left -lt 60 ] && left=60
+        timeout "$left" podman wait "$id" >/dev/null 2>&1 || true
+    done
+    for id in $ids; do
+        name=$(podman inspect -f '{{.Name}}' "$id")
+        code=$(podman inspect -f '{{.State.ExitCode}} {{.State.Status}}' "$id")
+        case $code in
+            "0 exited") echo "  $name: exit 0" >&2 ;;
+            *) echo "  $name: $code  <-- expected exit 0" >&2; rc=1 ;;
+        esac
+    done
+
+    # The evaluator's final accuracy, in its log and in the model directory.
+    local line acc vol mp
+    line=$(dc "$run" logs --no-color evaluator 2>/dev/null |
+           grep -o 'final test accuracy [0-9.]*' | tail -n1)
+    acc=${line##* }
+    if [ -z "$acc" ]; then
+        say "[$run] no 'final test accuracy' line in the evaluator's log"
+        rc=1
+    elif awk -v a="$acc" -v m="$min_accuracy" 'BEGIN { exit !(a + 0 >= m + 0) }'; then
+        say "[$run] evaluator: final test accuracy $acc (>= $min_accuracy)"
+    else
+        say "[$run] evaluator: final test accuracy $acc is below $min_accuracy"
+        rc=1
+    fi
+    vol=${project}_models
+    [ "$run" = straggler ] && vol=${project}_models-sync
+    mp=$(podman volume inspect -f '{{.Mountpoint}}' "$vol" 2>/dev/null)
+    if [ -n "$mp" ] && [ -s "$mp/eval.jsonl" ]; then
+        say "[$run] model directory: $(cd "$mp" && ls | tr '\n' ' ')"
+        say "[$run] eval.jsonl, last line: $(tail -n1 "$mp/eval.jsonl")"
+        if ! tail -n1 "$mp/eval.jsonl" | grep -q accuracy; then
+            say "[$run] eval.jsonl's last line has no accuracy"
+            rc=1
+        fi
+    else
+        say "[$run] no eval.jsonl in the model directory (volume $vol)"
+        rc=1
+    fi
+    if [ "$run" = straggler ] && [ -n "$mp" ] && [ -s "$mp/metrics.jsonl" ]; then
+        say "[$run] metrics.jsonl, last line: $(tail -n1 "$mp/metrics.jsonl")"
+    fi
+
+    dc "$run" logs --no-color --timestamps >"$tmp/$run.log" 2>&1
+    if [ -n "${PSC_COMPOSE_LOG_DIR:-}" ]; then
+        mkdir -p "$PSC_COMPOSE_LOG_DIR" && cp "$tmp/$run.log" "$PSC_COMPOSE_LOG_DIR/"
+    fi
+    if [ $rc -ne 0 ]; then
+        say "[$run] logs:"
+        dc "$run" logs --no-color --tail=200 >&2 2>&1
+    else
+        say "[$run] the chief's last lines:"
+        grep '^chief_1 ' "$tmp/$run.log" | tail -n 6 | sed 's/^/  /' >&2
+    fi
+    dc "$run" down -v -t 5 >/dev/null 2>&1
+    timing "run $run" "$(elapsed "$t0")"
+    return $rc
+}
+
+# A role is PID 1 in its container: it must stop on SIGTERM itself (exit
+# 128+15), or `docker compose stop/down` waits 10 s and kills it. ps-0 alone
+# waits for the chief's host name to resolve; the chief alone waits for
+# registrations.
+check_sigterm() {
+    local svc=$1 t0 id code took
+    dc demo up -d --no-build --no-deps "$svc" >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log" >&2; return 1; }
+    id=$(dc demo ps -q "$svc")
+    sleep 2
+    t0=$(now)
+    dc demo stop -t 10 "$svc" >/dev/null 2>&1
+    took=$(elapsed "$t0")
+    code=$(podman inspect -f '{{.State.ExitCode}}' "$id")
+    dc demo logs --no-color "$svc" >"$tmp/sigterm.log" 2>&1
+    dc demo down -v -t 1 >/dev/null 2>&1
+    timing "sigterm $svc" "$took"
+    if [ "$code" = 143 ] && awk -v t="$took" 'BEGIN { exit !(t < 5) }'; then
+        say "[sigterm] $svc (PID 1) stopped on SIGTERM in $took s with status 143"
+        return 0
+    fi
+    say "[sigterm] $svc (PID 1) exited $code, $took s after SIGTERM (wanted 143, well within the 10 s grace)"
+    cat "$tmp/sigterm.log" >&2
+    return 1
+}
+
+status=0
+for run in "${runs[@]}"; do
+    run_cluster "$run" || status=1
+done
+check_sigterm ps-0 || status=1
+check_sigterm chief || status=1
+exit
