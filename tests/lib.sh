@@ -53,12 +53,18 @@ start() {
     printf -v "PID_$name" '%s' "$pid"
 }
 
-# wait_line NAME PATTERN SECONDS: waits until NAME's log has PATTERN.
+# wait_line NAME PATTERN SECONDS: waits until NAME's log has PATTERN,
+# reading lines as they are written; the follower stops at the match.
 wait_line() {
-    local f="$WORK/$1.log"
+    local f="$WORK/$1.log" fd pid rc
     touch "$f"
-    timeout "$3" tail -n +1 -F "$f" 2>/dev/null | grep -q -m1 -E "$2" ||
-        fail "no line matching '$2' from $1 within $3 s"
+    exec {fd}< <(exec timeout "$3" tail -n +1 -F "$f" 2>/dev/null)
+    pid=$!
+    grep -q -m1 -E "$2" <&"$fd"
+    rc=$?
+    kill "$pid" 2>/dev/null
+    exec {fd}<&-
+    [ $rc -eq 0 ] || fail "no line matching '$2' from $1 within $3 s"
 }
 
 # wait_exit NAME SECONDS: waits for NAME to exit; sets STATUS.

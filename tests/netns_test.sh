@@ -56,9 +56,8 @@ stop_all() {
     done
     if [ ${#live[@]} -gt 0 ]; then
         kill -TERM "${live[@]}" 2>/dev/null
-        for _ in $(seq 1 50); do
-            kill -0 "${live[@]}" 2>/dev/null || break
-            sleep 0.1
+        for t in "${live[@]}"; do
+            timeout 5 tail --pid="$t" -s 0.1 -f /dev/null 2>/dev/null
         done
         kill -KILL "${live[@]}" 2>/dev/null
         for t in "${live[@]}"; do wait "$t" 2>/dev/null; done
@@ -155,14 +154,13 @@ start() {
 # wait_exit TASK SECONDS: sets exit_status to TASK's exit status, or
 # "running". (Not in a subshell: only this shell can reap its children.)
 wait_exit() {
-    local pid=${pid_of[$1]} deadline=$(($(date +%s) + $2))
+    local pid=${pid_of[$1]}
     if [ -n "${reaped[$1]:-}" ]; then
         exit_status=${reaped[$1]}
         return
     fi
-    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do
-        sleep 0.2
-    done
+    # Returns when the process exits; the timeout only bounds a hang.
+    timeout "$2" tail --pid="$pid" -s 0.1 -f /dev/null 2>/dev/null
     if kill -0 "$pid" 2>/dev/null; then
         exit_status=running
     else
@@ -172,19 +170,43 @@ wait_exit() {
     fi
 }
 
+# follow FILE SECONDS PROGRAM...: runs PROGRAM (grep -q -m1 ..., awk ...) on
+# FILE's lines as they are written, returning as soon as PROGRAM does; the
+# follower is stopped then, and SECONDS only bounds a hang.
+follow() {
+    local file=$1 secs=$2 fd pid rc
+    shift 2
+    exec {fd}< <(exec timeout "$secs" tail -n +1 -F "$file" 2>/dev/null)
+    pid=$!
+    "$@" <&"$fd"
+    rc=$?
+    kill "$pid" 2>/dev/null
+    exec {fd}<&-
+    return $rc
+}
+
 # step_of MODEL_DIR: the last global step in the chief's metrics.jsonl.
 step_of() {
     grep -o '"step": *[0-9]*' "$1/metrics.jsonl" 2>/dev/null | tail -n1 | grep -o '[0-9]*$' || echo 0
 }
 
+# step_at_least STEP: reads metrics records until one has step >= STEP.
+# (A read loop, not awk: Debian's mawk buffers its input.)
+step_at_least() {
+    local line s
+    while IFS= read -r line; do
+        s=${line#*\"step\":}
+        s=${s# }
+        s=${s%%[!0-9]*}
+        [ -n "$s" ] && [ "$s" -ge "$1" ] && return 0
+    done
+    return 1
+}
+
 # wait_step MODEL_DIR STEP SECONDS: until the chief has logged STEP.
 wait_step() {
-    local deadline=$(($(date +%s) + $3))
-    while [ "$(step_of "$1")" -lt "$2" ]; do
-        [ "$(date +%s)" -lt "$deadline" ] || return 1
-        kill -0 "${pid_of[chief]}" 2>/dev/null || return 1
-        sleep 0.2
-    done
+    # Follows the chief's records as they are written.
+    follow "$1/metrics.jsonl" "$3" step_at_least "$2"
 }
 
 show_logs() {
@@ -294,10 +316,8 @@ cut_scenario() {
     cut "$victim"
     say "$scenario: cut $victim's link at step $at"
     # Reported by name within the heartbeat timeout (4 s) plus slack.
-    local deadline=$((t0 + 20)) idx=${victim#worker-}
-    while ! grep -q "lost worker:$idx" "$tmp/chief.log" && [ "$(date +%s)" -lt "$deadline" ]; do
-        sleep 0.2
-    done
+    local idx=${victim#worker-}
+    follow "$tmp/chief.log" 20 grep -q -m1 "lost worker:$idx"
     if grep -q "lost worker:$idx" "$tmp/chief.log"; then
         ok "$scenario: chief reported after $(($(date +%s) - t0)) s: $(grep -o "lost worker:$idx.*" "$tmp/chief.log" | head -n1)"
     else
