@@ -101,7 +101,7 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
                  who, diff);
         psc_log_err("%s", why);
         s_send(self, who, PSC__MSG_TYPE__REFUSE, why);
-        self->status = 2;
+        self->status = PSC_EXIT_CONFIG;
         return;
     }
     struct task *t = &self->tasks[role][index];
@@ -229,7 +229,7 @@ static int s_form(self_t *self)
                         "start them, and check that their TF_CONFIG names "
                         "this chief",
                         job->startup_timeout_s, missing);
-            return 1;
+            return PSC_EXIT_RETRY;
         }
         if (now >= next_note) {
             psc_log_info("waiting for %s to register (%.0f s of %.0f s)",
@@ -259,7 +259,7 @@ static int s_initialise(self_t *self)
     self->placement = jobvars_placement(job, self->count[R_PS], err);
     if (self->placement == NULL) {
         psc_log_err("%s", err);
-        return 2;
+        return PSC_EXIT_CONFIG;
     }
     if (!bench) {
         self->model =
@@ -277,7 +277,7 @@ static int s_initialise(self_t *self)
     free(values);
     if (rc != 0) {
         psc_log_err("cannot initialise the variables: %s", err);
-        return 1;
+        return PSC_EXIT_RETRY;
     }
     psc_log_info("initialised the variables on %d ps from seed %ld",
                  self->count[R_PS], job->seed);
@@ -302,7 +302,7 @@ static void s_mark_lost(self_t *self, int role, int i, double silent)
     psc_log_warn("lost %s: no heartbeat for %.1f s", name, silent);
     if (role == R_PS) {
         psc_log_err("cannot go on without %s: stopping the job", name);
-        self->status = 1;
+        self->status = PSC_EXIT_RETRY;
         return;
     }
     if (role != R_WORKER)
@@ -336,7 +336,7 @@ static void s_check_liveness(self_t *self)
         psc_log_err("cannot go on: %d live workers, the job needs %ld per "
                     "step: stopping",
                     live, need);
-        self->status = 1;
+        self->status = PSC_EXIT_RETRY;
     }
 }
 
@@ -350,7 +350,7 @@ static int s_train(self_t *self)
         job->model_dir, nworkers, self->count[R_PS], self->total_steps, err);
     if (self->metrics == NULL) {
         psc_log_err("%s", err);
-        return 1;
+        return PSC_EXIT_RETRY;
     }
     psc_log_info("starting the job: %ld steps, mode %s", self->total_steps,
                  job->mode_name);
@@ -470,7 +470,7 @@ int chief_run(const struct boot *b)
     if (rc != 0) {
         psc_log_err("%s", err);
         s_self_destroy(&self);
-        return 1;
+        return PSC_EXIT_RETRY;
     }
     psc_log_info("chief listening on port %d", port);
     rc = s_form(self);

@@ -59,8 +59,9 @@ static void s_usage(const char *prog, const char *about)
                  s_specs[i].arg ? s_specs[i].arg : "");
         printf("  %-24s %s\n", left, s_specs[i].help);
     }
-    printf("\nexit status: 0 done, 1 runtime failure (retryable), 2 usage or "
-           "configuration error,\n128+N stopped by signal N\n");
+    printf("\nexit status: 0 done, 2 usage or configuration error "
+           "(permanent),\n138 runtime failure (retryable), 128+N stopped by "
+           "signal N\n");
 }
 
 /* Returns BOOT_RUN, or an exit status. */

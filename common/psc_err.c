@@ -29,3 +29,14 @@ int psc_seterr(char *err, int code, const char *fmt, ...)
     va_end(ap);
     return code;
 }
+
+int psc_exit_status(int rc, int stop_signal)
+{
+    if (stop_signal != 0)
+        return 128 + stop_signal;
+    if (rc == 0)
+        return 0;
+    if (rc == PSC_ECONFIG || rc == PSC_EREFUSED)
+        return PSC_EXIT_CONFIG;
+    return PSC_EXIT_RETRY;
+}

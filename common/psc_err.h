@@ -29,6 +29,22 @@ enum psc_err {
 #undef PSC_ERR_ENUM
 };
 
+/*
+ * Exit statuses of the role binaries. Configuration and usage errors are
+ * permanent; runtime failures (a lost peer, a deadline passed) are worth a
+ * retry, and 138 is the status Kubeflow's ExitCode restart policy retries
+ * (besides 130, 137 and 143, which signals give).
+ */
+#define PSC_EXIT_CONFIG 2
+#define PSC_EXIT_RETRY  138
+
+/*
+ * The exit status for a role that ends with code rc (0 or PSC_E*): 128+N
+ * when signal N asked it to stop (whatever failed on the way), 2 for
+ * configuration errors and refusals, 138 for other failures.
+ */
+int psc_exit_status(int rc, int stop_signal);
+
 /* Returns a static description of a PSC_E* code; never NULL. */
 const char *psc_strerror(int code);
 

@@ -186,11 +186,7 @@ static int s_run(const struct boot *b)
     placement_destroy(&self.placement);
     dataset_release(&self.data);
     free(self.params);
-    if (rc == PSC_EINTR)
-        return 128 + psc_sig_stop_requested();
-    if (rc == PSC_ECONFIG || rc == PSC_EREFUSED)
-        return 2;
-    return rc == 0 ? 0 : 1;
+    return psc_exit_status(rc, psc_sig_stop_requested());
 }
 
 int main(int argc, char **argv)

@@ -38,7 +38,7 @@ missing_worker() {
     start ps ps 0 "${SHORT[@]}" --set startup_timeout_s=4
     start w0 worker 0 "${SHORT[@]}" --set startup_timeout_s=4
     wait_line chief "waiting for worker:1 to register" 10
-    expect_exit chief 1 20
+    expect_exit chief 138 20
     grep -q "gave up after 4 s waiting for worker:1" "$WORK/chief.log" || fail "chief did not name worker:1"
 }
 

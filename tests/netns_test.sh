@@ -9,7 +9,7 @@
 #                   trains a few steps over the bridge, and exits 0.
 #   sync-cut        sync, 3 workers, all needed each step; worker-2's link
 #                   goes down mid-run: the chief reports worker:2 lost and
-#                   stops the job (exit 1) instead of waiting for ever.
+#                   stops the job (exit 138) instead of waiting for ever.
 #   sync-backup-cut sync, 3 workers, replicas_to_aggregate=2 (one backup);
 #                   worker-2's link goes down mid-run: the chief reports it,
 #                   training goes on to max_steps, the rest exit 0.
@@ -348,7 +348,7 @@ for scenario in "${scenarios[@]}"; do
     tasks_now=()
     case $scenario in
         formation) scenario_formation ;;
-        sync-cut) cut_scenario sync 3 worker-2 1 --set max_steps=100000 --set replicas_to_aggregate=3 ;;
+        sync-cut) cut_scenario sync 3 worker-2 138 --set max_steps=100000 --set replicas_to_aggregate=3 ;;
         sync-backup-cut) cut_scenario sync 3 worker-2 0 --set max_steps=1000 --set replicas_to_aggregate=2 ;;
         async-cut) cut_scenario async 2 worker-1 0 --set max_steps=2000 ;;
         *) bad "unknown scenario $scenario" ;;

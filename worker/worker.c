@@ -265,13 +265,8 @@ static int s_register(self_t *self, char *err)
 
 static int s_status(int rc)
 {
-    if (rc == 1)
-        return 0;
-    if (rc == PSC_EINTR)
-        return 128 + psc_sig_stop_requested();
-    if (rc == PSC_ECONFIG || rc == PSC_EREFUSED)
-        return 2;
-    return 1;
+    /* 1: the chief said stop, the job is done. */
+    return psc_exit_status(rc == 1 ? 0 : rc, psc_sig_stop_requested());
 }
 
 static void s_release(self_t *self)
