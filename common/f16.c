@@ -82,10 +82,29 @@ s_from_f32_f16c(uint16_t *dst, const float *src, size_t n)
         dst[i] = s_one_from_f32(src[i]);
 }
 
+/*
+ * Large conversions write with streaming stores: the destination (a
+ * worker's parameters) is not read first, as a plain store would, and
+ * does not push the rest out of the cache. memcpy() does the same.
+ */
+#define F16_STREAM_MIN ((size_t) 1 << 16)
+
 __attribute__((target("f16c,avx"))) static void
 s_to_f32_f16c(float *dst, const uint8_t *src, size_t n)
 {
     size_t i = 0;
+    if (n >= F16_STREAM_MIN) {
+        for (; i < n && ((uintptr_t) (dst + i) % 32) != 0; i++) {
+            uint16_t h;
+            memcpy(&h, src + 2 * i, sizeof h);
+            dst[i] = s_one_to_f32(h);
+        }
+        for (; i + 8 <= n; i += 8) {
+            __m128i h = _mm_loadu_si128((const __m128i *) (src + 2 * i));
+            _mm256_stream_ps(dst + i, _mm256_cvtph_ps(h));
+        }
+        _mm_sfence();
+    }
     for (; i + 8 <= n; i += 8) {
         __m128i h = _mm_loadu_si128((const __m128i *) (src + 2 * i));
         _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));

@@ -33,7 +33,8 @@ struct opt {
     }
 
 static const struct opt s_opts[] = {
-    O("model", T_STR, model, "mlp", "softmax or mlp"),
+    O("model", T_STR, model, "mlp",
+      "softmax or mlp; bench: the synthetic variables of bench.* (psc-bench)"),
     O("hidden", T_INTLIST, hidden, "256,128", "MLP hidden layer widths"),
     O("batch_size", T_INT, batch_size, "64", "examples per worker step"),
     O("epochs", T_INT, epochs, "5",
@@ -113,8 +114,18 @@ static const struct opt s_opts[] = {
     O("wire_dtype", T_STR, wire_dtype, "f32",
       "f32 or f16 for gradients and parameters on the wire"),
     O("zmq_io_threads", T_INT, zmq_io_threads, "1", "ZeroMQ I/O threads"),
+    O("zmq_sockbuf_bytes", T_INT, zmq_sockbuf_bytes, "4194304",
+      "kernel send and receive buffer of payload sockets (0: the OS's "
+      "autotuning)"),
     O("slice_min_bytes", T_INT, slice_min_bytes, "65536",
       "dense variables at least this large are sliced over every ps"),
+    O("bench.dense_floats", T_INT, bench_dense_floats, "1048576",
+      "model bench: floats of its one dense variable"),
+    O("bench.sparse_rows", T_INT, bench_sparse_rows, "0",
+      "model bench: rows of its sparse table (0: none); row r lives on ps "
+      "r % nps"),
+    O("bench.sparse_width", T_INT, bench_sparse_width, "64",
+      "model bench: floats per sparse row"),
 };
 
 #define NOPTS (sizeof s_opts / sizeof s_opts[0])
@@ -379,7 +390,7 @@ static int s_pick(const char *key, const char *value, const char *const *names,
 
 static int s_derive_names(struct job *job, char *err)
 {
-    static const char *const models[] = {"softmax", "mlp"};
+    static const char *const models[] = {"softmax", "mlp", "bench"};
     static const char *const modes[] = {"sync", "async"};
     static const char *const policies[] = {"none", "inverse", "drop"};
     static const char *const shardings[] = {"shard", "sample"};
@@ -387,7 +398,7 @@ static int s_derive_names(struct job *job, char *err)
     static const char *const optims[] = {"sgd", "momentum", "adagrad", "adam"};
     static const char *const decays[] = {"none", "exponential", "inverse_time"};
     int v = 0;
-    if (s_pick("model", job->model, models, 2, &v, err) != 0 ||
+    if (s_pick("model", job->model, models, 3, &v, err) != 0 ||
         s_pick("optimizer", job->optimizer, optims, 4, &v, err) != 0 ||
         s_pick("lr_decay", job->lr_decay, decays, 3, &v, err) != 0)
         return PSC_ECONFIG;
@@ -467,6 +478,32 @@ static int s_check_timing(const struct job *job, char *err)
     if (job->slice_min_bytes < 4)
         return psc_seterr(err, PSC_ECONFIG,
                           "slice_min_bytes must be at least 4");
+    if (job->zmq_sockbuf_bytes < 0 || job->zmq_sockbuf_bytes > (1L << 30))
+        return psc_seterr(err, PSC_ECONFIG,
+                          "zmq_sockbuf_bytes %ld is out of range: use 0 (the "
+                          "OS's autotuning) to 1073741824",
+                          job->zmq_sockbuf_bytes);
+    return 0;
+}
+
+static int s_check_bench(const struct job *job, char *err)
+{
+    if (job->bench_dense_floats < 0 || job->bench_dense_floats > (1L << 34) ||
+        job->bench_sparse_rows < 0 || job->bench_sparse_rows > (1L << 40))
+        return psc_seterr(err, PSC_ECONFIG,
+                          "bench.dense_floats (0 to 2^34) or bench.sparse_rows "
+                          "(0 to 2^40) is out of range");
+    if (job->bench_sparse_width < 1 || job->bench_sparse_width > 65536)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "bench.sparse_width %ld is out of range: use 1 to "
+                          "65536",
+                          job->bench_sparse_width);
+    if (strcmp(job->model, "bench") == 0 && job->bench_dense_floats == 0 &&
+        job->bench_sparse_rows == 0)
+        return psc_seterr(
+            err, PSC_ECONFIG,
+            "model bench has no variables: set bench.dense_floats "
+            "or bench.sparse_rows");
     return 0;
 }
 
@@ -526,7 +563,7 @@ struct job *job_new(const char *path, const char *const *sets, int nsets,
     }
     if (s_derive_names(job, err) != 0 || s_check_ranges(job, err) != 0 ||
         s_check_timing(job, err) != 0 || s_check_stragglers(job, err) != 0 ||
-        s_check_data(job, err) != 0)
+        s_check_data(job, err) != 0 || s_check_bench(job, err) != 0)
         goto fail;
     return job;
 fail:

@@ -70,7 +70,11 @@ struct job {
     long blas_threads;
     char wire_dtype[JOB_STR];
     long zmq_io_threads;
+    long zmq_sockbuf_bytes;
     long slice_min_bytes;
+    long bench_dense_floats;
+    long bench_sparse_rows;
+    long bench_sparse_width;
     /* Derived by job_new() from the names above. */
     enum job_mode mode;
     enum job_staleness staleness;

@@ -44,6 +44,14 @@ void *net_socket(void *zctx, int type, const char *identity)
     return s;
 }
 
+void net_set_sockbuf(void *sock, long bytes)
+{
+    /* ZeroMQ's -1 leaves the kernel's autotuned buffers alone. */
+    int v = bytes > 0 ? (int) bytes : -1;
+    zmq_setsockopt(sock, ZMQ_SNDBUF, &v, sizeof v);
+    zmq_setsockopt(sock, ZMQ_RCVBUF, &v, sizeof v);
+}
+
 int net_bind(void *sock, int port, char *err)
 {
     char ep[64];

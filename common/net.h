@@ -16,6 +16,13 @@
  */
 void *net_socket(void *zctx, int type, const char *identity);
 
+/*
+ * Sets the kernel send and receive buffers of a socket that carries
+ * payloads (the zmq_sockbuf_bytes job option): bytes, or the OS's
+ * autotuning when bytes is 0. Takes effect for connections made after it.
+ */
+void net_set_sockbuf(void *sock, long bytes);
+
 /* Binds the port on every interface. Returns 0, or PSC_ENET and err. */
 int net_bind(void *sock, int port, char *err);
 

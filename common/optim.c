@@ -261,3 +261,88 @@ void optim_apply(const struct optim_config *c, float lr, uint64_t t,
         assert(!"unknown optimizer kind");
     }
 }
+
+/* The same rules, weights read from wi and written to wo. */
+
+static void s_sgd_to(float *restrict wo, const float *restrict wi,
+                     const float *restrict g, float step, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        wo[i] = wi[i] - step * g[i];
+}
+
+static void s_momentum_to(float *restrict wo, const float *restrict wi,
+                          float *restrict a, const float *restrict g,
+                          const float coef[4], size_t n)
+{
+    /* coef: lr, scale, momentum, nesterov (0 or 1). */
+    float lr = coef[0];
+    float scale = coef[1];
+    float mu = coef[2];
+    float nest = coef[3];
+    for (size_t i = 0; i < n; i++) {
+        float gi = scale * g[i];
+        a[i] = mu * a[i] + gi;
+        wo[i] = wi[i] - lr * (nest * gi + (nest * mu + (1.0f - nest)) * a[i]);
+    }
+}
+
+static void s_adagrad_to(float *restrict wo, const float *restrict wi,
+                         float *restrict a, const float *restrict g, float lr,
+                         float scale, float eps, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float gi = scale * g[i];
+        a[i] += gi * gi;
+        wo[i] = wi[i] - lr * gi / (sqrtf(a[i]) + eps);
+    }
+}
+
+static void s_adam_to(float *restrict wo, const float *restrict wi,
+                      float *restrict m, float *restrict v,
+                      const float *restrict g, float scale, const float coef[4],
+                      size_t n)
+{
+    float b1 = coef[0];
+    float b2 = coef[1];
+    float lr_t = coef[2];
+    float eps = coef[3];
+    for (size_t i = 0; i < n; i++) {
+        float gi = scale * g[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        wo[i] = wi[i] - lr_t * m[i] / (sqrtf(v[i]) + eps);
+    }
+}
+
+void optim_apply_to(const struct optim_config *c, float lr, uint64_t t,
+                    float *restrict w_out, const float *restrict w_in,
+                    float *restrict slot0, float *restrict slot1,
+                    const float *restrict g, float grad_scale, size_t n)
+{
+    switch (c->kind) {
+    case OPTIM_SGD:
+        s_sgd_to(w_out, w_in, g, lr * grad_scale, n);
+        break;
+    case OPTIM_MOMENTUM: {
+        assert(slot0 != NULL);
+        float coef[4] = {lr, grad_scale, c->momentum, c->nesterov ? 1.0f : 0};
+        s_momentum_to(w_out, w_in, slot0, g, coef, n);
+        break;
+    }
+    case OPTIM_ADAGRAD:
+        assert(slot0 != NULL);
+        s_adagrad_to(w_out, w_in, slot0, g, lr, grad_scale, c->epsilon, n);
+        break;
+    case OPTIM_ADAM: {
+        assert(t >= 1 && slot0 != NULL && slot1 != NULL);
+        double tt = (double) t;
+        double corr = sqrt(1.0 - pow(c->beta2, tt)) / (1.0 - pow(c->beta1, tt));
+        float coef[4] = {c->beta1, c->beta2, (float) (lr * corr), c->epsilon};
+        s_adam_to(w_out, w_in, slot0, slot1, g, grad_scale, coef, n);
+        break;
+    }
+    default:
+        assert(!"unknown optimizer kind");
+    }
+}

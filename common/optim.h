@@ -93,4 +93,15 @@ void optim_apply(const struct optim_config *c, float lr, uint64_t t,
                  float *restrict slot1, const float *restrict g,
                  float grad_scale, size_t n);
 
+/*
+ * optim_apply() out of place: reads the weights from w_in and writes the
+ * updated ones to w_out (slots still in place). No array may overlap
+ * another. The ps uses it when a reply still holds the current values:
+ * the update then produces the new buffer at the cost of the in-place one.
+ */
+void optim_apply_to(const struct optim_config *c, float lr, uint64_t t,
+                    float *restrict w_out, const float *restrict w_in,
+                    float *restrict slot0, float *restrict slot1,
+                    const float *restrict g, float grad_scale, size_t n);
+
 #endif

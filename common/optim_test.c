@@ -212,8 +212,41 @@ static void test_check(void)
     CHECK_EQ(optim_check(&c, NULL), PSC_ECONFIG);
 }
 
+/*
+ * optim_apply_to() gives bit for bit what optim_apply() gives, leaving its
+ * input weights alone: the ps's out-of-place updates change no result.
+ */
+static void test_out_of_place(void)
+{
+    static const enum optim_kind kinds[] = {
+        OPTIM_SGD, OPTIM_MOMENTUM, OPTIM_MOMENTUM, OPTIM_ADAGRAD, OPTIM_ADAM};
+    for (int k = 0; k < 5; k++) {
+        struct optim_config c;
+        optim_config_init(&c);
+        c.kind = kinds[k];
+        c.nesterov = k == 2;
+        float w1[N], a1[N], v1[N], w2[N], w3[N], a2[N], v2[N], g[N];
+        optim_init_slots(&c, a1, v1, N);
+        optim_init_slots(&c, a2, v2, N);
+        for (int i = 0; i < N; i++) {
+            w1[i] = w2[i] = 0.1f * (float) (i - 7);
+            g[i] = grad_at(1, i);
+        }
+        for (uint64_t t = 1; t <= STEPS; t++) {
+            optim_apply(&c, 0.05f, t, w1, a1, v1, g, 0.5f, N);
+            optim_apply_to(&c, 0.05f, t, w3, w2, a2, v2, g, 0.5f, N);
+            for (int i = 0; i < N; i++) {
+                CHECK(w3[i] == w1[i]);
+                CHECK(a2[i] == a1[i] || c.kind == OPTIM_SGD);
+                w2[i] = w3[i];
+            }
+        }
+    }
+}
+
 int main(void)
 {
+    test_out_of_place();
     test_rules();
     test_by_hand();
     test_decay();

@@ -4,6 +4,8 @@
 #include "psclient.h"
 
 #include "f16.h"
+#include "jobvars.h"
+#include "keyplan.h"
 #include "net.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
@@ -14,16 +16,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Sparse request state, reused from request to request. */
+struct sparse {
+    keyplan_t *plan;
+    size_t width;
+    wire_buf_t *keys; /* distinct keys, plan order */
+    wire_buf_t *rows; /* gradient rows as they go on the wire */
+    float *wide;      /* f16 wire: summed rows, and rows that came back */
+    size_t wide_cap;  /* floats */
+    float *out;       /* the caller's, while rows are awaited */
+};
+
 struct psclient {
     const struct boot *b;
     const placement_t *pl;
     int nps;
     void **socks;
     uint64_t *version;
-    int *waiting; /* shard's reply outstanding */
+    int *waiting;      /* shard's reply outstanding */
+    wire_msg_t *reply; /* per shard, the last reply while it is handled */
     uint64_t request_id;
     char task[64];
     wire_buf_t *f16; /* gradient converted for the wire */
+    int sparse_req;  /* the outstanding request is a sparse one */
+    struct sparse sp;
     struct wire_counters counters;
 };
 
@@ -39,9 +55,13 @@ psclient_t *psclient_new(const struct boot *b, const placement_t *pl,
     c->socks = psc_xcalloc((size_t) c->nps, sizeof *c->socks);
     c->version = psc_xcalloc((size_t) c->nps, sizeof *c->version);
     c->waiting = psc_xcalloc((size_t) c->nps, sizeof *c->waiting);
+    c->reply = psc_xcalloc((size_t) c->nps, sizeof *c->reply);
+    c->sp.width = jobvars_sparse_width(b->job);
     double deadline = psc_now() + b->job->startup_timeout_s;
     for (int s = 0; s < c->nps; s++) {
         c->socks[s] = net_socket(b->zctx, ZMQ_DEALER, c->task);
+        if (c->socks[s] != NULL)
+            net_set_sockbuf(c->socks[s], b->job->zmq_sockbuf_bytes);
         if (c->socks[s] == NULL ||
             net_connect(c->socks[s], tfc_host(b->tfc, TFC_PS, s),
                         tfc_port(b->tfc, TFC_PS, s), deadline, err) != 0) {
@@ -57,12 +77,19 @@ void psclient_destroy(psclient_t **p)
     if (p == NULL || *p == NULL)
         return;
     psclient_t *c = *p;
-    for (int s = 0; s < c->nps; s++)
+    for (int s = 0; s < c->nps; s++) {
+        wire_msg_release(&c->reply[s]);
         net_close(&c->socks[s]);
+    }
     wire_buf_release(&c->f16);
+    keyplan_destroy(&c->sp.plan);
+    wire_buf_release(&c->sp.keys);
+    wire_buf_release(&c->sp.rows);
+    free(c->sp.wide);
     free(c->socks);
     free(c->version);
     free(c->waiting);
+    free(c->reply);
     free(c);
     *p = NULL;
 }
@@ -83,10 +110,26 @@ static int s_send(psclient_t *c, int s, Psc__Header *h,
     return rc;
 }
 
-int psclient_pull(psclient_t *c, uint64_t min_version)
+/* Starts a new request: older replies are dropped when they come. */
+static void s_begin(psclient_t *c, int sparse)
 {
     c->request_id++;
+    c->sparse_req = sparse;
+    c->sp.out = NULL;
+}
+
+/* A shard without dense slices gets no dense requests. */
+static int s_holds_dense(const psclient_t *c, int s)
+{
+    return c->pl->shards[s].nslices > 0;
+}
+
+int psclient_pull(psclient_t *c, uint64_t min_version)
+{
+    s_begin(c, 0);
     for (int s = 0; s < c->nps; s++) {
+        if (!s_holds_dense(c, s))
+            continue;
         Psc__Header h;
         wire_header_init(&h, PSC__MSG_TYPE__PULL, c->task);
         h.min_version = min_version;
@@ -112,34 +155,46 @@ static int s_frames(const psclient_t *c, int s, wire_buf_t *buf, size_t elem,
     return sh->nslices;
 }
 
+/* A buffer of at least bytes that no send holds: buf itself when it can. */
+static wire_buf_t *s_free_buf(wire_buf_t **buf, size_t bytes)
+{
+    if (*buf == NULL || wire_buf_busy(*buf) || wire_buf_size(*buf) < bytes) {
+        wire_buf_release(buf);
+        *buf = wire_buf_new(bytes);
+    }
+    return *buf;
+}
+
 static wire_buf_t *s_wire_values(psclient_t *c, wire_buf_t *grad)
 {
     if (!c->b->job->wire_f16)
         return grad;
     size_t n = wire_buf_size(grad) / sizeof(float);
-    if (c->f16 == NULL || wire_buf_busy(c->f16) ||
-        wire_buf_size(c->f16) != n * 2) {
-        wire_buf_release(&c->f16);
-        c->f16 = wire_buf_new(n * 2);
-    }
-    f16_from_f32(wire_buf_data(c->f16), wire_buf_data(grad), n);
-    return c->f16;
+    wire_buf_t *out = s_free_buf(&c->f16, n * 2);
+    f16_from_f32(wire_buf_data(out), wire_buf_data(grad), n);
+    return out;
 }
 
 static int s_send_values(psclient_t *c, Psc__MsgType type, wire_buf_t *buf,
-                         int with_version)
+                         uint32_t flags)
 {
     struct wire_frame frames[WIRE_MAX_FRAMES];
     wire_buf_t *out = s_wire_values(c, buf);
     size_t elem = c->b->job->wire_f16 ? 2 : 4;
-    c->request_id++;
+    s_begin(c, 0);
     for (int s = 0; s < c->nps; s++) {
+        int init = type == PSC__MSG_TYPE__INIT;
+        if (!s_holds_dense(c, s) && !init)
+            continue;
         Psc__Header h;
         wire_header_init(&h, type, c->task);
         h.codec = elem == 2 ? PSC__CODEC__F16 : PSC__CODEC__F32;
-        h.flags = WIRE_WANT_PARAMS;
-        if (with_version)
+        h.flags = flags;
+        if (type == PSC__MSG_TYPE__PUSH)
             h.step = c->version[s];
+        /* A ps without dense slices still needs INIT (its sparse rows). */
+        if (init && !s_holds_dense(c, s))
+            h.flags = WIRE_INIT_SEED;
         int n = s_frames(c, s, out, elem, frames);
         int rc = s_send(c, s, &h, frames, n);
         if (rc != 0)
@@ -150,7 +205,12 @@ static int s_send_values(psclient_t *c, Psc__MsgType type, wire_buf_t *buf,
 
 int psclient_push(psclient_t *c, wire_buf_t *grad)
 {
-    return s_send_values(c, PSC__MSG_TYPE__PUSH, grad, 1);
+    return s_send_values(c, PSC__MSG_TYPE__PUSH, grad, WIRE_WANT_PARAMS);
+}
+
+int psclient_push_only(psclient_t *c, wire_buf_t *grad)
+{
+    return s_send_values(c, PSC__MSG_TYPE__PUSH, grad, 0);
 }
 
 int psclient_init(psclient_t *c, const float *values)
@@ -163,6 +223,122 @@ int psclient_init(psclient_t *c, const float *values)
     int rc = s_send_values(c, PSC__MSG_TYPE__INIT, buf, 0);
     wire_buf_release(&buf);
     return rc;
+}
+
+int psclient_init_seed(psclient_t *c)
+{
+    s_begin(c, 0);
+    for (int s = 0; s < c->nps; s++) {
+        Psc__Header h;
+        wire_header_init(&h, PSC__MSG_TYPE__INIT, c->task);
+        h.flags = WIRE_INIT_SEED;
+        int rc = s_send(c, s, &h, NULL, 0);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Room for count floats in sp.wide. */
+static float *s_wide(psclient_t *c, size_t count)
+{
+    if (count > c->sp.wide_cap || c->sp.wide == NULL) {
+        free(c->sp.wide);
+        c->sp.wide_cap = count;
+        c->sp.wide = psc_xaligned((count + 1) * sizeof(float));
+    }
+    return c->sp.wide;
+}
+
+/* Plans keys and makes room for a push's rows on the wire. */
+static void s_sparse_plan(psclient_t *c, const uint64_t *keys, size_t n,
+                          int push)
+{
+    if (c->sp.plan == NULL)
+        c->sp.plan = keyplan_new();
+    keyplan_build(c->sp.plan, keys, n, c->nps);
+    size_t u = keyplan_count(c->sp.plan);
+    wire_buf_t *kb = s_free_buf(&c->sp.keys, u * sizeof(uint64_t) + 1);
+    memcpy(wire_buf_data(kb), keyplan_keys(c->sp.plan), u * sizeof(uint64_t));
+    if (!push)
+        return;
+    size_t count = u * c->sp.width;
+    int f16 = c->b->job->wire_f16;
+    s_free_buf(&c->sp.rows, count * (f16 ? 2 : 4) + 1);
+    if (f16)
+        s_wide(c, count);
+}
+
+/* Lays out shard s's summed gradient rows for the wire. */
+static void s_sparse_rows(psclient_t *c, int s, const float *grad)
+{
+    size_t w = c->sp.width;
+    size_t first = keyplan_shard_first(c->sp.plan, s) * w;
+    if (!c->b->job->wire_f16) {
+        keyplan_gather(c->sp.plan, s, grad, w,
+                       (float *) wire_buf_data(c->sp.rows) + first);
+        return;
+    }
+    keyplan_gather(c->sp.plan, s, grad, w, c->sp.wide + first);
+    f16_from_f32((uint16_t *) wire_buf_data(c->sp.rows) + first,
+                 c->sp.wide + first, keyplan_shard_count(c->sp.plan, s) * w);
+}
+
+/*
+ * One message per shard that has keys; a push's rows are laid out shard
+ * by shard, so the first shard's message leaves while the next is made.
+ */
+static int s_sparse_send(psclient_t *c, Psc__MsgType type, uint32_t flags,
+                         const float *grad)
+{
+    int f16 = c->b->job->wire_f16;
+    size_t w = c->sp.width;
+    for (int s = 0; s < c->nps; s++) {
+        size_t first = keyplan_shard_first(c->sp.plan, s);
+        size_t count = keyplan_shard_count(c->sp.plan, s);
+        if (count == 0)
+            continue;
+        size_t elem = f16 ? 2 : 4;
+        int push = type == PSC__MSG_TYPE__SPARSE_PUSH;
+        struct wire_frame f[2] = {
+            {(uint64_t *) wire_buf_data(c->sp.keys) + first,
+             count * sizeof(uint64_t), count, c->sp.keys},
+            {NULL, 0, 0, NULL}};
+        if (push) {
+            s_sparse_rows(c, s, grad);
+            f[1] = (struct wire_frame){(char *) wire_buf_data(c->sp.rows) +
+                                           first * w * elem,
+                                       count * w * elem, count * w, c->sp.rows};
+        }
+        Psc__Header h;
+        wire_header_init(&h, type, c->task);
+        h.codec = f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
+        h.flags = flags;
+        h.width = (uint32_t) w;
+        int rc = s_send(c, s, &h, f, push ? 2 : 1);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int psclient_sparse_push(psclient_t *c, const uint64_t *keys, size_t n,
+                         const float *grad, float *rows_out)
+{
+    s_begin(c, 1);
+    s_sparse_plan(c, keys, n, 1);
+    c->sp.out = rows_out;
+    return s_sparse_send(c, PSC__MSG_TYPE__SPARSE_PUSH,
+                         rows_out != NULL ? WIRE_WANT_PARAMS : 0, grad);
+}
+
+int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,
+                         float *rows_out)
+{
+    s_begin(c, 1);
+    s_sparse_plan(c, keys, n, 0);
+    c->sp.out = rows_out;
+    return s_sparse_send(c, PSC__MSG_TYPE__SPARSE_PULL, 0, NULL);
 }
 
 static void s_scatter(const psclient_t *c, int s, const wire_msg_t *msg,
@@ -190,32 +366,56 @@ static int s_fits(const psclient_t *c, int s, const wire_msg_t *msg)
     return 1;
 }
 
+/* Scatters shard s's SPARSE_PARAMS to the caller's positions. */
+static int s_on_rows(psclient_t *c, int s, const wire_msg_t *msg, char *err)
+{
+    size_t w = c->sp.width;
+    size_t count = keyplan_shard_count(c->sp.plan, s);
+    if (c->sp.out == NULL)
+        return 0;
+    if (msg->hdr->width != w || wire_frame_count(msg, 0) != count * w)
+        return psc_seterr(err, PSC_EPROTO,
+                          "ps:%d sent rows that do not fit the request: is "
+                          "the job the same on every task?",
+                          s);
+    size_t first = keyplan_shard_first(c->sp.plan, s);
+    float *wide = s_wide(c, keyplan_count(c->sp.plan) * w) + first * w;
+    /* In place when aligned float32; else widened or copied first. */
+    const float *rows = wire_frame_f32(msg, 0, wide);
+    keyplan_scatter(c->sp.plan, s, rows, w, c->sp.out);
+    return 0;
+}
+
 static int s_on_reply(psclient_t *c, int s, float *params, char *err)
 {
-    wire_msg_t msg;
-    int rc = wire_recv(c->socks[s], 0, &msg, &c->counters, ZMQ_DONTWAIT);
+    wire_msg_t *msg = &c->reply[s];
+    int rc = wire_recv(c->socks[s], 0, msg, &c->counters, ZMQ_DONTWAIT);
     if (rc != 0)
         return 0;
-    int type = msg.hdr->type;
-    if (msg.hdr->request_id != c->request_id && type != PSC__MSG_TYPE__ERROR) {
-        wire_msg_release(&msg); /* a reply to an older request */
+    int type = msg->hdr->type;
+    if (msg->hdr->request_id != c->request_id && type != PSC__MSG_TYPE__ERROR) {
+        wire_msg_release(msg); /* a reply to an older request */
         return 0;
     }
     if (type == PSC__MSG_TYPE__ERROR) {
         rc = psc_seterr(err, PSC_EREFUSED, "ps:%d refused the request: %s", s,
-                        msg.hdr->text);
+                        msg->hdr->text);
     } else if (type == PSC__MSG_TYPE__PARAMS && params != NULL &&
-               s_fits(c, s, &msg)) {
-        s_scatter(c, s, &msg, params);
-        c->version[s] = msg.hdr->step;
+               s_fits(c, s, msg)) {
+        s_scatter(c, s, msg, params);
+        c->version[s] = msg->hdr->step;
     } else if (type == PSC__MSG_TYPE__PARAMS && params != NULL) {
         rc = psc_seterr(err, PSC_EPROTO,
                         "ps:%d sent values that do not fit its shard: is the "
                         "job the same on every task?",
                         s);
+    } else if (type == PSC__MSG_TYPE__PUSH_ACK && !c->sparse_req) {
+        c->version[s] = msg->hdr->step;
+    } else if (type == PSC__MSG_TYPE__SPARSE_PARAMS) {
+        rc = s_on_rows(c, s, msg, err);
     }
     c->waiting[s] = 0;
-    wire_msg_release(&msg);
+    wire_msg_release(msg);
     return rc;
 }
 
@@ -245,22 +445,28 @@ int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
                   double timeout_s, char *err)
 {
     zmq_pollitem_t items[WIRE_MAX_FRAMES + 1];
+    int shard_of[WIRE_MAX_FRAMES];
     double deadline = timeout_s > 0 ? psc_now() + timeout_s : 0;
-    int n = c->nps;
     while (s_outstanding(c)) {
         if (psc_sig_stop_requested())
             return psc_seterr(err, PSC_EINTR, "stopped by signal");
         if (deadline > 0 && psc_now() > deadline)
             return psc_seterr(err, PSC_ETIMEDOUT, "no answer from the ps");
-        for (int s = 0; s < n; s++)
-            items[s] = (zmq_pollitem_t){c->socks[s], 0, ZMQ_POLLIN, 0};
+        /* Only shards still owing a reply: late ones wait for the next. */
+        int n = 0;
+        for (int s = 0; s < c->nps && n < WIRE_MAX_FRAMES; s++) {
+            if (!c->waiting[s])
+                continue;
+            shard_of[n] = s;
+            items[n++] = (zmq_pollitem_t){c->socks[s], 0, ZMQ_POLLIN, 0};
+        }
         items[n] =
             (zmq_pollitem_t){ctl ? ctl_socket(ctl) : NULL, 0, ZMQ_POLLIN, 0};
         int timeout = ctl ? ctl_timeout_ms(ctl) : 1000;
         zmq_poll(items, ctl ? n + 1 : n, timeout);
-        for (int s = 0; s < n; s++) {
-            int rc = (items[s].revents & ZMQ_POLLIN)
-                         ? s_on_reply(c, s, params, err)
+        for (int i = 0; i < n; i++) {
+            int rc = (items[i].revents & ZMQ_POLLIN)
+                         ? s_on_reply(c, shard_of[i], params, err)
                          : 0;
             if (rc != 0)
                 return rc;
@@ -271,5 +477,6 @@ int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
                 return rc;
         }
     }
+    c->sp.out = NULL;
     return 0;
 }

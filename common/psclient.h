@@ -1,8 +1,10 @@
 /*
- * A client of every ps shard, as workers, the evaluator and the chief use
- * it: requests go to all shards before any reply is awaited, gradients leave
- * without copies (each frame points into the caller's buffer), and replies
- * are scattered straight into the flat parameter array.
+ * A client of every ps shard, as workers, the evaluator, the chief and
+ * psc-bench use it: requests go to all shards before any reply is awaited,
+ * gradients leave without copies (each frame points into the caller's
+ * buffer), and replies are scattered straight into the flat parameter
+ * array. Sparse requests are sorted and grouped by shard once (keyplan.h),
+ * with each shard's rows contiguous. One request is outstanding at a time.
  */
 #ifndef PSCLIENT_H
 #define PSCLIENT_H
@@ -36,8 +38,32 @@ int psclient_pull(psclient_t *c, uint64_t min_version);
  */
 int psclient_push(psclient_t *c, wire_buf_t *grad);
 
+/*
+ * Like psclient_push() without asking for values: each shard answers with
+ * PUSH_ACK once it has taken the gradient.
+ */
+int psclient_push_only(psclient_t *c, wire_buf_t *grad);
+
 /* Sends INIT: every shard's slices of the flat initial values. */
 int psclient_init(psclient_t *c, const float *values);
+
+/* Sends INIT without values: every shard starts from the job's seed. */
+int psclient_init_seed(psclient_t *c);
+
+/*
+ * Pushes one gradient row per key (grad: n x width floats, width that of
+ * the job's sparse table; keys in any order, repeats summed). With
+ * rows_out non-NULL the shards answer with the updated rows, which
+ * psclient_wait() writes to rows_out (n x width, the caller's order);
+ * else they acknowledge. keys and grad are read during the call only;
+ * rows_out must stay valid until psclient_wait() returns 0.
+ */
+int psclient_sparse_push(psclient_t *c, const uint64_t *keys, size_t n,
+                         const float *grad, float *rows_out);
+
+/* Asks for the rows of keys; psclient_wait() writes them to rows_out. */
+int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,
+                         float *rows_out);
 
 /*
  * Waits for every shard's reply to the last request, writing PARAMS into

@@ -158,6 +158,9 @@ static const char *s_check_frame_count(const Psc__Header *hdr, int n)
 {
     switch (hdr->type) {
     case PSC__MSG_TYPE__INIT:
+        if (n == 0 && (hdr->flags & WIRE_INIT_SEED))
+            return NULL;
+        return n >= 1 ? NULL : "no payload frames";
     case PSC__MSG_TYPE__PUSH:
     case PSC__MSG_TYPE__PARAMS:
         return n >= 1 ? NULL : "no payload frames";
@@ -180,7 +183,8 @@ static const char *s_validate(const wire_msg_t *msg)
     const Psc__Header *hdr = msg->hdr;
     if (hdr->version != WIRE_VERSION)
         return "wrong protocol version";
-    if (hdr->type <= PSC__MSG_TYPE__MSG_NONE || hdr->type > PSC__MSG_TYPE__BYE)
+    if (hdr->type <= PSC__MSG_TYPE__MSG_NONE ||
+        hdr->type > PSC__MSG_TYPE__PUSH_ACK)
         return "unknown message type";
     if (hdr->codec != PSC__CODEC__F32 && hdr->codec != PSC__CODEC__F16)
         return "unknown codec";
@@ -311,6 +315,11 @@ void wire_msg_release(wire_msg_t *msg)
     for (int i = 0; i < msg->nframes; i++)
         zmq_msg_close(&msg->frames[i]);
     msg->nframes = 0;
+}
+
+const void *wire_frame_data(const wire_msg_t *msg, int i)
+{
+    return zmq_msg_data((zmq_msg_t *) &msg->frames[i]);
 }
 
 size_t wire_frame_bytes(const wire_msg_t *msg, int i)

@@ -16,7 +16,8 @@
 #define WIRE_VERSION     1
 #define WIRE_MAX_FRAMES  64
 #define WIRE_MAX_PEER    255
-#define WIRE_WANT_PARAMS 1u
+#define WIRE_WANT_PARAMS 1u /* PUSH: reply with the updated values */
+#define WIRE_INIT_SEED   2u /* INIT without frames: from the job's seed */
 
 /*
  * A reference-counted payload buffer. The owner holds one reference; every
@@ -89,6 +90,9 @@ int wire_recv(void *sock, int from_router, wire_msg_t *msg,
 
 /* Frees a received message's header and frames; safe to call twice. */
 void wire_msg_release(wire_msg_t *msg);
+
+/* Payload frame i's bytes as received (borrowed; any alignment). */
+const void *wire_frame_data(const wire_msg_t *msg, int i);
 
 /* Bytes and element count of payload frame i. */
 size_t wire_frame_bytes(const wire_msg_t *msg, int i);

@@ -5,10 +5,11 @@
 
 #include "ctl.h"
 #include "f16.h"
-#include "model.h"
+#include "jobvars.h"
 #include "net.h"
 #include "placement.h"
 #include "ps_shard.h"
+#include "ps_sparse.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
@@ -38,35 +39,21 @@ typedef struct self {
     ctl_t *ctl;
     placement_t *placement;
     ps_shard_t *shard;
+    ps_sparse_t *sparse; /* NULL when the job has no sparse table */
     struct pending *pending;
     size_t npending;
     size_t cap_pending;
-    wire_buf_t *snapshot; /* values of snapshot_version, as sent */
-    uint64_t snapshot_version;
-    float *scratch;       /* f16 or unaligned payloads, converted */
-    float *slice_scratch; /* one slice's worth, for conversions */
+    float *scratch;      /* unaligned or f16 INIT payloads, lazily */
+    uint64_t *key_space; /* unaligned sparse keys */
+    size_t key_cap;
+    float *row_space; /* unaligned sparse rows */
+    size_t row_cap;
+    wire_buf_t *rows; /* sparse replies, reused while no send holds it */
     struct wire_counters counters;
     double next_stats;
     int stop;
     int exit_status;
 } self_t;
-
-static placement_t *s_placement(const struct job *job, int nps, char *err)
-{
-    model_t *m =
-        model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, err);
-    if (m == NULL)
-        return NULL;
-    int n = model_num_vars(m);
-    size_t *sizes = psc_xmalloc((size_t) n * sizeof *sizes);
-    for (int i = 0; i < n; i++)
-        sizes[i] = model_var(m, i)->size;
-    placement_t *p =
-        placement_new(sizes, n, nps, (size_t) job->slice_min_bytes / 4);
-    free(sizes);
-    model_destroy(&m);
-    return p;
-}
 
 static self_t *s_self_new(struct boot *b, char *err)
 {
@@ -75,14 +62,16 @@ static self_t *s_self_new(struct boot *b, char *err)
     self->index = tfc_task_index(b->tfc);
     self->nworkers = tfc_count(b->tfc, TFC_WORKER);
     snprintf(self->task, sizeof self->task, "%s", tfc_task_name(b->tfc));
-    self->placement = s_placement(b->job, tfc_count(b->tfc, TFC_PS), err);
+    int nps = tfc_count(b->tfc, TFC_PS);
+    self->placement = jobvars_placement(b->job, nps, err);
     if (self->placement == NULL)
         return self;
     self->shard =
         ps_shard_new(b->job, self->placement, self->index, self->nworkers);
-    size_t n = self->placement->shards[self->index].size + 1;
-    self->scratch = psc_xaligned(n * sizeof(float));
+    self->sparse = ps_sparse_new(b->job, self->index, nps);
     self->router = net_socket(b->zctx, ZMQ_ROUTER, NULL);
+    if (self->router != NULL)
+        net_set_sockbuf(self->router, b->job->zmq_sockbuf_bytes);
     return self;
 }
 
@@ -91,11 +80,14 @@ static void s_self_destroy(self_t **p)
     self_t *self = *p;
     net_close(&self->router);
     ctl_destroy(&self->ctl);
-    wire_buf_release(&self->snapshot);
+    wire_buf_release(&self->rows);
     ps_shard_destroy(&self->shard);
+    ps_sparse_destroy(&self->sparse);
     placement_destroy(&self->placement);
     free(self->pending);
     free(self->scratch);
+    free(self->key_space);
+    free(self->row_space);
     free(self);
     *p = NULL;
 }
@@ -122,30 +114,10 @@ static void s_reply_error(self_t *self, const wire_msg_t *req, const char *why)
                   req->hdr->task, why);
 }
 
-/* The values of the current version as they go on the wire, shared by
- * every reply of that version. */
-static wire_buf_t *s_snapshot(self_t *self)
-{
-    uint64_t v = ps_shard_version(self->shard);
-    if (self->snapshot != NULL && self->snapshot_version == v)
-        return self->snapshot;
-    wire_buf_release(&self->snapshot);
-    const struct placement_shard *lay = ps_shard_layout(self->shard);
-    size_t elem = self->b->job->wire_f16 ? 2 : 4;
-    self->snapshot = wire_buf_new(lay->size * elem + 1);
-    void *dst = wire_buf_data(self->snapshot);
-    if (self->b->job->wire_f16)
-        f16_from_f32(dst, ps_shard_values(self->shard), lay->size);
-    else
-        memcpy(dst, ps_shard_values(self->shard), lay->size * sizeof(float));
-    self->snapshot_version = v;
-    return self->snapshot;
-}
-
 static void s_send_params(self_t *self, const struct pending *p)
 {
     const struct placement_shard *lay = ps_shard_layout(self->shard);
-    wire_buf_t *snap = s_snapshot(self);
+    wire_buf_t *snap = ps_shard_wire_values(self->shard);
     size_t elem = self->b->job->wire_f16 ? 2 : 4;
     struct wire_frame frames[WIRE_MAX_FRAMES];
     for (int i = 0; i < lay->nslices; i++) {
@@ -214,36 +186,83 @@ static const char *s_check_layout(const self_t *self, const wire_msg_t *msg)
     return NULL;
 }
 
+/* Room for the whole shard in float32, made on first use. */
+static float *s_scratch(self_t *self)
+{
+    if (self->scratch == NULL)
+        self->scratch = psc_xaligned((ps_shard_layout(self->shard)->size + 1) *
+                                     sizeof(float));
+    return self->scratch;
+}
+
 /* Float32 views of every slice of msg, converting into scratch if needed. */
 static void s_slices_f32(self_t *self, const wire_msg_t *msg, const float **out)
 {
     const struct placement_shard *lay = ps_shard_layout(self->shard);
     for (int i = 0; i < lay->nslices; i++)
-        out[i] =
-            wire_frame_f32(msg, i, self->scratch + lay->slices[i].shard_offset);
+        out[i] = wire_frame_f32(msg, i,
+                                s_scratch(self) + lay->slices[i].shard_offset);
+}
+
+/*
+ * Every slice of a push as it arrived: binary16 frames as they are (the
+ * shard widens them chunk by chunk), float32 ones in place unless a frame
+ * is not 4-byte aligned, which only happens to tiny frames.
+ */
+static int s_push_slices(self_t *self, const wire_msg_t *msg, const void **out)
+{
+    const struct placement_shard *lay = ps_shard_layout(self->shard);
+    int f16 = msg->hdr->codec == PSC__CODEC__F16;
+    for (int i = 0; i < lay->nslices; i++) {
+        const void *data = wire_frame_data(msg, i);
+        if (!f16 && ((uintptr_t) data % sizeof(float)) != 0)
+            data = wire_frame_f32(
+                msg, i, s_scratch(self) + lay->slices[i].shard_offset);
+        out[i] = data;
+    }
+    return f16;
 }
 
 static void s_on_init(self_t *self, const wire_msg_t *msg)
 {
-    const char *why = s_check_layout(self, msg);
+    const char *why = msg->nframes == 0 ? NULL : s_check_layout(self, msg);
     if (why != NULL) {
         s_reply_error(self, msg, why);
         return;
     }
     if (!ps_shard_ready(self->shard)) {
-        const float *slices[WIRE_MAX_FRAMES];
-        s_slices_f32(self, msg, slices);
-        for (int i = 0; i < msg->nframes; i++)
-            ps_shard_init_slice(self->shard, i, slices[i]);
+        if (msg->nframes == 0) {
+            ps_shard_init_seed(self->shard);
+        } else {
+            const float *slices[WIRE_MAX_FRAMES];
+            s_slices_f32(self, msg, slices);
+            for (int i = 0; i < msg->nframes; i++)
+                ps_shard_init_slice(self->shard, i, slices[i]);
+        }
+        if (self->sparse != NULL)
+            ps_sparse_init(self->sparse);
         ps_shard_init_done(self->shard);
-        psc_log_info("initialised %zu parameters in %d slices",
-                     ps_shard_layout(self->shard)->size, msg->nframes);
+        psc_log_info("initialised %zu parameters in %d slices%s",
+                     ps_shard_layout(self->shard)->size,
+                     ps_shard_layout(self->shard)->nslices,
+                     msg->nframes == 0 ? " from the seed" : "");
     }
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__INIT_ACK, self->task);
     h.request_id = msg->hdr->request_id;
     wire_send(self->router, msg->peer, msg->peer_len, &h, NULL, 0);
     s_release_pending(self);
+}
+
+/* Answers a push that did not ask for values. */
+static void s_ack(self_t *self, const wire_msg_t *req, uint64_t version)
+{
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH_ACK, self->task);
+    h.request_id = req->hdr->request_id;
+    h.step = version;
+    h.shard = (uint32_t) self->index;
+    wire_send(self->router, req->peer, req->peer_len, &h, NULL, 0);
 }
 
 static void s_on_push(self_t *self, const wire_msg_t *msg)
@@ -258,16 +277,18 @@ static void s_on_push(self_t *self, const wire_msg_t *msg)
         return;
     }
     int worker = s_worker_index(self, msg->hdr->task);
-    const float *slices[WIRE_MAX_FRAMES];
-    s_slices_f32(self, msg, slices);
+    const void *slices[WIRE_MAX_FRAMES];
+    int f16 = s_push_slices(self, msg, slices);
     enum ps_push_result r =
-        ps_shard_push(self->shard, worker, msg->hdr->step, slices);
+        ps_shard_push(self->shard, worker, msg->hdr->step, slices, f16);
     if (msg->hdr->flags & WIRE_WANT_PARAMS) {
         /* Sync: the next step's values; dropped or async: the newest. */
         uint64_t v = ps_shard_version(self->shard);
         if (r == PS_PUSH_AGGREGATED)
             v++;
         s_park(self, msg, v, worker);
+    } else {
+        s_ack(self, msg, ps_shard_version(self->shard));
     }
     s_release_pending(self);
 }
@@ -281,6 +302,102 @@ static void s_on_pull(self_t *self, const wire_msg_t *msg)
     s_park(self, msg, msg->hdr->min_version,
            s_worker_index(self, msg->hdr->task));
     s_release_pending(self);
+}
+
+/* The keys frame, in place when aligned, else copied into key_space. */
+static const uint64_t *s_keys(self_t *self, const wire_msg_t *msg)
+{
+    size_t n = (size_t) wire_frame_count(msg, 0);
+    if (((uintptr_t) wire_frame_data(msg, 0) % sizeof(uint64_t)) != 0 &&
+        (n > self->key_cap || self->key_space == NULL)) {
+        free(self->key_space);
+        self->key_cap = n;
+        self->key_space = psc_xmalloc((n + 1) * sizeof(uint64_t));
+    }
+    return wire_frame_keys(msg, 0, self->key_space);
+}
+
+/* The buffer for n rows of reply, one no send holds. */
+static void *s_rows_buf(self_t *self, size_t n)
+{
+    size_t elem = self->b->job->wire_f16 ? 2 : 4;
+    size_t bytes = n * ps_sparse_width(self->sparse) * elem + 1;
+    if (self->rows == NULL || wire_buf_busy(self->rows) ||
+        wire_buf_size(self->rows) < bytes) {
+        wire_buf_release(&self->rows);
+        self->rows = wire_buf_new(bytes);
+    }
+    return wire_buf_data(self->rows);
+}
+
+/* Sends the n rows in s_rows_buf() in reply to req. */
+static void s_send_rows(self_t *self, const wire_msg_t *req, size_t n)
+{
+    int f16 = self->b->job->wire_f16;
+    size_t width = ps_sparse_width(self->sparse);
+    struct wire_frame f = {wire_buf_data(self->rows), n * width * (f16 ? 2 : 4),
+                           n * width, self->rows};
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__SPARSE_PARAMS, self->task);
+    h.request_id = req->hdr->request_id;
+    h.step = ps_sparse_version(self->sparse);
+    h.shard = (uint32_t) self->index;
+    h.width = (uint32_t) width;
+    h.codec = f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
+    wire_send(self->router, req->peer, req->peer_len, &h, &f, 1);
+}
+
+/*
+ * SPARSE_PUSH and SPARSE_PULL. Sparse rows are applied on arrival in
+ * either mode (sync aggregates dense variables only) and answered at once.
+ */
+static void s_on_sparse(self_t *self, const wire_msg_t *msg)
+{
+    int push = msg->hdr->type == PSC__MSG_TYPE__SPARSE_PUSH;
+    const char *why = NULL;
+    if (self->sparse == NULL)
+        why = "this job's model has no sparse variables";
+    else if (!ps_shard_ready(self->shard))
+        why = "not initialised yet: the chief has not started the job";
+    else if (push && msg->hdr->width != ps_sparse_width(self->sparse))
+        why = "sparse row width differs from the table's";
+    if (why != NULL) {
+        s_reply_error(self, msg, why);
+        return;
+    }
+    const uint64_t *keys = s_keys(self, msg);
+    size_t n = (size_t) wire_frame_count(msg, 0);
+    why = ps_sparse_check(self->sparse, keys, n);
+    if (why != NULL) {
+        s_reply_error(self, msg, why);
+        return;
+    }
+    if (push) {
+        const void *rows = wire_frame_data(msg, 1);
+        int f16 = msg->hdr->codec == PSC__CODEC__F16;
+        size_t count = (size_t) wire_frame_count(msg, 1);
+        if (!f16 && ((uintptr_t) rows % sizeof(float)) != 0) {
+            if (count > self->row_cap || self->row_space == NULL) {
+                free(self->row_space);
+                self->row_cap = count;
+                self->row_space = psc_xaligned((count + 1) * sizeof(float));
+            }
+            rows = wire_frame_f32(msg, 1, self->row_space);
+        }
+        /* Each updated row goes into the reply while it is in the cache. */
+        int want = (msg->hdr->flags & WIRE_WANT_PARAMS) != 0;
+        ps_sparse_push(self->sparse, keys, n, rows, f16,
+                       want ? s_rows_buf(self, n) : NULL,
+                       self->b->job->wire_f16);
+        if (!want) {
+            s_ack(self, msg, ps_sparse_version(self->sparse));
+            return;
+        }
+    } else {
+        ps_sparse_gather(self->sparse, keys, n, s_rows_buf(self, n),
+                         self->b->job->wire_f16);
+    }
+    s_send_rows(self, msg, n);
 }
 
 static void s_on_request(self_t *self, const wire_msg_t *msg)
@@ -297,7 +414,7 @@ static void s_on_request(self_t *self, const wire_msg_t *msg)
         break;
     case PSC__MSG_TYPE__SPARSE_PUSH:
     case PSC__MSG_TYPE__SPARSE_PULL:
-        s_reply_error(self, msg, "this job's model has no sparse variables");
+        s_on_sparse(self, msg);
         break;
     default:
         s_reply_error(self, msg, "not a request a ps answers");
@@ -429,6 +546,10 @@ int ps_server_run(struct boot *b)
     if (self->counters.rejected > 0)
         psc_log_info("refused or dropped %llu malformed messages",
                      (unsigned long long) self->counters.rejected);
+    if (self->shard != NULL && ps_shard_out_of_place(self->shard) > 0)
+        psc_log_info("%llu updates ran out of place: a reply still held the "
+                     "values",
+                     (unsigned long long) ps_shard_out_of_place(self->shard));
     s_self_destroy(&self);
     return status;
 }

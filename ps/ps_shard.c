@@ -1,27 +1,54 @@
 /*
  * Update rules of a shard.
+ *
+ * The values live in a wire_buf that replies send without copying. An
+ * update writes into it in place unless a send still holds it; then the
+ * update runs out of place, reading the held buffer and writing a spare
+ * one, which becomes the values: no reply ever sees torn values, and no
+ * update pays for a copy. Gradients are applied straight from the received
+ * frames; binary16 ones are widened a chunk at a time so the widened floats
+ * stay in the L1 cache.
  */
+/* As in optim.c: GCC's -O2 vectoriser skips loops of unknown length. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("tree-vectorize", "vect-cost-model=dynamic")
+#endif
+
 #include "ps_shard.h"
 
+#include "f16.h"
+#include "jobvars.h"
 #include "optim.h"
 #include "psc_alloc.h"
-#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* Elements widened from binary16 at a time: 16 KiB of floats. */
+#define CHUNK 4096
+/* Spare value buffers kept for out-of-place updates... */
+#define SPARES 2
+/* ...by shards up to this size; larger ones free a spare once sent. */
+#define SPARE_KEEP_BYTES ((size_t) 64 << 20)
+
 struct ps_shard {
     const struct job *job;
+    const placement_t *pl;
+    int index;
     const struct placement_shard *layout;
     struct optim_config optim;
     int nworkers;
     int replicas; /* sync: gradients per step */
     int ready;
     uint64_t version;
-    float *values;
+    wire_buf_t *values;
+    wire_buf_t *spare[SPARES]; /* NULL, or a buffer a send may still hold */
+    uint64_t out_of_place;
+    wire_buf_t *half; /* f16 wire: the values in binary16, as replies send */
+    int half_valid;
     float *slot0;
     float *slot1;
-    float *accum; /* sync: sum of this step's gradients */
+    float *accum; /* sync with replicas > 1: sum of this step's gradients */
     int accum_count;
     uint64_t applied;
     uint64_t *dropped;
@@ -30,28 +57,30 @@ struct ps_shard {
     uint64_t hist[PS_HIST_BINS];
 };
 
+static size_t s_bytes(const ps_shard_t *s)
+{
+    return (s->layout->size > 0 ? s->layout->size : 1) * sizeof(float);
+}
+
 ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
                          int shard, int nworkers)
 {
     ps_shard_t *s = psc_xcalloc(1, sizeof *s);
     s->job = job;
+    s->pl = pl;
+    s->index = shard;
     s->layout = &pl->shards[shard];
     job_optim_config(job, &s->optim);
     s->nworkers = nworkers;
     s->replicas = job->replicas_to_aggregate > 0
                       ? (int) job->replicas_to_aggregate
                       : nworkers;
-    size_t n = s->layout->size;
-    size_t bytes = (n > 0 ? n : 1) * sizeof(float);
-    s->values = psc_xaligned(bytes);
+    size_t bytes = s_bytes(s);
+    s->values = wire_buf_new(bytes);
     int nslots = optim_num_slots(s->optim.kind);
     s->slot0 = nslots >= 1 ? psc_xaligned(bytes) : NULL;
     s->slot1 = nslots >= 2 ? psc_xaligned(bytes) : NULL;
-    optim_init_slots(&s->optim, s->slot0, s->slot1, n);
-    if (job->mode == JOB_SYNC) {
-        s->accum = psc_xaligned(bytes);
-        memset(s->accum, 0, bytes);
-    }
+    optim_init_slots(&s->optim, s->slot0, s->slot1, s->layout->size);
     s->dropped = psc_xcalloc((size_t) nworkers + 1, sizeof *s->dropped);
     s->clock = psc_xcalloc((size_t) nworkers + 1, sizeof *s->clock);
     s->lost = psc_xcalloc((size_t) nworkers + 1, sizeof *s->lost);
@@ -63,7 +92,10 @@ void ps_shard_destroy(ps_shard_t **p)
     if (p == NULL || *p == NULL)
         return;
     ps_shard_t *s = *p;
-    free(s->values);
+    wire_buf_release(&s->values);
+    wire_buf_release(&s->half);
+    for (int i = 0; i < SPARES; i++)
+        wire_buf_release(&s->spare[i]);
     free(s->slot0);
     free(s->slot1);
     free(s->accum);
@@ -79,10 +111,70 @@ const struct placement_shard *ps_shard_layout(const ps_shard_t *s)
     return s->layout;
 }
 
+/* A spare buffer no send holds, made when there is none. */
+static wire_buf_t **s_free_spare(ps_shard_t *s)
+{
+    for (int i = 0; i < SPARES; i++) {
+        if (s->spare[i] != NULL && !wire_buf_busy(s->spare[i]))
+            return &s->spare[i];
+    }
+    int slot = 0;
+    for (int i = SPARES - 1; i >= 0; i--) {
+        if (s->spare[i] == NULL)
+            slot = i;
+    }
+    wire_buf_release(&s->spare[slot]); /* the last send frees it */
+    s->spare[slot] = wire_buf_new(s_bytes(s));
+    return &s->spare[slot];
+}
+
+/*
+ * Where an update writes: the values themselves, or (a send holds them) a
+ * spare; *slot is then set, and s_commit() makes the spare the values.
+ */
+static float *s_target(ps_shard_t *s, wire_buf_t ***slot)
+{
+    *slot = NULL;
+    if (!wire_buf_busy(s->values))
+        return wire_buf_data(s->values);
+    *slot = s_free_spare(s);
+    s->out_of_place++;
+    return wire_buf_data(**slot);
+}
+
+static void s_commit(ps_shard_t *s, wire_buf_t **slot)
+{
+    if (slot == NULL)
+        return;
+    wire_buf_t *t = s->values;
+    s->values = *slot;
+    *slot = t;
+    if (s_bytes(s) > SPARE_KEEP_BYTES)
+        wire_buf_release(slot);
+}
+
+/* The values, safe to write in place (copied if a send holds them). */
+static float *s_writable(ps_shard_t *s)
+{
+    s->half_valid = 0;
+    wire_buf_t **slot = NULL;
+    float *out = s_target(s, &slot);
+    if (slot != NULL) {
+        memcpy(out, wire_buf_data(s->values), s_bytes(s));
+        s_commit(s, slot);
+    }
+    return out;
+}
+
 void ps_shard_init_slice(ps_shard_t *s, int slice, const float *values)
 {
     const struct placement_slice *sl = &s->layout->slices[slice];
-    memcpy(s->values + sl->shard_offset, values, sl->len * sizeof(float));
+    memcpy(s_writable(s) + sl->shard_offset, values, sl->len * sizeof(float));
+}
+
+void ps_shard_init_seed(ps_shard_t *s)
+{
+    jobvars_init_shard(s->job, s->pl, s->index, s_writable(s));
 }
 
 void ps_shard_init_done(ps_shard_t *s)
@@ -103,59 +195,156 @@ uint64_t ps_shard_version(const ps_shard_t *s)
 
 const float *ps_shard_values(const ps_shard_t *s)
 {
+    return wire_buf_data(s->values);
+}
+
+wire_buf_t *ps_shard_values_buf(ps_shard_t *s)
+{
     return s->values;
 }
 
-/* Applies one gradient per slice with learning rate lr and a scale. */
-static void s_apply(ps_shard_t *s, float lr, const float *const *slices,
-                    float scale)
+uint64_t ps_shard_out_of_place(const ps_shard_t *s)
+{
+    return s->out_of_place;
+}
+
+/* The binary16 buffer to write, one no send holds. */
+static uint16_t *s_half(ps_shard_t *s)
+{
+    size_t bytes = s->layout->size * 2 + 2;
+    if (s->half == NULL || wire_buf_busy(s->half)) {
+        wire_buf_release(&s->half); /* the last send frees it */
+        s->half = wire_buf_new(bytes);
+    }
+    return wire_buf_data(s->half);
+}
+
+wire_buf_t *ps_shard_wire_values(ps_shard_t *s)
+{
+    if (!s->job->wire_f16)
+        return s->values;
+    if (!s->half_valid) {
+        f16_from_f32(s_half(s), wire_buf_data(s->values), s->layout->size);
+        s->half_valid = 1;
+    }
+    return s->half;
+}
+
+/* One run of n elements: in place when wo == wi, else out of place. */
+static void s_update(ps_shard_t *s, float lr, float *wo, const float *wi,
+                     size_t off, const float *g, float scale, size_t n)
 {
     uint64_t t = s->version + 1;
-    for (int i = 0; i < s->layout->nslices; i++) {
-        size_t off = s->layout->slices[i].shard_offset;
-        optim_apply(&s->optim, lr, t, s->values + off,
-                    s->slot0 ? s->slot0 + off : NULL,
-                    s->slot1 ? s->slot1 + off : NULL, slices[i], scale,
-                    s->layout->slices[i].len);
+    float *s0 = s->slot0 ? s->slot0 + off : NULL;
+    float *s1 = s->slot1 ? s->slot1 + off : NULL;
+    if (wo == wi)
+        optim_apply(&s->optim, lr, t, wo + off, s0, s1, g, scale, n);
+    else
+        optim_apply_to(&s->optim, lr, t, wo + off, wi + off, s0, s1, g, scale,
+                       n);
+}
+
+/*
+ * One slice's update, from float32 or binary16 gradient values. With half
+ * set (f16 wire), each chunk of new values is also narrowed for the
+ * replies while it is still in the cache.
+ */
+static void s_apply_slice(ps_shard_t *s, float *wo, const float *wi, float lr,
+                          size_t off, const void *g, int f16, float scale,
+                          size_t n, uint16_t *half)
+{
+    if (!f16 && half == NULL) {
+        s_update(s, lr, wo, wi, off, g, scale, n);
+        return;
     }
+    float wide[CHUNK];
+    for (size_t k = 0; k < n; k += CHUNK) {
+        size_t m = n - k < CHUNK ? n - k : CHUNK;
+        const float *gk = (const float *) g + k;
+        if (f16) {
+            f16_to_f32(wide, (const uint16_t *) g + k, m);
+            gk = wide;
+        }
+        s_update(s, lr, wo, wi, off + k, gk, scale, m);
+        if (half != NULL)
+            f16_from_f32(half + off + k, wo + off + k, m);
+    }
+}
+
+/* Applies one gradient per slice with learning rate lr and a scale. */
+static void s_apply(ps_shard_t *s, float lr, const void *const *slices, int f16,
+                    float scale)
+{
+    wire_buf_t **slot = NULL;
+    const float *wi = wire_buf_data(s->values);
+    float *wo = s_target(s, &slot);
+    uint16_t *half = s->job->wire_f16 ? s_half(s) : NULL;
+    for (int i = 0; i < s->layout->nslices; i++)
+        s_apply_slice(s, wo, wi, lr, s->layout->slices[i].shard_offset,
+                      slices[i], f16, scale, s->layout->slices[i].len, half);
+    s_commit(s, slot);
+    s->half_valid = half != NULL;
     s->version++;
     s->applied++;
 }
 
-static void s_accumulate(ps_shard_t *s, const float *const *slices)
+static void s_add(float *restrict acc, const float *restrict g, size_t n)
 {
+    for (size_t k = 0; k < n; k++)
+        acc[k] += g[k];
+}
+
+static void s_accumulate(ps_shard_t *s, const void *const *slices, int f16)
+{
+    if (s->accum == NULL) {
+        s->accum = psc_xaligned(s_bytes(s));
+        memset(s->accum, 0, s_bytes(s));
+    }
+    float wide[CHUNK];
     for (int i = 0; i < s->layout->nslices; i++) {
-        float *restrict acc = s->accum + s->layout->slices[i].shard_offset;
-        const float *restrict g = slices[i];
+        float *acc = s->accum + s->layout->slices[i].shard_offset;
         size_t n = s->layout->slices[i].len;
-        for (size_t k = 0; k < n; k++)
-            acc[k] += g[k];
+        if (!f16) {
+            s_add(acc, slices[i], n);
+            continue;
+        }
+        for (size_t k = 0; k < n; k += CHUNK) {
+            size_t m = n - k < CHUNK ? n - k : CHUNK;
+            f16_to_f32(wide, (const uint16_t *) slices[i] + k, m);
+            s_add(acc + k, wide, m);
+        }
     }
 }
 
 static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
-                                       const float *const *slices)
+                                       const void *const *slices, int f16)
 {
     if (read < s->version) {
         s->dropped[w < 0 ? s->nworkers : w]++;
         return PS_PUSH_DROPPED;
     }
-    s_accumulate(s, slices);
+    float lr = optim_lr(&s->optim, s->version);
+    if (s->replicas <= 1) {
+        /* One gradient per step: straight from the frames, no aggregate. */
+        s_apply(s, lr, slices, f16, 1.0f);
+        s->hist[0]++;
+        return PS_PUSH_STEPPED;
+    }
+    s_accumulate(s, slices, f16);
     if (++s->accum_count < s->replicas)
         return PS_PUSH_AGGREGATED;
-    const float *parts[WIRE_MAX_FRAMES];
+    const void *parts[WIRE_MAX_FRAMES];
     for (int i = 0; i < s->layout->nslices; i++)
         parts[i] = s->accum + s->layout->slices[i].shard_offset;
-    s_apply(s, optim_lr(&s->optim, s->version), parts,
-            1.0f / (float) s->replicas);
-    memset(s->accum, 0, s->layout->size * sizeof(float));
+    s_apply(s, lr, parts, 0, 1.0f / (float) s->replicas);
+    memset(s->accum, 0, s_bytes(s));
     s->accum_count = 0;
     s->hist[0]++;
     return PS_PUSH_STEPPED;
 }
 
 static enum ps_push_result s_push_async(ps_shard_t *s, int w, uint64_t read,
-                                        const float *const *slices)
+                                        const void *const *slices, int f16)
 {
     uint64_t tau = s->version - read;
     s->hist[tau < PS_HIST_BINS ? tau : PS_HIST_BINS - 1]++;
@@ -167,18 +356,18 @@ static enum ps_push_result s_push_async(ps_shard_t *s, int w, uint64_t read,
     float lr = optim_lr(&s->optim, s->version);
     if (s->job->staleness == JOB_STALE_INVERSE && tau > 1)
         lr /= (float) tau;
-    s_apply(s, lr, slices, 1.0f);
+    s_apply(s, lr, slices, f16, 1.0f);
     return PS_PUSH_APPLIED;
 }
 
 enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
-                                  const float *const *slices)
+                                  const void *const *slices, int f16)
 {
     if (worker >= 0)
         s->clock[worker]++;
     if (s->job->mode == JOB_SYNC)
-        return s_push_sync(s, worker, read, slices);
-    return s_push_async(s, worker, read, slices);
+        return s_push_sync(s, worker, read, slices, f16);
+    return s_push_async(s, worker, read, slices, f16);
 }
 
 int ps_shard_may_pull(const ps_shard_t *s, int worker)

@@ -10,6 +10,7 @@
 
 #include "job.h"
 #include "placement.h"
+#include "wire.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,20 +38,42 @@ const struct placement_shard *ps_shard_layout(const ps_shard_t *s);
 /* Sets the initial values of slice i and, after the last, version 0. */
 void ps_shard_init_slice(ps_shard_t *s, int slice, const float *values);
 void ps_shard_init_done(ps_shard_t *s);
+
+/* Sets every initial value from the job's seed (jobvars_init_shard()). */
+void ps_shard_init_seed(ps_shard_t *s);
 int ps_shard_ready(const ps_shard_t *s);
 
 uint64_t ps_shard_version(const ps_shard_t *s);
 
 /*
  * Offers one gradient, computed by worker (index, or -1 for a client that
- * is not a worker) from version `read`, one values array per slice
- * (already float32). read must not exceed the current version.
+ * is not a worker) from version `read`, one array per slice as it came off
+ * the wire: float32 (4-byte aligned) or, with f16 set, binary16 at any
+ * alignment, converted in cache-sized chunks on the way into the update.
+ * read must not exceed the current version.
  */
 enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
-                                  const float *const *slices);
+                                  const void *const *slices, int f16);
 
-/* The values, for replies (borrowed; changes with the next update). */
+/* The values (borrowed; changes with the next update). */
 const float *ps_shard_values(const ps_shard_t *s);
+
+/*
+ * The buffer holding the values, for zero-copy replies (borrowed). A send
+ * that holds a reference keeps it unchanged: the next update then reads it
+ * and writes a spare buffer (out of place), so no reply sees torn values.
+ */
+wire_buf_t *ps_shard_values_buf(ps_shard_t *s);
+
+/*
+ * The values as replies put them on the wire (borrowed): the values buffer
+ * itself, or with wire_dtype f16 their binary16 form, narrowed during the
+ * update that made them.
+ */
+wire_buf_t *ps_shard_wire_values(ps_shard_t *s);
+
+/* How many updates ran out of place because a send held the values. */
+uint64_t ps_shard_out_of_place(const ps_shard_t *s);
 
 /*
  * Bounded staleness: 1 when worker may receive parameters now (it is at

@@ -1,0 +1,64 @@
+/*
+ * A cluster of real psc-ps processes on 127.0.0.1 for psc-bench: spawns
+ * them with a generated TF_CONFIG and the job's --set options, plays the
+ * chief on a thread of its own (registration, heartbeats, INIT from the
+ * seed, STOP), hands client threads what they need to act as worker:N, and
+ * reads the ps's memory from /proc.
+ */
+#ifndef BENCH_CLUSTER_H
+#define BENCH_CLUSTER_H
+
+#include "boot.h"
+#include "placement.h"
+
+#include <stdint.h>
+
+#define BENCH_MAX_PS      8
+#define BENCH_MAX_WORKERS 8
+#define BENCH_MAX_SETS    32
+
+typedef struct bench_cluster bench_cluster_t;
+
+/*
+ * Starts nps psc-ps (ps_path) for a cluster of nworkers workers, with the
+ * job options sets ("key=value", copied), waits until every ps registered
+ * and initialised its variables from the seed. Returns NULL with a line in
+ * err. Caller owns; bench_cluster_destroy() stops the ps.
+ */
+bench_cluster_t *bench_cluster_new(const char *ps_path, int nps, int nworkers,
+                                   const char *const *sets, int nsets,
+                                   char *err);
+void bench_cluster_destroy(bench_cluster_t **p);
+
+/*
+ * Sends STOP and waits for every ps to exit (killing any still there after
+ * 5 s). Returns how many did not exit with status 0; a sanitizer's report
+ * in a ps shows here. bench_cluster_destroy() does it when not done yet.
+ */
+int bench_cluster_stop(bench_cluster_t *c);
+
+/* The job and the dense placement every ps runs (borrowed). */
+const struct job *bench_cluster_job(const bench_cluster_t *c);
+const placement_t *bench_cluster_placement(const bench_cluster_t *c);
+int bench_cluster_nps(const bench_cluster_t *c);
+
+/*
+ * Fills b so that a client thread can act as worker:index with psclient
+ * (job borrowed from the cluster, zctx from the caller). Release with
+ * bench_cluster_boot_release(). Returns 0 or PSC_ECONFIG.
+ */
+int bench_cluster_boot(const bench_cluster_t *c, int index, void *zctx,
+                       struct boot *b, char *err);
+void bench_cluster_boot_release(struct boot *b);
+
+/* Resident and peak memory of ps i in KiB (/proc/PID/status), or -1. */
+long bench_cluster_rss_kb(const bench_cluster_t *c, int ps, long *peak_kb);
+
+/* Writes "tcp://127.0.0.1:PORT" of ps i into buf. */
+void bench_cluster_endpoint(const bench_cluster_t *c, int ps, char *buf,
+                            size_t len);
+
+/* Messages ps i refused or dropped, from its last PS_STATS. */
+uint64_t bench_cluster_rejected(bench_cluster_t *c, int ps);
+
+#endif

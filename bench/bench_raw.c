@@ -1,0 +1,243 @@
+/*
+ * Raw ZeroMQ echo servers.
+ */
+#include "bench_raw.h"
+
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_time.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zmq.h>
+
+struct bench_raw {
+    int n;
+    pid_t pids[BENCH_RAW_MAX];
+    char endpoints[BENCH_RAW_MAX][128];
+    int ipc;
+};
+
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *) &a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *) &a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static int s_spawn(bench_raw_t *r, const char *self_exe, int i, int io_threads,
+                   long sockbuf, char *err)
+{
+    char io[16];
+    char buf[32];
+    snprintf(io, sizeof io, "%d", io_threads);
+    snprintf(buf, sizeof buf, "%ld", sockbuf);
+    char *argv[] = {(char *) self_exe,
+                    "--raw-echo",
+                    r->endpoints[i],
+                    "--io-threads",
+                    io,
+                    "--sockbuf",
+                    buf,
+                    NULL};
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        execv(self_exe, argv);
+        _exit(127);
+    }
+    if (pid < 0)
+        return psc_seterr(err, PSC_EIO, "cannot start an echo server");
+    r->pids[i] = pid;
+    return 0;
+}
+
+/* Connects and waits until server i answers an empty request. */
+static int s_ping(const bench_raw_t *r, int i, char *err)
+{
+    void *ctx = zmq_ctx_new();
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0;
+    int timeout = 100;
+    zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_connect(s, r->endpoints[i]);
+    int rc = PSC_ETIMEDOUT;
+    double deadline = psc_now() + 10;
+    while (rc != 0 && psc_now() < deadline) {
+        uint64_t want = 0;
+        zmq_send(s, &want, sizeof want, 0);
+        uint64_t got = 0;
+        if (zmq_recv(s, &got, sizeof got, 0) == (int) sizeof got)
+            rc = 0;
+    }
+    zmq_close(s);
+    zmq_ctx_term(ctx);
+    if (rc != 0)
+        return psc_seterr(err, rc, "the echo server at '%s' does not answer",
+                          r->endpoints[i]);
+    return 0;
+}
+
+bench_raw_t *bench_raw_new(const char *self_exe, int n, const char *transport,
+                           int io_threads, long sockbuf, char *err)
+{
+    bench_raw_t *r = psc_xcalloc(1, sizeof *r);
+    r->ipc = strcmp(transport, "ipc") == 0;
+    int rc = n >= 1 && n <= BENCH_RAW_MAX ? 0 : PSC_EINVAL;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (r->ipc)
+            snprintf(r->endpoints[i], sizeof r->endpoints[i],
+                     "ipc:///tmp/psc-bench-%d-%d.sock", (int) getpid(), i);
+        else
+            snprintf(r->endpoints[i], sizeof r->endpoints[i],
+                     "tcp://127.0.0.1:%d", s_free_port());
+        rc = s_spawn(r, self_exe, i, io_threads, sockbuf, err);
+        if (rc == 0)
+            r->n = i + 1;
+    }
+    for (int i = 0; i < r->n && rc == 0; i++)
+        rc = s_ping(r, i, err);
+    if (rc != 0)
+        bench_raw_destroy(&r);
+    return r;
+}
+
+void bench_raw_destroy(bench_raw_t **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    bench_raw_t *r = *p;
+    for (int i = 0; i < r->n; i++) {
+        if (r->pids[i] > 0) {
+            kill(r->pids[i], SIGTERM);
+            waitpid(r->pids[i], NULL, 0);
+        }
+        if (r->ipc)
+            unlink(r->endpoints[i] + strlen("ipc://"));
+    }
+    free(r);
+    *p = NULL;
+}
+
+const char *bench_raw_endpoint(const bench_raw_t *r, int i)
+{
+    return r->endpoints[i];
+}
+
+int bench_raw_count(const bench_raw_t *r)
+{
+    return r->n;
+}
+
+/* Receives one request; returns its frame count, or -1. */
+static int s_recv_request(void *sock, zmq_msg_t *parts, int max)
+{
+    int n = 0;
+    for (;;) {
+        zmq_msg_init(&parts[n]);
+        if (zmq_msg_recv(&parts[n], sock, 0) < 0) {
+            zmq_msg_close(&parts[n]);
+            for (int i = 0; i < n; i++)
+                zmq_msg_close(&parts[i]);
+            return -1;
+        }
+        int more = zmq_msg_more(&parts[n]);
+        n++;
+        if (!more)
+            return n;
+        if (n == max) {
+            for (int i = 0; i < n; i++)
+                zmq_msg_close(&parts[i]);
+            return -1;
+        }
+    }
+}
+
+/*
+ * Answers [id][want][payload...] with [id][want][want bytes]: the last
+ * payload frame itself when it has that size (no copy), else a zero-copy
+ * frame of a buffer kept for the purpose.
+ */
+static void s_answer(void *sock, zmq_msg_t *parts, int n, char **spare,
+                     size_t *spare_len)
+{
+    uint64_t want = 0;
+    if (n < 2) {
+        zmq_msg_close(&parts[0]);
+        return;
+    }
+    if (zmq_msg_size(&parts[1]) == sizeof want)
+        memcpy(&want, zmq_msg_data(&parts[1]), sizeof want);
+    zmq_msg_send(&parts[0], sock, ZMQ_SNDMORE);
+    zmq_msg_send(&parts[1], sock, want > 0 ? ZMQ_SNDMORE : 0);
+    if (want > 0 && n >= 3 && zmq_msg_size(&parts[n - 1]) == want) {
+        zmq_msg_send(&parts[n - 1], sock, 0);
+        n--;
+    } else if (want > 0) {
+        if (*spare_len < want) {
+            free(*spare);
+            *spare = psc_xcalloc(1, (size_t) want);
+            *spare_len = (size_t) want;
+        }
+        zmq_msg_t m;
+        zmq_msg_init_data(&m, *spare, (size_t) want, NULL, NULL);
+        zmq_msg_send(&m, sock, 0);
+    }
+    for (int i = 2; i < n; i++)
+        zmq_msg_close(&parts[i]);
+}
+
+int bench_raw_serve(const char *endpoint, int io_threads, long sockbuf)
+{
+    void *ctx = zmq_ctx_new();
+    zmq_ctx_set(ctx, ZMQ_IO_THREADS, io_threads);
+    void *sock = zmq_socket(ctx, ZMQ_ROUTER);
+    int hwm = 0;
+    int buf = sockbuf > 0 ? (int) sockbuf : -1;
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_SNDBUF, &buf, sizeof buf);
+    zmq_setsockopt(sock, ZMQ_RCVBUF, &buf, sizeof buf);
+    if (zmq_bind(sock, endpoint) != 0) {
+        fprintf(stderr, "psc-bench: cannot bind '%s': %s\n", endpoint,
+                zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    char *spare = NULL;
+    size_t spare_len = 0;
+    zmq_msg_t parts[64];
+    for (;;) {
+        int n = s_recv_request(sock, parts, 64);
+        if (n < 0)
+            break;
+        s_answer(sock, parts, n, &spare, &spare_len);
+    }
+    free(spare);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    return 0;
+}

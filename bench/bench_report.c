@@ -1,0 +1,238 @@
+/*
+ * The table and the JSON.
+ */
+#include "bench_report.h"
+
+#include "psc_alloc.h"
+#include "psc_err.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bench_report {
+    struct bench_rec *recs;
+    size_t n;
+    size_t cap;
+    int header_done;
+};
+
+bench_report_t *bench_report_new(void)
+{
+    return psc_xcalloc(1, sizeof(bench_report_t));
+}
+
+void bench_report_destroy(bench_report_t **p)
+{
+    if (p == NULL || *p == NULL)
+        return;
+    free((*p)->recs);
+    free(*p);
+    *p = NULL;
+}
+
+double bench_report_gbps(const struct bench_stat *st)
+{
+    return st->med * (st->bytes_out + st->bytes_back) / 1e9;
+}
+
+static double s_ratio(const struct bench_rec *r)
+{
+    if (!r->has_raw || r->raw.med <= 0)
+        return 0;
+    return r->psc.med / r->raw.med;
+}
+
+static double s_spread(const struct bench_stat *st)
+{
+    return st->med > 0 ? 100.0 * (st->max - st->min) / st->med : 0;
+}
+
+static void s_size_text(size_t bytes, char *out, size_t len)
+{
+    if (bytes == 0)
+        snprintf(out, len, "-");
+    else if (bytes % (1024 * 1024) == 0)
+        snprintf(out, len, "%zuM", bytes / (1024 * 1024));
+    else if (bytes % 1024 == 0)
+        snprintf(out, len, "%zuK", bytes / 1024);
+    else
+        snprintf(out, len, "%zu", bytes);
+}
+
+static void s_header(FILE *out)
+{
+    fprintf(out,
+            "%-16s %5s %6s %3s %-7s %2s %2s %-4s %-3s %-13s %10s %6s %7s "
+            "%7s %6s %s\n",
+            "op", "bytes", "keys", "w", "dist", "ps", "cl", "net", "dt",
+            "variant", "rt/s", "sprd%", "GB/s", "rawGB/s", "ratio", "target");
+}
+
+static void s_line(const struct bench_rec *r, FILE *out)
+{
+    char size[24];
+    char target[48] = "";
+    s_size_text(r->bytes, size, sizeof size);
+    if (strcmp(r->op, "optimizer") == 0) {
+        fprintf(out,
+                "%-16s %5s %6s %3s %-7s %2s %2s %-4s %-3s %-13s %10.0f "
+                "updates/s, %.3f ns/param, %.1f GB/s touched\n",
+                r->op, size, "-", "-", "-", "-", "-", "-", "f32", r->variant,
+                r->value, r->value2, r->compare);
+        return;
+    }
+    if (strcmp(r->op, "memory") == 0) {
+        if (r->target > 0)
+            snprintf(target, sizeof target, "target <= %.2f %s", r->target,
+                     r->value <= r->target ? "met" : "MISSED");
+        fprintf(out,
+                "%-16s %5s %6s %3s %-7s %2d %2s %-4s %-3s %-13s "
+                "%.3f bytes/param resident (peak %.3f) %s\n",
+                r->op, "-", "-", "-", "-", r->ps, "-", "-", "f32", r->variant,
+                r->value, r->value2, target);
+        return;
+    }
+    double ratio = s_ratio(r);
+    if (r->target > 0 && strcmp(r->target_what, "ratio") == 0)
+        snprintf(target, sizeof target, ">= %.1f %s", r->target,
+                 ratio >= r->target ? "met" : "MISSED");
+    if (r->compare > 0)
+        snprintf(target, sizeof target, "time %.2f x f32%s", r->compare,
+                 r->target > 0 ? (r->compare <= r->target ? " (<= 0.6 met)"
+                                                          : " (<= 0.6 MISSED)")
+                               : "");
+    char keys[24] = "-";
+    char width[24] = "-";
+    if (r->keys > 0) {
+        snprintf(keys, sizeof keys, "%zu", r->keys);
+        snprintf(width, sizeof width, "%zu", r->width);
+    }
+    fprintf(out,
+            "%-16s %5s %6s %3s %-7s %2d %2d %-4s %-3s %-13s %10.1f %6.1f "
+            "%7.3f %7.3f %6.2f %s\n",
+            r->op, size, keys, width, r->dist[0] ? r->dist : "-", r->ps,
+            r->clients, r->transport, r->dtype,
+            r->variant[0] ? r->variant : "-", r->psc.med, s_spread(&r->psc),
+            bench_report_gbps(&r->psc),
+            r->has_raw ? bench_report_gbps(&r->raw) : 0.0, ratio, target);
+}
+
+void bench_report_add(bench_report_t *rep, const struct bench_rec *r, FILE *out)
+{
+    if (rep->n == rep->cap) {
+        rep->cap = rep->cap ? rep->cap * 2 : 64;
+        rep->recs = psc_xrealloc(rep->recs, rep->cap * sizeof *rep->recs);
+    }
+    rep->recs[rep->n++] = *r;
+    if (out == NULL)
+        return;
+    if (!rep->header_done) {
+        s_header(out);
+        rep->header_done = 1;
+    }
+    s_line(r, out);
+    fflush(out);
+}
+
+const struct bench_rec *bench_report_find(const bench_report_t *rep,
+                                          const char *op, size_t bytes, int ps,
+                                          int clients, const char *dtype,
+                                          const char *variant)
+{
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct bench_rec *r = &rep->recs[i];
+        if (strcmp(r->op, op) == 0 && r->bytes == bytes && r->ps == ps &&
+            r->clients == clients && strcmp(r->dtype, dtype) == 0 &&
+            strcmp(r->variant, variant) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+void bench_report_summary(const bench_report_t *rep, FILE *out)
+{
+    int met = 0;
+    int missed = 0;
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct bench_rec *r = &rep->recs[i];
+        if (r->target <= 0)
+            continue;
+        int ok;
+        if (strcmp(r->op, "memory") == 0)
+            ok = r->value <= r->target;
+        else if (r->compare > 0)
+            ok = r->compare <= r->target;
+        else
+            ok = s_ratio(r) >= r->target;
+        met += ok;
+        missed += !ok;
+    }
+    fprintf(out, "targets: %d met, %d missed\n", met, missed);
+}
+
+static json_t *s_stat_json(const struct bench_stat *st)
+{
+    return json_pack("{s:f, s:f, s:f, s:f, s:f}", "median", st->med, "min",
+                     st->min, "max", st->max, "bytes_out", st->bytes_out,
+                     "bytes_back", st->bytes_back);
+}
+
+static json_t *s_rec_json(const struct bench_rec *r)
+{
+    json_t *o =
+        json_pack("{s:s, s:I, s:I, s:I, s:s, s:i, s:i, s:s, s:s, s:s}", "op",
+                  r->op, "bytes", (json_int_t) r->bytes, "keys",
+                  (json_int_t) r->keys, "width", (json_int_t) r->width, "dist",
+                  r->dist, "ps", r->ps, "clients", r->clients, "transport",
+                  r->transport, "dtype", r->dtype, "variant", r->variant);
+    if (strcmp(r->op, "optimizer") == 0) {
+        json_object_set_new(o, "updates_per_s", json_real(r->value));
+        json_object_set_new(o, "ns_per_param", json_real(r->value2));
+        json_object_set_new(o, "gb_per_s_touched", json_real(r->compare));
+        return o;
+    }
+    if (strcmp(r->op, "memory") == 0) {
+        json_object_set_new(o, "bytes_per_param", json_real(r->value));
+        json_object_set_new(o, "peak_bytes_per_param", json_real(r->value2));
+        json_object_set_new(o, "target", json_real(r->target));
+        return o;
+    }
+    json_object_set_new(o, "rt_per_s", json_real(r->psc.med));
+    json_object_set_new(o, "rt_per_s_min", json_real(r->psc.min));
+    json_object_set_new(o, "rt_per_s_max", json_real(r->psc.max));
+    json_object_set_new(o, "spread_pct", json_real(s_spread(&r->psc)));
+    json_object_set_new(o, "gbps", json_real(bench_report_gbps(&r->psc)));
+    json_object_set_new(o, "wire_bytes_per_rt",
+                        json_real(r->psc.bytes_out + r->psc.bytes_back));
+    if (r->keys > 0)
+        json_object_set_new(o, "keys_per_s",
+                            json_real(r->psc.med * (double) r->keys));
+    if (r->has_raw) {
+        json_object_set_new(o, "raw_rt_per_s", json_real(r->raw.med));
+        json_object_set_new(o, "raw_gbps",
+                            json_real(bench_report_gbps(&r->raw)));
+        json_object_set_new(o, "ratio", json_real(s_ratio(r)));
+        json_object_set_new(o, "raw", s_stat_json(&r->raw));
+    } else {
+        json_object_set_new(o, "raw_gbps", json_null());
+        json_object_set_new(o, "ratio", json_null());
+    }
+    if (r->target > 0)
+        json_object_set_new(o, "target", json_real(r->target));
+    if (r->compare > 0)
+        json_object_set_new(o, "time_vs_f32", json_real(r->compare));
+    return o;
+}
+
+int bench_report_json(const bench_report_t *rep, const char *path, char *err)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < rep->n; i++)
+        json_array_append_new(list, s_rec_json(&rep->recs[i]));
+    int rc = json_dump_file(list, path, JSON_INDENT(1));
+    json_decref(list);
+    if (rc != 0)
+        return psc_seterr(err, PSC_EIO, "cannot write '%s'", path);
+    return 0;
+}

@@ -1,0 +1,58 @@
+/*
+ * The variables of a job as every role sees them: the dense variables'
+ * sizes and their placement over the ps, the sparse table's shape, and
+ * initial values from the job's seed. The training models (softmax, mlp)
+ * take their variables from model.h; model "bench" has one dense variable
+ * of bench.dense_floats floats and, when bench.sparse_rows > 0, a sparse
+ * table of bench.sparse_rows x bench.sparse_width split by row key.
+ */
+#ifndef JOBVARS_H
+#define JOBVARS_H
+
+#include "job.h"
+#include "placement.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Variable ids mixed into the bench model's initial values. */
+#define JOBVARS_DENSE_VAR  0u
+#define JOBVARS_SPARSE_VAR 1u
+
+/*
+ * The placement of the job's dense variables over nps ps. Returns NULL with
+ * a line in err for a model that cannot be built. Caller owns;
+ * placement_destroy().
+ */
+placement_t *jobvars_placement(const struct job *job, int nps, char *err);
+
+/* Rows and width of the sparse table; rows is 0 when there is none. */
+uint64_t jobvars_sparse_rows(const struct job *job);
+size_t jobvars_sparse_width(const struct job *job);
+
+/* The shard (ps index) that holds sparse row key. */
+static inline int jobvars_sparse_shard(uint64_t key, int nps)
+{
+    return (int) (key % (uint64_t) nps);
+}
+
+/*
+ * A counter-based initial value in [-0.05, 0.05): a hash of (seed, var,
+ * index), so any element can be computed alone and a shard's values do not
+ * depend on the number of ps.
+ */
+float jobvars_init_value(uint64_t seed, uint32_t var, uint64_t index);
+
+/*
+ * Fills values (the shard's own flat array, placement layout) with shard's
+ * initial values: for softmax and mlp those of model_init_params() over the
+ * whole model, for bench jobvars_init_value() of each element's index in
+ * the flat array of all variables.
+ */
+void jobvars_init_shard(const struct job *job, const placement_t *pl, int shard,
+                        float *values);
+
+/* Fills row (width floats) with the initial values of sparse row key. */
+void jobvars_init_row(const struct job *job, uint64_t key, float *row);
+
+#endif
