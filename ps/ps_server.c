@@ -487,11 +487,11 @@ static int s_serve_loop(self_t *self)
         if (sig) {
             psc_log_info("stopping on signal %d", sig);
             ctl_bye(self->ctl, "signal");
-            return 128 + sig;
+            return PSC_EINTR;
         }
         if (ctl_tick(self->ctl, err) != 0) {
             psc_log_err("%s: stopping", err);
-            return 1;
+            return PSC_EPEERGONE;
         }
         double now = psc_now();
         if (now >= self->next_stats) {
@@ -531,18 +531,15 @@ int ps_server_run(struct boot *b)
     char err[PSC_ERR_LEN] = "";
     self_t *self = s_self_new(b, err);
     int rc = s_start(self, err);
-    int status;
-    if (rc != 0) {
+    if (rc != 0 && !psc_sig_stop_requested()) {
         psc_log_err("%s", err);
-        status = rc == PSC_ECONFIG || rc == PSC_EREFUSED ? 2 : 1;
-        if (rc == PSC_EINTR)
-            status = 128 + psc_sig_stop_requested();
-    } else {
+    } else if (rc == 0) {
         psc_log_info("serving %zu parameters on port %d",
                      ps_shard_layout(self->shard)->size,
                      tfc_port(b->tfc, TFC_PS, self->index));
-        status = s_serve_loop(self);
+        rc = s_serve_loop(self);
     }
+    int status = psc_exit_status(rc, psc_sig_stop_requested());
     if (self->counters.rejected > 0)
         psc_log_info("refused or dropped %llu malformed messages",
                      (unsigned long long) self->counters.rejected);
