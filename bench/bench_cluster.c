@@ -50,8 +50,7 @@ struct bench_cluster {
     uint8_t known[BENCH_MAX_PS];
 };
 
-/* A port nobody listens on now, from the kernel. */
-static int s_free_port(void)
+int bench_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -226,7 +225,7 @@ static int s_bind_chief(bench_cluster_t *c, char *err)
     zmq_setsockopt(c->router, ZMQ_LINGER, &linger, sizeof linger);
     for (int tries = 0; tries < 20; tries++) {
         char ep[64];
-        c->chief_port = s_free_port();
+        c->chief_port = bench_free_port();
         snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", c->chief_port);
         if (c->chief_port > 0 && zmq_bind(c->router, ep) == 0)
             return 0;
@@ -287,9 +286,9 @@ static int s_start(bench_cluster_t *c, const char *ps_path,
                    const char *const *sets, int nsets, char *err)
 {
     for (int i = 0; i < c->nps; i++)
-        c->ps_ports[i] = s_free_port();
+        c->ps_ports[i] = bench_free_port();
     for (int i = 0; i < c->nworkers; i++)
-        c->worker_ports[i] = s_free_port();
+        c->worker_ports[i] = bench_free_port();
     int rc = s_bind_chief(c, err);
     if (rc != 0)
         return rc;

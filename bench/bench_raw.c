@@ -3,6 +3,8 @@
  */
 #include "bench_raw.h"
 
+#include "bench_cluster.h"
+
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_time.h"
@@ -26,24 +28,6 @@ struct bench_raw {
     char endpoints[BENCH_RAW_MAX][128];
     int ipc;
 };
-
-static int s_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *) &a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *) &a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
 
 static int s_spawn(bench_raw_t *r, const char *self_exe, int i, int io_threads,
                    long sockbuf, char *err)
@@ -114,7 +98,7 @@ bench_raw_t *bench_raw_new(const char *self_exe, int n, const char *transport,
                      "ipc:///tmp/psc-bench-%d-%d.sock", (int) getpid(), i);
         else
             snprintf(r->endpoints[i], sizeof r->endpoints[i],
-                     "tcp://127.0.0.1:%d", s_free_port());
+                     "tcp://127.0.0.1:%d", bench_free_port());
         rc = s_spawn(r, self_exe, i, io_threads, sockbuf, err);
         if (rc == 0)
             r->n = i + 1;
