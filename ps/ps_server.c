@@ -55,6 +55,29 @@ typedef struct self {
     int exit_status;
 } self_t;
 
+/*
+ * The largest frame a legitimate peer sends this shard: its largest slice,
+ * or a sparse push touching every row it holds, in float32. ZeroMQ drops
+ * the connection of a peer that sends more, so a hostile frame cannot
+ * exhaust the ps's memory.
+ */
+static int64_t s_largest_frame(const self_t *self, int nps)
+{
+    const struct placement_shard *sh = &self->placement->shards[self->index];
+    int64_t floats = 1 << 20;
+    for (int i = 0; i < sh->nslices; i++) {
+        if ((int64_t) sh->slices[i].len > floats)
+            floats = (int64_t) sh->slices[i].len;
+    }
+    const struct job *job = self->b->job;
+    int64_t rows = (job->bench_sparse_rows + nps - 1) / nps;
+    if (rows * job->bench_sparse_width > floats)
+        floats = rows * job->bench_sparse_width;
+    if (rows * 2 > floats)
+        floats = rows * 2; /* the keys frame: 8 bytes a key */
+    return floats * (int64_t) sizeof(float) + 65536;
+}
+
 static self_t *s_self_new(struct boot *b, char *err)
 {
     self_t *self = psc_xcalloc(1, sizeof *self);
@@ -70,8 +93,11 @@ static self_t *s_self_new(struct boot *b, char *err)
         ps_shard_new(b->job, self->placement, self->index, self->nworkers);
     self->sparse = ps_sparse_new(b->job, self->index, nps);
     self->router = net_socket(b->zctx, ZMQ_ROUTER, NULL);
-    if (self->router != NULL)
+    if (self->router != NULL) {
         net_set_sockbuf(self->router, b->job->zmq_sockbuf_bytes);
+        int64_t most = s_largest_frame(self, nps);
+        zmq_setsockopt(self->router, ZMQ_MAXMSGSIZE, &most, sizeof most);
+    }
     return self;
 }
 
