@@ -180,6 +180,32 @@ int ctl_recv(ctl_t *c, wire_msg_t *msg)
     return type;
 }
 
+int ctl_wait(ctl_t *c, double until, char *err)
+{
+    for (;;) {
+        if (psc_sig_stop_requested())
+            return psc_seterr(err, PSC_EINTR, "stopped by signal");
+        if (ctl_tick(c, err) != 0)
+            return PSC_EPEERGONE;
+        wire_msg_t msg;
+        int type = ctl_recv(c, &msg);
+        if (type != 0) {
+            wire_msg_release(&msg);
+            return type;
+        }
+        int ms = ctl_timeout_ms(c);
+        if (until > 0) {
+            double left = until - psc_now();
+            if (left <= 0)
+                return 0;
+            if (left * 1000 < ms)
+                ms = (int) (left * 1000) + 1;
+        }
+        zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
+        zmq_poll(&item, 1, ms);
+    }
+}
+
 void ctl_bye(ctl_t *c, const char *reason)
 {
     Psc__Header h;

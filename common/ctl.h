@@ -53,6 +53,14 @@ int ctl_timeout_ms(ctl_t *c);
  */
 int ctl_recv(ctl_t *c, wire_msg_t *msg);
 
+/*
+ * Waits for the chief's next order until `until` (psc_now() seconds; 0
+ * waits without limit), keeping heartbeats going. Returns the order's type
+ * (START, STOP, EVAL_REQUEST, ...), 0 when the time is up, PSC_EINTR on a
+ * stop signal, or PSC_EPEERGONE when the chief is lost (err says so).
+ */
+int ctl_wait(ctl_t *c, double until, char *err);
+
 /* Sends a control message to the chief (sets hdr's task). */
 int ctl_send(ctl_t *c, Psc__Header *hdr);
 

@@ -125,23 +125,12 @@ static int s_final(self_t *self, char *err)
 /* Serves the chief until the next evaluation is due; returns its order. */
 static int s_idle(self_t *self, double until, char *err)
 {
-    while (psc_now() < until) {
-        if (psc_sig_stop_requested())
-            return PSC_EINTR;
-        if (ctl_tick(self->ctl, err) != 0)
-            return PSC_EPEERGONE;
-        zmq_pollitem_t item = {ctl_socket(self->ctl), 0, ZMQ_POLLIN, 0};
-        int ms = (int) ((until - psc_now()) * 1000) + 1;
-        int beat = ctl_timeout_ms(self->ctl);
-        zmq_poll(&item, 1, ms < beat ? ms : beat);
-        wire_msg_t msg;
-        int type = ctl_recv(self->ctl, &msg);
-        if (type != 0)
-            wire_msg_release(&msg);
-        if (type == PSC__MSG_TYPE__EVAL_REQUEST || type == PSC__MSG_TYPE__STOP)
-            return type;
+    for (;;) {
+        int rc = ctl_wait(self->ctl, until, err);
+        if (rc <= 0 || rc == PSC__MSG_TYPE__EVAL_REQUEST ||
+            rc == PSC__MSG_TYPE__STOP)
+            return rc;
     }
-    return 0;
 }
 
 static int s_loop(self_t *self, char *err)

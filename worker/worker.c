@@ -155,22 +155,16 @@ static int s_wait(self_t *self, char *err)
     }
 }
 
-/* Sleeps an injected straggler delay, still answering the chief. */
-static int s_straggle(self_t *self, double delay_s)
+/* Sleeps an injected straggler delay, still answering the chief. Returns
+ * 1 when the chief said stop, <0 on failure, 0 when the delay is over. */
+static int s_straggle(self_t *self, double delay_s, char *err)
 {
     double until = psc_now() + delay_s;
-    while (psc_now() < until) {
-        zmq_pollitem_t item = {ctl_socket(self->ctl), 0, ZMQ_POLLIN, 0};
-        int ms = (int) ((until - psc_now()) * 1000) + 1;
-        zmq_poll(&item, 1, ms);
-        wire_msg_t msg;
-        int type = ctl_recv(self->ctl, &msg);
-        if (type != 0)
-            wire_msg_release(&msg);
-        if (type == PSC__MSG_TYPE__STOP || psc_sig_stop_requested())
-            return 1;
+    for (;;) {
+        int rc = ctl_wait(self->ctl, until, err);
+        if (rc <= 0 || rc == PSC__MSG_TYPE__STOP)
+            return rc > 0 ? 1 : rc;
     }
-    return 0;
 }
 
 static int s_step(self_t *self, char *err)
@@ -182,8 +176,11 @@ static int s_step(self_t *self, char *err)
                                  batch, wire_buf_data(self->grad));
     double compute = psc_now() - t0;
     double delay = straggler_delay(&self->straggler, compute);
-    if (delay > 0 && s_straggle(self, delay))
-        return 1;
+    if (delay > 0) {
+        int rc = s_straggle(self, delay, err);
+        if (rc != 0)
+            return rc;
+    }
     int rc = psclient_push(self->ps, self->grad);
     if (rc != 0)
         return psc_seterr(err, rc, "cannot send the gradient");
@@ -202,19 +199,10 @@ static int s_step(self_t *self, char *err)
 static int s_wait_start(self_t *self, char *err)
 {
     for (;;) {
-        if (psc_sig_stop_requested())
-            return PSC_EINTR;
-        if (ctl_tick(self->ctl, err) != 0)
-            return PSC_EPEERGONE;
-        zmq_pollitem_t item = {ctl_socket(self->ctl), 0, ZMQ_POLLIN, 0};
-        zmq_poll(&item, 1, ctl_timeout_ms(self->ctl));
-        wire_msg_t msg;
-        int type = ctl_recv(self->ctl, &msg);
-        if (type != 0)
-            wire_msg_release(&msg);
-        if (type == PSC__MSG_TYPE__START)
-            return 0;
-        if (type == PSC__MSG_TYPE__STOP)
+        int rc = ctl_wait(self->ctl, 0, err);
+        if (rc < 0 || rc == PSC__MSG_TYPE__START)
+            return rc < 0 ? rc : 0;
+        if (rc == PSC__MSG_TYPE__STOP)
             return 1;
     }
 }
