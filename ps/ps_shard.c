@@ -50,7 +50,6 @@ struct ps_shard {
     float *slot1;
     float *accum; /* sync with replicas > 1: sum of this step's gradients */
     int accum_count;
-    uint64_t applied;
     uint64_t *dropped;
     uint64_t *clock; /* pushes per worker, for bounded staleness */
     int *lost;
@@ -285,7 +284,6 @@ static void s_apply(ps_shard_t *s, float lr, const void *const *slices, int f16,
     s_commit(s, slot);
     s->half_valid = half != NULL;
     s->version++;
-    s->applied++;
 }
 
 static void s_add(float *restrict acc, const float *restrict g, size_t n)
@@ -402,5 +400,6 @@ const uint64_t *ps_shard_staleness_hist(const ps_shard_t *s)
 
 uint64_t ps_shard_applied(const ps_shard_t *s)
 {
-    return s->applied;
+    /* Every applied update advances the version, and only that does. */
+    return s->version;
 }
