@@ -153,6 +153,7 @@ struct psc_state {
     psclient_t *pc;
     wire_buf_t *grad;
     float *params;
+    const float *values;
     float *rows_grad;
     float *rows_out;
 };
@@ -208,8 +209,11 @@ static int s_psc_once(struct client *c, long iter)
     }
     }
     if (rc == 0)
-        rc = psclient_wait(s->pc, into, NULL, NULL, 60, c->err);
-    else
+        rc = psclient_wait(s->pc, NULL, NULL, NULL, 60, c->err);
+    /* The client reads the fresh values where they arrived, as workers do. */
+    if (rc == 0 && into != NULL)
+        s->values = psclient_values(s->pc, into);
+    else if (rc != 0)
         psc_seterr(c->err, rc, "cannot send a request");
     return rc;
 }

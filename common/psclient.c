@@ -34,7 +34,8 @@ struct psclient {
     void **socks;
     uint64_t *version;
     int *waiting;      /* shard's reply outstanding */
-    wire_msg_t *reply; /* per shard, the last reply while it is handled */
+    wire_msg_t *reply; /* per shard: the last PARAMS, kept until the next
+                          request so their values can be read in place */
     uint64_t request_id;
     char task[64];
     wire_buf_t *f16; /* gradient converted for the wire */
@@ -113,6 +114,8 @@ static int s_send(psclient_t *c, int s, Psc__Header *h,
 /* Starts a new request: older replies are dropped when they come. */
 static void s_begin(psclient_t *c, int sparse)
 {
+    for (int s = 0; s < c->nps; s++)
+        wire_msg_release(&c->reply[s]);
     c->request_id++;
     c->sparse_req = sparse;
     c->sp.out = NULL;
@@ -386,37 +389,73 @@ static int s_on_rows(psclient_t *c, int s, const wire_msg_t *msg, char *err)
     return 0;
 }
 
-static int s_on_reply(psclient_t *c, int s, float *params, char *err)
+/* Handles shard s's reply; keeps a PARAMS message in c->reply[s]. */
+static int s_handle(psclient_t *c, int s, wire_msg_t *msg, char *err)
+{
+    int type = msg->hdr->type;
+    if (type == PSC__MSG_TYPE__ERROR)
+        return psc_seterr(err, PSC_EREFUSED, "ps:%d refused the request: %s", s,
+                          msg->hdr->text);
+    if (type == PSC__MSG_TYPE__PARAMS && !s_fits(c, s, msg))
+        return psc_seterr(err, PSC_EPROTO,
+                          "ps:%d sent values that do not fit its shard: is "
+                          "the job the same on every task?",
+                          s);
+    if (type == PSC__MSG_TYPE__PARAMS) {
+        c->version[s] = msg->hdr->step;
+        return 1;
+    }
+    if (type == PSC__MSG_TYPE__PUSH_ACK && !c->sparse_req)
+        c->version[s] = msg->hdr->step;
+    else if (type == PSC__MSG_TYPE__SPARSE_PARAMS)
+        return s_on_rows(c, s, msg, err);
+    return 0;
+}
+
+static int s_on_reply(psclient_t *c, int s, char *err)
 {
     wire_msg_t *msg = &c->reply[s];
     int rc = wire_recv(c->socks[s], 0, msg, &c->counters, ZMQ_DONTWAIT);
     if (rc != 0)
         return 0;
-    int type = msg->hdr->type;
-    if (msg->hdr->request_id != c->request_id && type != PSC__MSG_TYPE__ERROR) {
+    if (msg->hdr->request_id != c->request_id &&
+        msg->hdr->type != PSC__MSG_TYPE__ERROR) {
         wire_msg_release(msg); /* a reply to an older request */
         return 0;
     }
-    if (type == PSC__MSG_TYPE__ERROR) {
-        rc = psc_seterr(err, PSC_EREFUSED, "ps:%d refused the request: %s", s,
-                        msg->hdr->text);
-    } else if (type == PSC__MSG_TYPE__PARAMS && params != NULL &&
-               s_fits(c, s, msg)) {
-        s_scatter(c, s, msg, params);
-        c->version[s] = msg->hdr->step;
-    } else if (type == PSC__MSG_TYPE__PARAMS && params != NULL) {
-        rc = psc_seterr(err, PSC_EPROTO,
-                        "ps:%d sent values that do not fit its shard: is the "
-                        "job the same on every task?",
-                        s);
-    } else if (type == PSC__MSG_TYPE__PUSH_ACK && !c->sparse_req) {
-        c->version[s] = msg->hdr->step;
-    } else if (type == PSC__MSG_TYPE__SPARSE_PARAMS) {
-        rc = s_on_rows(c, s, msg, err);
-    }
     c->waiting[s] = 0;
-    wire_msg_release(msg);
-    return rc;
+    rc = s_handle(c, s, msg, err);
+    if (rc != 1)
+        wire_msg_release(msg);
+    return rc == 1 ? 0 : rc;
+}
+
+/* The one PARAMS frame that holds every value, or NULL. */
+static const wire_msg_t *s_whole(const psclient_t *c)
+{
+    const wire_msg_t *whole = NULL;
+    for (int s = 0; s < c->nps; s++) {
+        const struct placement_shard *sh = &c->pl->shards[s];
+        if (sh->nslices == 0)
+            continue;
+        if (whole != NULL || c->reply[s].hdr == NULL || sh->nslices != 1 ||
+            sh->slices[0].global_offset != 0)
+            return NULL;
+        whole = &c->reply[s];
+    }
+    return whole;
+}
+
+const float *psclient_values(psclient_t *c, float *flat)
+{
+    const wire_msg_t *whole = s_whole(c);
+    if (whole != NULL)
+        return wire_frame_f32(whole, 0, flat);
+    for (int s = 0; s < c->nps; s++) {
+        if (c->reply[s].hdr != NULL)
+            s_scatter(c, s, &c->reply[s], flat);
+    }
+    return flat;
 }
 
 static int s_outstanding(const psclient_t *c)
@@ -466,7 +505,7 @@ int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
         zmq_poll(items, ctl ? n + 1 : n, timeout);
         for (int i = 0; i < n; i++) {
             int rc = (items[i].revents & ZMQ_POLLIN)
-                         ? s_on_reply(c, shard_of[i], params, err)
+                         ? s_on_reply(c, shard_of[i], err)
                          : 0;
             if (rc != 0)
                 return rc;
@@ -478,5 +517,10 @@ int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
         }
     }
     c->sp.out = NULL;
+    if (params != NULL) {
+        const float *v = psclient_values(c, params);
+        if (v != params)
+            memcpy(params, v, wire_frame_count(s_whole(c), 0) * sizeof(float));
+    }
     return 0;
 }

@@ -67,15 +67,24 @@ int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,
 
 /*
  * Waits for every shard's reply to the last request, writing PARAMS into
- * params (flat). While waiting, serves ctl when non-NULL: a chief message
- * other than a heartbeat ends the wait with its type in *ctl_type (the
- * replies stay outstanding; call again to go on waiting). Returns 0 when
- * all replies are in, 1 for a chief message, or PSC_EINTR (signal),
- * PSC_EREFUSED (a ps refused: err says why), PSC_EPEERGONE (lost chief),
- * PSC_ETIMEDOUT (timeout_s passed; 0 means no limit).
+ * params (flat) when non-NULL (psclient_values() reads them without a copy).
+ * While waiting, serves ctl when non-NULL: a chief message other than a
+ * heartbeat ends the wait with its type in *ctl_type (the replies stay
+ * outstanding; call again to go on waiting). Returns 0 when all replies are in,
+ * 1 for a chief message, or PSC_EINTR (signal), PSC_EREFUSED (a ps refused: err
+ * says why), PSC_EPEERGONE (lost chief), PSC_ETIMEDOUT (timeout_s passed; 0
+ * means no limit).
  */
 int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
                   double timeout_s, char *err);
+
+/*
+ * The values of the last request's PARAMS replies as one flat array: the
+ * received frame itself when one aligned float32 frame holds them all (one
+ * ps shard, one slice), else written into flat (room for every value).
+ * Borrowed; valid until the next request.
+ */
+const float *psclient_values(psclient_t *c, float *flat);
 
 /* The version of shard s's values last received. */
 uint64_t psclient_version(const psclient_t *c, int shard);

@@ -33,7 +33,8 @@ typedef struct self {
     struct straggler straggler;
     model_t *model;
     placement_t *placement;
-    float *params;
+    float *params;       /* room for the values when not read in place */
+    const float *values; /* the newest values (psclient_values()) */
     wire_buf_t *grad;
     float *x;
     uint8_t *y;
@@ -146,8 +147,9 @@ static int s_wait(self_t *self, char *err)
 {
     for (;;) {
         int type = 0;
-        int rc =
-            psclient_wait(self->ps, self->params, self->ctl, &type, 0, err);
+        int rc = psclient_wait(self->ps, NULL, self->ctl, &type, 0, err);
+        if (rc == 0)
+            self->values = psclient_values(self->ps, self->params);
         if (rc != 1)
             return rc;
         if (type == PSC__MSG_TYPE__STOP)
@@ -172,7 +174,7 @@ static int s_step(self_t *self, char *err)
     int batch = (int) self->b->job->batch_size;
     double t0 = psc_now();
     s_next_batch(self, batch);
-    float loss = model_loss_grad(self->model, self->params, self->x, self->y,
+    float loss = model_loss_grad(self->model, self->values, self->x, self->y,
                                  batch, wire_buf_data(self->grad));
     double compute = psc_now() - t0;
     double delay = straggler_delay(&self->straggler, compute);
