@@ -114,6 +114,9 @@ static const struct opt s_opts[] = {
     O("wire_dtype", T_STR, wire_dtype, "f32",
       "f32 or f16 for gradients and parameters on the wire"),
     O("zmq_io_threads", T_INT, zmq_io_threads, "1", "ZeroMQ I/O threads"),
+    O("apply_threads", T_INT, apply_threads, "0",
+      "threads a ps applies large updates with, and a client converts and "
+      "gathers large requests with (0: one per core, at most 4)"),
     O("zmq_sockbuf_bytes", T_INT, zmq_sockbuf_bytes, "4194304",
       "kernel send and receive buffer of payload sockets (0: the OS's "
       "autotuning)"),
@@ -471,10 +474,11 @@ static int s_check_timing(const struct job *job, char *err)
                           "heartbeat_interval_s %g",
                           job->heartbeat_timeout_s, job->heartbeat_interval_s);
     if (job->blas_threads < 1 || job->blas_threads > 256 ||
-        job->zmq_io_threads < 1 || job->zmq_io_threads > 64)
+        job->zmq_io_threads < 1 || job->zmq_io_threads > 64 ||
+        job->apply_threads < 0 || job->apply_threads > 64)
         return psc_seterr(err, PSC_ECONFIG,
-                          "blas_threads (1-256) or zmq_io_threads (1-64) is "
-                          "out of range");
+                          "blas_threads (1-256), zmq_io_threads (1-64) or "
+                          "apply_threads (0-64) is out of range");
     if (job->slice_min_bytes < 4)
         return psc_seterr(err, PSC_ECONFIG,
                           "slice_min_bytes must be at least 4");

@@ -70,6 +70,7 @@ struct job {
     long blas_threads;
     char wire_dtype[JOB_STR];
     long zmq_io_threads;
+    long apply_threads;
     long zmq_sockbuf_bytes;
     long slice_min_bytes;
     long bench_dense_floats;

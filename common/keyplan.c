@@ -200,13 +200,12 @@ static void s_add_row(float *restrict dst, const float *restrict src,
         dst[k] += src[k];
 }
 
-void keyplan_gather(const keyplan_t *p, int shard, const float *src,
-                    size_t width, float *dst)
+void keyplan_gather_rows(const keyplan_t *p, size_t begin, size_t end,
+                         const float *src, size_t width, float *dst)
 {
     size_t bytes = width * sizeof(float);
-    size_t first = p->first[shard];
-    for (size_t u = first; u < p->first[shard + 1]; u++) {
-        float *row = dst + (u - first) * width;
+    for (size_t u = begin; u < end; u++) {
+        float *row = dst + (u - begin) * width;
         uint32_t i = p->run[u];
         if (width == 1)
             row[0] = src[p->ents[i].pos];
@@ -217,13 +216,19 @@ void keyplan_gather(const keyplan_t *p, int shard, const float *src,
     }
 }
 
-void keyplan_scatter(const keyplan_t *p, int shard, const float *src,
-                     size_t width, float *dst)
+void keyplan_gather(const keyplan_t *p, int shard, const float *src,
+                    size_t width, float *dst)
+{
+    keyplan_gather_rows(p, p->first[shard], p->first[shard + 1], src, width,
+                        dst);
+}
+
+void keyplan_scatter_rows(const keyplan_t *p, size_t begin, size_t end,
+                          const float *src, size_t width, float *dst)
 {
     size_t bytes = width * sizeof(float);
-    size_t first = p->first[shard];
-    for (size_t u = first; u < p->first[shard + 1]; u++) {
-        const float *row = src + (u - first) * width;
+    for (size_t u = begin; u < end; u++) {
+        const float *row = src + (u - begin) * width;
         for (uint32_t i = p->run[u]; i < p->run[u + 1]; i++) {
             if (width == 1)
                 dst[p->ents[i].pos] = row[0];
@@ -231,4 +236,11 @@ void keyplan_scatter(const keyplan_t *p, int shard, const float *src,
                 memcpy(dst + (size_t) p->ents[i].pos * width, row, bytes);
         }
     }
+}
+
+void keyplan_scatter(const keyplan_t *p, int shard, const float *src,
+                     size_t width, float *dst)
+{
+    keyplan_scatter_rows(p, p->first[shard], p->first[shard + 1], src, width,
+                         dst);
 }

@@ -55,4 +55,14 @@ void keyplan_gather(const keyplan_t *p, int shard, const float *src,
 void keyplan_scatter(const keyplan_t *p, int shard, const float *src,
                      size_t width, float *dst);
 
+/*
+ * keyplan_gather() and keyplan_scatter() for the distinct keys [begin, end)
+ * of the plan (any shard's): src or dst holds their rows from row begin
+ * on. Disjoint ranges touch disjoint memory, so threads may share a shard.
+ */
+void keyplan_gather_rows(const keyplan_t *p, size_t begin, size_t end,
+                         const float *src, size_t width, float *dst);
+void keyplan_scatter_rows(const keyplan_t *p, size_t begin, size_t end,
+                          const float *src, size_t width, float *dst);
+
 #endif

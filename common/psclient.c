@@ -7,6 +7,7 @@
 #include "jobvars.h"
 #include "keyplan.h"
 #include "net.h"
+#include "pool.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
@@ -42,7 +43,57 @@ struct psclient {
     int sparse_req;  /* the outstanding request is a sparse one */
     struct sparse sp;
     struct wire_counters counters;
+    pool_t *pool; /* shares conversions, gathers and scatters */
 };
+
+/* Values to a thread at least; fewer are not worth waking one for. */
+#define GRAIN ((size_t) 1 << 16)
+
+/* Rows of width to a thread at least. */
+static size_t s_row_grain(size_t width)
+{
+    size_t rows = ((size_t) 1 << 15) / (width > 0 ? width : 1);
+    return rows > 256 ? rows : 256;
+}
+
+/* A conversion or copy of n values, as the pool's threads share it. */
+struct convert_run {
+    void *dst;
+    const void *src;
+    int f16; /* widen from (or, with narrow, to) binary16; else copy f32 */
+    int narrow;
+};
+
+static void s_convert_part(void *arg, size_t begin, size_t end)
+{
+    const struct convert_run *r = arg;
+    size_t n = end - begin;
+    if (r->narrow)
+        f16_from_f32((uint16_t *) r->dst + begin,
+                     (const float *) r->src + begin, n);
+    else if (r->f16)
+        f16_to_f32((float *) r->dst + begin, (const char *) r->src + 2 * begin,
+                   n);
+    else
+        memcpy((float *) r->dst + begin, (const char *) r->src + 4 * begin,
+               n * sizeof(float));
+}
+
+/* Frame i of msg as float32 into dst (wire_frame_count() values). */
+static void s_frame_into(psclient_t *c, const wire_msg_t *msg, int i,
+                         float *dst)
+{
+    struct convert_run r = {dst, wire_frame_data(msg, i),
+                            msg->hdr->codec == PSC__CODEC__F16, 0};
+    pool_for(c->pool, wire_frame_count(msg, i), GRAIN, s_convert_part, &r);
+}
+
+/* n float32 values narrowed to binary16. */
+static void s_narrow(psclient_t *c, uint16_t *dst, const float *src, size_t n)
+{
+    struct convert_run r = {dst, src, 1, 1};
+    pool_for(c->pool, n, GRAIN, s_convert_part, &r);
+}
 
 psclient_t *psclient_new(const struct boot *b, const placement_t *pl,
                          const char *identity, char *err)
@@ -58,6 +109,7 @@ psclient_t *psclient_new(const struct boot *b, const placement_t *pl,
     c->waiting = psc_xcalloc((size_t) c->nps, sizeof *c->waiting);
     c->reply = psc_xcalloc((size_t) c->nps, sizeof *c->reply);
     c->sp.width = jobvars_sparse_width(b->job);
+    c->pool = pool_new((int) b->job->apply_threads);
     double deadline = psc_now() + b->job->startup_timeout_s;
     for (int s = 0; s < c->nps; s++) {
         c->socks[s] = net_socket(b->zctx, ZMQ_DEALER, c->task);
@@ -87,6 +139,7 @@ void psclient_destroy(psclient_t **p)
     wire_buf_release(&c->sp.keys);
     wire_buf_release(&c->sp.rows);
     free(c->sp.wide);
+    pool_destroy(&c->pool);
     free(c->socks);
     free(c->version);
     free(c->waiting);
@@ -174,7 +227,7 @@ static wire_buf_t *s_wire_values(psclient_t *c, wire_buf_t *grad)
         return grad;
     size_t n = wire_buf_size(grad) / sizeof(float);
     wire_buf_t *out = s_free_buf(&c->f16, n * 2);
-    f16_from_f32(wire_buf_data(out), wire_buf_data(grad), n);
+    s_narrow(c, wire_buf_data(out), wire_buf_data(grad), n);
     return out;
 }
 
@@ -272,19 +325,34 @@ static void s_sparse_plan(psclient_t *c, const uint64_t *keys, size_t n,
         s_wide(c, count);
 }
 
+/* Gradient rows laid out for the wire, as the pool's threads share them. */
+struct rows_run {
+    psclient_t *c;
+    size_t first; /* the shard's first row in the plan */
+    const float *grad;
+};
+
+static void s_rows_part(void *arg, size_t begin, size_t end)
+{
+    const struct rows_run *r = arg;
+    psclient_t *c = r->c;
+    size_t w = c->sp.width;
+    size_t at = (r->first + begin) * w;
+    float *dst = c->b->job->wire_f16 ? c->sp.wide + at
+                                     : (float *) wire_buf_data(c->sp.rows) + at;
+    keyplan_gather_rows(c->sp.plan, r->first + begin, r->first + end, r->grad,
+                        w, dst);
+    if (c->b->job->wire_f16)
+        f16_from_f32((uint16_t *) wire_buf_data(c->sp.rows) + at, dst,
+                     (end - begin) * w);
+}
+
 /* Lays out shard s's summed gradient rows for the wire. */
 static void s_sparse_rows(psclient_t *c, int s, const float *grad)
 {
-    size_t w = c->sp.width;
-    size_t first = keyplan_shard_first(c->sp.plan, s) * w;
-    if (!c->b->job->wire_f16) {
-        keyplan_gather(c->sp.plan, s, grad, w,
-                       (float *) wire_buf_data(c->sp.rows) + first);
-        return;
-    }
-    keyplan_gather(c->sp.plan, s, grad, w, c->sp.wide + first);
-    f16_from_f32((uint16_t *) wire_buf_data(c->sp.rows) + first,
-                 c->sp.wide + first, keyplan_shard_count(c->sp.plan, s) * w);
+    struct rows_run r = {c, keyplan_shard_first(c->sp.plan, s), grad};
+    pool_for(c->pool, keyplan_shard_count(c->sp.plan, s),
+             s_row_grain(c->sp.width), s_rows_part, &r);
 }
 
 /*
@@ -344,16 +412,12 @@ int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,
     return s_sparse_send(c, PSC__MSG_TYPE__SPARSE_PULL, 0, NULL);
 }
 
-static void s_scatter(const psclient_t *c, int s, const wire_msg_t *msg,
+static void s_scatter(psclient_t *c, int s, const wire_msg_t *msg,
                       float *params)
 {
     const struct placement_shard *sh = &c->pl->shards[s];
-    for (int i = 0; i < sh->nslices; i++) {
-        float *dst = params + sh->slices[i].global_offset;
-        const float *v = wire_frame_f32(msg, i, dst);
-        if (v != dst)
-            memcpy(dst, v, sh->slices[i].len * sizeof(float));
-    }
+    for (int i = 0; i < sh->nslices; i++)
+        s_frame_into(c, msg, i, params + sh->slices[i].global_offset);
 }
 
 /* Checks that a PARAMS reply fits shard s's layout. */
@@ -369,6 +433,32 @@ static int s_fits(const psclient_t *c, int s, const wire_msg_t *msg)
     return 1;
 }
 
+/* Rows that came back, as the pool's threads share them. */
+struct back_run {
+    psclient_t *c;
+    size_t first; /* the shard's first row in the plan */
+    const wire_msg_t *msg;
+};
+
+static void s_back_part(void *arg, size_t begin, size_t end)
+{
+    const struct back_run *r = arg;
+    psclient_t *c = r->c;
+    size_t w = c->sp.width;
+    const void *data = wire_frame_data(r->msg, 0);
+    const float *rows = (const float *) data + begin * w;
+    if (r->msg->hdr->codec == PSC__CODEC__F16 ||
+        ((uintptr_t) data % sizeof(float)) != 0) {
+        float *wide = c->sp.wide + r->first * w;
+        struct convert_run cr = {wide, data,
+                                 r->msg->hdr->codec == PSC__CODEC__F16, 0};
+        s_convert_part(&cr, begin * w, end * w);
+        rows = wide + begin * w;
+    }
+    keyplan_scatter_rows(c->sp.plan, r->first + begin, r->first + end, rows, w,
+                         c->sp.out);
+}
+
 /* Scatters shard s's SPARSE_PARAMS to the caller's positions. */
 static int s_on_rows(psclient_t *c, int s, const wire_msg_t *msg, char *err)
 {
@@ -381,11 +471,9 @@ static int s_on_rows(psclient_t *c, int s, const wire_msg_t *msg, char *err)
                           "ps:%d sent rows that do not fit the request: is "
                           "the job the same on every task?",
                           s);
-    size_t first = keyplan_shard_first(c->sp.plan, s);
-    float *wide = s_wide(c, keyplan_count(c->sp.plan) * w) + first * w;
-    /* In place when aligned float32; else widened or copied first. */
-    const float *rows = wire_frame_f32(msg, 0, wide);
-    keyplan_scatter(c->sp.plan, s, rows, w, c->sp.out);
+    s_wide(c, keyplan_count(c->sp.plan) * w);
+    struct back_run r = {c, keyplan_shard_first(c->sp.plan, s), msg};
+    pool_for(c->pool, count, s_row_grain(w), s_back_part, &r);
     return 0;
 }
 
@@ -449,8 +537,10 @@ static const wire_msg_t *s_whole(const psclient_t *c)
 const float *psclient_values(psclient_t *c, float *flat)
 {
     const wire_msg_t *whole = s_whole(c);
-    if (whole != NULL)
-        return wire_frame_f32(whole, 0, flat);
+    const void *data = whole != NULL ? wire_frame_data(whole, 0) : NULL;
+    if (whole != NULL && whole->hdr->codec == PSC__CODEC__F32 &&
+        ((uintptr_t) data % sizeof(float)) == 0)
+        return data;
     for (int s = 0; s < c->nps; s++) {
         if (c->reply[s].hdr != NULL)
             s_scatter(c, s, &c->reply[s], flat);

@@ -40,6 +40,7 @@ typedef struct self {
     placement_t *placement;
     ps_shard_t *shard;
     ps_sparse_t *sparse; /* NULL when the job has no sparse table */
+    pool_t *pool;        /* threads that share large updates */
     struct pending *pending;
     size_t npending;
     size_t cap_pending;
@@ -89,9 +90,10 @@ static self_t *s_self_new(struct boot *b, char *err)
     self->placement = jobvars_placement(b->job, nps, err);
     if (self->placement == NULL)
         return self;
-    self->shard =
-        ps_shard_new(b->job, self->placement, self->index, self->nworkers);
-    self->sparse = ps_sparse_new(b->job, self->index, nps);
+    self->pool = pool_new((int) b->job->apply_threads);
+    self->shard = ps_shard_new(b->job, self->placement, self->index,
+                               self->nworkers, self->pool);
+    self->sparse = ps_sparse_new(b->job, self->index, nps, self->pool);
     self->router = net_socket(b->zctx, ZMQ_ROUTER, NULL);
     if (self->router != NULL) {
         net_set_sockbuf(self->router, b->job->zmq_sockbuf_bytes);
@@ -109,6 +111,7 @@ static void s_self_destroy(self_t **p)
     wire_buf_release(&self->rows);
     ps_shard_destroy(&self->shard);
     ps_sparse_destroy(&self->sparse);
+    pool_destroy(&self->pool);
     placement_destroy(&self->placement);
     free(self->pending);
     free(self->scratch);

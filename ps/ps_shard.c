@@ -26,6 +26,8 @@
 
 /* Elements widened from binary16 at a time: 16 KiB of floats. */
 #define CHUNK 4096
+/* Elements below which a second thread costs more than it saves. */
+#define GRAIN ((size_t) 1 << 16)
 /* Spare value buffers kept for out-of-place updates... */
 #define SPARES 2
 /* ...by shards up to this size; larger ones free a spare once sent. */
@@ -33,6 +35,7 @@
 
 struct ps_shard {
     const struct job *job;
+    pool_t *pool; /* borrowed */
     const placement_t *pl;
     int index;
     const struct placement_shard *layout;
@@ -62,10 +65,11 @@ static size_t s_bytes(const ps_shard_t *s)
 }
 
 ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
-                         int shard, int nworkers)
+                         int shard, int nworkers, pool_t *pool)
 {
     ps_shard_t *s = psc_xcalloc(1, sizeof *s);
     s->job = job;
+    s->pool = pool;
     s->pl = pl;
     s->index = shard;
     s->layout = &pl->shards[shard];
@@ -270,19 +274,55 @@ static void s_apply_slice(ps_shard_t *s, float *wo, const float *wi, float lr,
     }
 }
 
+/* One slice's update or accumulation, as the pool's threads share it. */
+struct slice_run {
+    ps_shard_t *s;
+    float *wo;
+    const float *wi;
+    float lr;
+    size_t off; /* the slice's first element in the shard */
+    const void *g;
+    int f16;
+    float scale;
+    uint16_t *half;
+};
+
+/* Where element begin of the slice's gradient is. */
+static const void *s_grad_at(const struct slice_run *r, size_t begin)
+{
+    if (r->f16)
+        return (const uint16_t *) r->g + begin;
+    return (const float *) r->g + begin;
+}
+
+static void s_apply_part(void *arg, size_t begin, size_t end)
+{
+    const struct slice_run *r = arg;
+    s_apply_slice(r->s, r->wo, r->wi, r->lr, r->off + begin,
+                  s_grad_at(r, begin), r->f16, r->scale, end - begin, r->half);
+}
+
 /* Applies one gradient per slice with learning rate lr and a scale. */
 static void s_apply(ps_shard_t *s, float lr, const void *const *slices, int f16,
                     float scale)
 {
     wire_buf_t **slot = NULL;
-    const float *wi = wire_buf_data(s->values);
-    float *wo = s_target(s, &slot);
-    uint16_t *half = s->job->wire_f16 ? s_half(s) : NULL;
-    for (int i = 0; i < s->layout->nslices; i++)
-        s_apply_slice(s, wo, wi, lr, s->layout->slices[i].shard_offset,
-                      slices[i], f16, scale, s->layout->slices[i].len, half);
+    struct slice_run r = {s,
+                          s_target(s, &slot),
+                          wire_buf_data(s->values),
+                          lr,
+                          0,
+                          NULL,
+                          f16,
+                          scale,
+                          s->job->wire_f16 ? s_half(s) : NULL};
+    for (int i = 0; i < s->layout->nslices; i++) {
+        r.off = s->layout->slices[i].shard_offset;
+        r.g = slices[i];
+        pool_for(s->pool, s->layout->slices[i].len, GRAIN, s_apply_part, &r);
+    }
     s_commit(s, slot);
-    s->half_valid = half != NULL;
+    s->half_valid = r.half != NULL;
     s->version++;
 }
 
@@ -292,25 +332,35 @@ static void s_add(float *restrict acc, const float *restrict g, size_t n)
         acc[k] += g[k];
 }
 
+static void s_accumulate_part(void *arg, size_t begin, size_t end)
+{
+    const struct slice_run *r = arg;
+    float *acc = r->s->accum + r->off + begin;
+    size_t n = end - begin;
+    if (!r->f16) {
+        s_add(acc, s_grad_at(r, begin), n);
+        return;
+    }
+    float wide[CHUNK];
+    for (size_t k = 0; k < n; k += CHUNK) {
+        size_t m = n - k < CHUNK ? n - k : CHUNK;
+        f16_to_f32(wide, (const uint16_t *) s_grad_at(r, begin) + k, m);
+        s_add(acc + k, wide, m);
+    }
+}
+
 static void s_accumulate(ps_shard_t *s, const void *const *slices, int f16)
 {
     if (s->accum == NULL) {
         s->accum = psc_xaligned(s_bytes(s));
         memset(s->accum, 0, s_bytes(s));
     }
-    float wide[CHUNK];
+    struct slice_run r = {.s = s, .f16 = f16};
     for (int i = 0; i < s->layout->nslices; i++) {
-        float *acc = s->accum + s->layout->slices[i].shard_offset;
-        size_t n = s->layout->slices[i].len;
-        if (!f16) {
-            s_add(acc, slices[i], n);
-            continue;
-        }
-        for (size_t k = 0; k < n; k += CHUNK) {
-            size_t m = n - k < CHUNK ? n - k : CHUNK;
-            f16_to_f32(wide, (const uint16_t *) slices[i] + k, m);
-            s_add(acc + k, wide, m);
-        }
+        r.off = s->layout->slices[i].shard_offset;
+        r.g = slices[i];
+        pool_for(s->pool, s->layout->slices[i].len, GRAIN, s_accumulate_part,
+                 &r);
     }
 }
 

@@ -10,6 +10,7 @@
 
 #include "job.h"
 #include "placement.h"
+#include "pool.h"
 #include "wire.h"
 
 #include <stddef.h>
@@ -27,9 +28,12 @@ enum ps_push_result {
     PS_PUSH_DROPPED,    /* too late (sync) or too stale (async policy drop) */
 };
 
-/* Caller owns; ps_shard_destroy(). shard: this ps's index in placement. */
+/*
+ * Caller owns; ps_shard_destroy(). shard: this ps's index in placement.
+ * Large updates are shared among pool's threads (borrowed; may be NULL).
+ */
 ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
-                         int shard, int nworkers);
+                         int shard, int nworkers, pool_t *pool);
 void ps_shard_destroy(ps_shard_t **p);
 
 /* Elements and slices held; the placement's view (borrowed). */

@@ -31,6 +31,7 @@
 
 struct ps_sparse {
     const struct job *job;
+    pool_t *pool; /* borrowed */
     struct optim_config optim;
     int shard;
     int nps;
@@ -62,13 +63,15 @@ static float *s_table(size_t n, int zero)
     return p;
 }
 
-ps_sparse_t *ps_sparse_new(const struct job *job, int shard, int nps)
+ps_sparse_t *ps_sparse_new(const struct job *job, int shard, int nps,
+                           pool_t *pool)
 {
     uint64_t rows = jobvars_sparse_rows(job);
     if (rows == 0)
         return NULL;
     ps_sparse_t *t = psc_xcalloc(1, sizeof *t);
     t->job = job;
+    t->pool = pool;
     job_optim_config(job, &t->optim);
     t->shard = shard;
     t->nps = nps;
@@ -102,12 +105,25 @@ void ps_sparse_destroy(ps_sparse_t **p)
     *p = NULL;
 }
 
+/* Rows to a thread at least; fewer are not worth waking one for. */
+static size_t s_grain(const ps_sparse_t *t)
+{
+    size_t rows = ((size_t) 1 << 15) / t->width;
+    return rows > 256 ? rows : 256;
+}
+
+static void s_init_part(void *arg, size_t begin, size_t end)
+{
+    ps_sparse_t *t = arg;
+    for (size_t r = begin; r < end; r++) {
+        uint64_t key = (uint64_t) r * (uint64_t) t->nps + (uint64_t) t->shard;
+        jobvars_init_row(t->job, key, t->values + r * t->width);
+    }
+}
+
 void ps_sparse_init(ps_sparse_t *t)
 {
-    for (uint64_t r = 0; r < t->local; r++) {
-        uint64_t key = r * (uint64_t) t->nps + (uint64_t) t->shard;
-        jobvars_init_row(t->job, key, t->values + (size_t) r * t->width);
-    }
+    pool_for(t->pool, (size_t) t->local, s_grain(t), s_init_part, t);
     t->version = 0;
 }
 
@@ -195,15 +211,11 @@ static void s_sgd_rows(ps_sparse_t *t, const uint64_t *keys, size_t n,
     }
 }
 
-void ps_sparse_push(ps_sparse_t *t, const uint64_t *keys, size_t n,
-                    const void *rows, int f16, void *reply, int reply_f16)
+/* Any optimizer, from float32 or binary16 rows. */
+static void s_optim_rows(ps_sparse_t *t, const uint64_t *keys, size_t n,
+                         const void *rows, int f16, float lr, uint64_t step,
+                         void *reply, int reply_f16)
 {
-    float lr = optim_lr(&t->optim, t->version);
-    uint64_t step = ++t->version;
-    if (t->optim.kind == OPTIM_SGD && !f16) {
-        s_sgd_rows(t, keys, n, rows, lr, reply, reply_f16);
-        return;
-    }
     float wide[CHUNK];
     size_t w = t->width;
     for (size_t i = 0; i < n; i++) {
@@ -224,18 +236,92 @@ void ps_sparse_push(ps_sparse_t *t, const uint64_t *keys, size_t n,
     }
 }
 
+/* One push, as the pool's threads share its keys. */
+struct push_run {
+    ps_sparse_t *t;
+    const uint64_t *keys;
+    const void *rows;
+    int f16;
+    float lr;
+    uint64_t step;
+    void *reply;
+    int reply_f16;
+};
+
+/* Element i * width of a row array of 2- or 4-byte values. */
+static const void *s_row_at(const void *rows, int f16, size_t i, size_t w)
+{
+    return (const char *) rows + i * w * (f16 ? 2 : 4);
+}
+
+static void s_push_part(void *arg, size_t begin, size_t end)
+{
+    const struct push_run *r = arg;
+    size_t w = r->t->width;
+    const void *rows = s_row_at(r->rows, r->f16, begin, w);
+    void *reply = r->reply == NULL
+                      ? NULL
+                      : (void *) s_row_at(r->reply, r->reply_f16, begin, w);
+    if (r->t->optim.kind == OPTIM_SGD && !r->f16)
+        s_sgd_rows(r->t, r->keys + begin, end - begin, rows, r->lr, reply,
+                   r->reply_f16);
+    else
+        s_optim_rows(r->t, r->keys + begin, end - begin, rows, r->f16, r->lr,
+                     r->step, reply, r->reply_f16);
+}
+
+/* Threads may share a push only when no row is named twice. */
+static int s_increasing(const uint64_t *keys, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        if (keys[i] <= keys[i - 1])
+            return 0;
+    }
+    return 1;
+}
+
+void ps_sparse_push(ps_sparse_t *t, const uint64_t *keys, size_t n,
+                    const void *rows, int f16, void *reply, int reply_f16)
+{
+    struct push_run r = {t,
+                         keys,
+                         rows,
+                         f16,
+                         optim_lr(&t->optim, t->version),
+                         ++t->version,
+                         reply,
+                         reply_f16};
+    pool_t *pool = s_increasing(keys, n) ? t->pool : NULL;
+    pool_for(pool, n, s_grain(t), s_push_part, &r);
+}
+
+struct gather_run {
+    const ps_sparse_t *t;
+    const uint64_t *keys;
+    void *dst;
+    int f16;
+};
+
+static void s_gather_part(void *arg, size_t begin, size_t end)
+{
+    const struct gather_run *r = arg;
+    const ps_sparse_t *t = r->t;
+    size_t w = t->width;
+    for (size_t i = begin; i < end; i++) {
+        s_prefetch(t, t->values, r->keys, i, end);
+        const float *row = t->values + s_offset(t, r->keys[i]);
+        if (!r->f16 && w == 1)
+            ((float *) r->dst)[i] = row[0];
+        else if (r->f16)
+            f16_from_f32((uint16_t *) r->dst + i * w, row, w);
+        else
+            memcpy((float *) r->dst + i * w, row, w * sizeof(float));
+    }
+}
+
 void ps_sparse_gather(const ps_sparse_t *t, const uint64_t *keys, size_t n,
                       void *dst, int f16)
 {
-    size_t w = t->width;
-    for (size_t i = 0; i < n; i++) {
-        s_prefetch(t, t->values, keys, i, n);
-        const float *row = t->values + s_offset(t, keys[i]);
-        if (!f16 && w == 1)
-            ((float *) dst)[i] = row[0];
-        else if (f16)
-            f16_from_f32((uint16_t *) dst + i * w, row, w);
-        else
-            memcpy((float *) dst + i * w, row, w * sizeof(float));
-    }
+    struct gather_run r = {t, keys, dst, f16};
+    pool_for(t->pool, n, s_grain(t), s_gather_part, &r);
 }

@@ -10,17 +10,21 @@
 #define PS_SPARSE_H
 
 #include "job.h"
+#include "pool.h"
 
 #include <stddef.h>
+
 #include <stdint.h>
 
 typedef struct ps_sparse ps_sparse_t;
 
 /*
  * The shard of ps `shard` of nps, or NULL when the job has no sparse
- * table. Caller owns; ps_sparse_destroy().
+ * table. Caller owns; ps_sparse_destroy(). Large requests are shared
+ * among pool's threads (borrowed; may be NULL).
  */
-ps_sparse_t *ps_sparse_new(const struct job *job, int shard, int nps);
+ps_sparse_t *ps_sparse_new(const struct job *job, int shard, int nps,
+                           pool_t *pool);
 void ps_sparse_destroy(ps_sparse_t **p);
 
 /* Sets every row to its initial value from the job's seed. */

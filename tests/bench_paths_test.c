@@ -23,9 +23,11 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define LR        0.5f
-#define FLOATS    6000 /* sliced over 2 ps: slice_min_bytes below */
-#define ROWS      1000
+#define LR 0.5f
+/* Large enough that the ps and the client split loops over 3 threads. */
+#define FLOATS    300000 /* sliced over 2 ps: slice_min_bytes below */
+#define ROWS      100000
+#define MANY      60000 /* keys of the large sparse requests */
 #define WIDTH     4
 #define NKEYS     9
 #define NELEMS(a) ((int) (sizeof(a) / sizeof((a)[0])))
@@ -40,7 +42,7 @@ struct rig {
     struct boot b;
     psclient_t *pc;
     int f16;
-    float table[ROWS][WIDTH]; /* the sparse rows the ps should hold */
+    float (*table)[WIDTH]; /* the sparse rows the ps should hold */
 };
 
 static void s_rig_start(struct rig *r, const char *ps, int nps,
@@ -56,12 +58,15 @@ static void s_rig_start(struct rig *r, const char *ps, int nps,
                           "log_interval_s=0.2",
                           "startup_timeout_s=20",
                           "slice_min_bytes=4096",
-                          "bench.dense_floats=6000",
-                          "bench.sparse_rows=1000",
+                          "apply_threads=3",
+                          "bench.dense_floats=300000",
+                          "bench.sparse_rows=100000",
                           "bench.sparse_width=4",
                           wire};
     memset(r, 0, sizeof *r);
     r->f16 = dtype[1] == '1';
+    r->table = calloc(ROWS, sizeof *r->table);
+    CHECK(r->table != NULL);
     for (uint64_t k = 0; k < ROWS; k++) {
         for (uint64_t c = 0; c < WIDTH; c++)
             r->table[k][c] =
@@ -85,6 +90,7 @@ static void s_rig_stop(struct rig *r)
     zmq_ctx_term(r->zctx);
     CHECK_EQ(bench_cluster_stop(r->cl), 0);
     bench_cluster_destroy(&r->cl);
+    free(r->table);
 }
 
 static void s_wait(struct rig *r, float *params)
@@ -155,8 +161,12 @@ static void s_dense(struct rig *r)
         CHECK_OK(c == 2 ? psclient_push_only(r->pc, grad)
                         : psclient_push(r->pc, grad));
         s_wait(r, c == 2 ? NULL : got);
-        if (c != 2)
+        if (c != 2) {
             s_check_values(r, got, want, FLOATS, "push + pull");
+            /* The same values, read where they arrived when they can be. */
+            s_check_values(r, psclient_values(r->pc, got), want, FLOATS,
+                           "values in place");
+        }
         for (int s = 0; s < 2; s++)
             CHECK_EQ(psclient_version(r->pc, s), c);
     }
@@ -221,6 +231,51 @@ static void s_sparse(struct rig *r)
     for (int i = 0; i < NKEYS; i++)
         s_check_values(r, rows + i * WIDTH, table[s_keys[i]], WIDTH,
                        "sparse pull");
+}
+
+/*
+ * Sparse requests large enough to be shared among threads: MANY keys with
+ * repeats, summed by the client in the order given, then applied once.
+ */
+static void s_sparse_many(struct rig *r)
+{
+    uint64_t *keys = malloc(MANY * sizeof *keys);
+    float *g = malloc((size_t) MANY * WIDTH * sizeof *g);
+    float *rows = malloc((size_t) MANY * WIDTH * sizeof *rows);
+    float(*sum)[WIDTH] = calloc(ROWS, sizeof *sum);
+    char *seen = calloc(ROWS, 1);
+    CHECK(keys && g && rows && sum && seen);
+    uint64_t x = 12345;
+    for (size_t i = 0; i < MANY; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        keys[i] = (x >> 33) % ROWS;
+        for (int c = 0; c < WIDTH; c++) {
+            float v = 0.001f * (float) ((i + (size_t) c) % 13);
+            g[i * WIDTH + c] = v;
+            sum[keys[i]][c] = seen[keys[i]] ? sum[keys[i]][c] + v : v;
+        }
+        seen[keys[i]] = 1;
+    }
+    for (uint64_t k = 0; k < ROWS; k++) {
+        for (int c = 0; c < WIDTH && seen[k]; c++)
+            s_sgd(r, &r->table[k][c], sum[k][c]);
+    }
+    CHECK_OK(psclient_sparse_push(r->pc, keys, MANY, g, rows));
+    s_wait(r, NULL);
+    for (size_t i = 0; i < MANY; i++)
+        s_check_values(r, rows + i * WIDTH, r->table[keys[i]], WIDTH,
+                       "large sparse push + pull");
+    memset(rows, 0, (size_t) MANY * WIDTH * sizeof *rows);
+    CHECK_OK(psclient_sparse_pull(r->pc, keys, MANY, rows));
+    s_wait(r, NULL);
+    for (size_t i = 0; i < MANY; i++)
+        s_check_values(r, rows + i * WIDTH, r->table[keys[i]], WIDTH,
+                       "large sparse pull");
+    free(keys);
+    free(g);
+    free(rows);
+    free(sum);
+    free(seen);
 }
 
 /* A DEALER to ps i, as "raw:0". */
@@ -345,6 +400,7 @@ int main(int argc, char **argv)
         CHECK(pl->shards[0].size > 0 && pl->shards[1].size > 0);
         s_dense(&r);
         s_sparse(&r);
+        s_sparse_many(&r);
         if (d == 0) {
             s_refused(&r);
             s_sparse(&r); /* the refused pushes changed nothing */
