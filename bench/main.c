@@ -798,6 +798,8 @@ int main(int argc, char **argv)
     int rc = s_parse(argc, argv, &o);
     if (rc >= 0)
         return rc;
+    /* The raw ZeroMQ side gets the same allocator settings as psc's roles. */
+    psc_alloc_tune_for_messages();
     if (o.raw_echo != NULL)
         return bench_raw_serve(o.raw_echo, o.io_threads, o.sockbuf);
     psc_log_set_ident("psc-bench");

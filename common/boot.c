@@ -5,6 +5,7 @@
  */
 #include "boot.h"
 
+#include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
 #include "psc_sig.h"
@@ -180,6 +181,7 @@ int boot_role(int argc, char **argv, enum tfc_role role, const char *about,
         psc_log_info("%s", line);
     free(desc);
     psc_sig_install();
+    psc_alloc_tune_for_messages();
     openblas_set_num_threads((int) b->job->blas_threads);
     b->zctx = zmq_ctx_new();
     zmq_ctx_set(b->zctx, ZMQ_IO_THREADS, (int) b->job->zmq_io_threads);

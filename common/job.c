@@ -116,7 +116,8 @@ static const struct opt s_opts[] = {
     O("zmq_io_threads", T_INT, zmq_io_threads, "1", "ZeroMQ I/O threads"),
     O("apply_threads", T_INT, apply_threads, "0",
       "threads a ps applies large updates with, and a client converts and "
-      "gathers large requests with (0: one per core, at most 4)"),
+      "gathers large requests with (0: one per core the ZeroMQ I/O threads "
+      "leave, at most 4)"),
     O("zmq_sockbuf_bytes", T_INT, zmq_sockbuf_bytes, "4194304",
       "kernel send and receive buffer of payload sockets (0: the OS's "
       "autotuning)"),

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int s_is_bench(const struct job *job)
 {
@@ -100,4 +101,14 @@ void jobvars_init_row(const struct job *job, uint64_t key, float *row)
     size_t width = jobvars_sparse_width(job);
     s_init_range(s_stream((uint64_t) job->seed, JOBVARS_SPARSE_VAR),
                  key * width, row, width);
+}
+
+int jobvars_apply_threads(const struct job *job)
+{
+    if (job->apply_threads > 0)
+        return (int) job->apply_threads;
+    long free_cores = sysconf(_SC_NPROCESSORS_ONLN) - job->zmq_io_threads;
+    if (free_cores < 1)
+        return 1;
+    return free_cores < 4 ? (int) free_cores : 4;
 }

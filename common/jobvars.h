@@ -55,4 +55,10 @@ void jobvars_init_shard(const struct job *job, const placement_t *pl, int shard,
 /* Fills row (width floats) with the initial values of sparse row key. */
 void jobvars_init_row(const struct job *job, uint64_t key, float *row);
 
+/*
+ * Threads for pool_new(): apply_threads, or when it is 0 one per online
+ * core that ZeroMQ's I/O threads leave free, at least 1 and at most 4.
+ */
+int jobvars_apply_threads(const struct job *job);
+
 #endif

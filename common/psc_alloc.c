@@ -3,6 +3,7 @@
  */
 #include "psc_alloc.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,4 +53,11 @@ void *psc_xaligned(size_t size)
     if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0)
         s_oom(size);
     return p;
+}
+
+void psc_alloc_tune_for_messages(void)
+{
+    /* glibc's own ceiling for its adaptive threshold, made fixed. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
 }

@@ -20,4 +20,13 @@ char *psc_xstrdup(const char *s);
  */
 void *psc_xaligned(size_t size);
 
+/*
+ * Keeps the C library from giving message-sized blocks back to the system
+ * as soon as they are freed: ZeroMQ allocates every received message, and
+ * a megabyte message freed to the system costs a page fault per 4 KiB when
+ * the next one arrives. Blocks up to 32 MiB are reused; larger ones still
+ * go back at once. Call at start-up, before threads start.
+ */
+void psc_alloc_tune_for_messages(void);
+
 #endif

@@ -34,7 +34,7 @@ struct psclient {
     int nps;
     void **socks;
     uint64_t *version;
-    int *waiting;      /* shard's reply outstanding */
+    int *waiting;      /* replies the shard still owes */
     wire_msg_t *reply; /* per shard: the last PARAMS, kept until the next
                           request so their values can be read in place */
     uint64_t request_id;
@@ -109,7 +109,7 @@ psclient_t *psclient_new(const struct boot *b, const placement_t *pl,
     c->waiting = psc_xcalloc((size_t) c->nps, sizeof *c->waiting);
     c->reply = psc_xcalloc((size_t) c->nps, sizeof *c->reply);
     c->sp.width = jobvars_sparse_width(b->job);
-    c->pool = pool_new((int) b->job->apply_threads);
+    c->pool = pool_new(jobvars_apply_threads(b->job));
     double deadline = psc_now() + b->job->startup_timeout_s;
     for (int s = 0; s < c->nps; s++) {
         c->socks[s] = net_socket(b->zctx, ZMQ_DEALER, c->task);
@@ -160,15 +160,17 @@ static int s_send(psclient_t *c, int s, Psc__Header *h,
     h->shard = (uint32_t) s;
     int rc = wire_send(c->socks[s], NULL, 0, h, frames, n);
     if (rc == 0)
-        c->waiting[s] = 1;
+        c->waiting[s]++;
     return rc;
 }
 
 /* Starts a new request: older replies are dropped when they come. */
 static void s_begin(psclient_t *c, int sparse)
 {
-    for (int s = 0; s < c->nps; s++)
+    for (int s = 0; s < c->nps; s++) {
         wire_msg_release(&c->reply[s]);
+        c->waiting[s] = 0;
+    }
     c->request_id++;
     c->sparse_req = sparse;
     c->sp.out = NULL;
@@ -347,48 +349,78 @@ static void s_rows_part(void *arg, size_t begin, size_t end)
                      (end - begin) * w);
 }
 
-/* Lays out shard s's summed gradient rows for the wire. */
-static void s_sparse_rows(psclient_t *c, int s, const float *grad)
+/* Lays out the summed gradient rows [begin, end) of the plan for the wire. */
+static void s_sparse_rows(psclient_t *c, size_t begin, size_t end,
+                          const float *grad)
 {
-    struct rows_run r = {c, keyplan_shard_first(c->sp.plan, s), grad};
-    pool_for(c->pool, keyplan_shard_count(c->sp.plan, s),
-             s_row_grain(c->sp.width), s_rows_part, &r);
+    struct rows_run r = {c, begin, grad};
+    pool_for(c->pool, end - begin, s_row_grain(c->sp.width), s_rows_part, &r);
 }
 
 /*
- * One message per shard that has keys; a push's rows are laid out shard
- * by shard, so the first shard's message leaves while the next is made.
+ * Pieces a shard's sparse request goes in: the first leaves while the
+ * next is laid out, the ps applies one while the next arrives, and the
+ * client scatters one while the next comes back.
+ */
+#define PIECES_MAX      8
+#define PIECE_MIN_BYTES ((size_t) 256 << 10)
+
+static size_t s_pieces(size_t rows, size_t row_bytes)
+{
+    size_t pieces = rows * row_bytes / PIECE_MIN_BYTES;
+    if (pieces > PIECES_MAX)
+        pieces = PIECES_MAX;
+    return pieces > rows ? rows : pieces > 0 ? pieces : 1;
+}
+
+/* Sends the plan's rows [begin, end) of shard s as one message. */
+static int s_sparse_piece(psclient_t *c, int s, Psc__MsgType type,
+                          uint32_t flags, size_t begin, size_t end,
+                          const float *grad)
+{
+    int f16 = c->b->job->wire_f16;
+    size_t w = c->sp.width;
+    size_t elem = f16 ? 2 : 4;
+    size_t count = end - begin;
+    int push = type == PSC__MSG_TYPE__SPARSE_PUSH;
+    struct wire_frame f[2] = {{(uint64_t *) wire_buf_data(c->sp.keys) + begin,
+                               count * sizeof(uint64_t), count, c->sp.keys},
+                              {NULL, 0, 0, NULL}};
+    if (push) {
+        s_sparse_rows(c, begin, end, grad);
+        f[1] = (struct wire_frame){(char *) wire_buf_data(c->sp.rows) +
+                                       begin * w * elem,
+                                   count * w * elem, count * w, c->sp.rows};
+    }
+    Psc__Header h;
+    wire_header_init(&h, type, c->task);
+    h.codec = f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
+    h.flags = flags;
+    h.width = (uint32_t) w;
+    h.offset = begin;
+    return s_send(c, s, &h, f, push ? 2 : 1);
+}
+
+/*
+ * Each shard's keys go in pieces (s_pieces()); a push's rows are laid out
+ * piece by piece, so one leaves while the next is made.
  */
 static int s_sparse_send(psclient_t *c, Psc__MsgType type, uint32_t flags,
                          const float *grad)
 {
-    int f16 = c->b->job->wire_f16;
-    size_t w = c->sp.width;
+    size_t row_bytes = c->sp.width * (c->b->job->wire_f16 ? 2 : 4) + 8;
     for (int s = 0; s < c->nps; s++) {
         size_t first = keyplan_shard_first(c->sp.plan, s);
         size_t count = keyplan_shard_count(c->sp.plan, s);
-        if (count == 0)
-            continue;
-        size_t elem = f16 ? 2 : 4;
-        int push = type == PSC__MSG_TYPE__SPARSE_PUSH;
-        struct wire_frame f[2] = {
-            {(uint64_t *) wire_buf_data(c->sp.keys) + first,
-             count * sizeof(uint64_t), count, c->sp.keys},
-            {NULL, 0, 0, NULL}};
-        if (push) {
-            s_sparse_rows(c, s, grad);
-            f[1] = (struct wire_frame){(char *) wire_buf_data(c->sp.rows) +
-                                           first * w * elem,
-                                       count * w * elem, count * w, c->sp.rows};
+        size_t pieces = count > 0 ? s_pieces(count, row_bytes) : 0;
+        for (size_t p = 0; p < pieces; p++) {
+            size_t begin = first + count * p / pieces;
+            size_t end = first + count * (p + 1) / pieces;
+            uint32_t more = p + 1 < pieces ? WIRE_MORE : 0;
+            int rc = s_sparse_piece(c, s, type, flags | more, begin, end, grad);
+            if (rc != 0)
+                return rc;
         }
-        Psc__Header h;
-        wire_header_init(&h, type, c->task);
-        h.codec = f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
-        h.flags = flags;
-        h.width = (uint32_t) w;
-        int rc = s_send(c, s, &h, f, push ? 2 : 1);
-        if (rc != 0)
-            return rc;
     }
     return 0;
 }
@@ -459,21 +491,26 @@ static void s_back_part(void *arg, size_t begin, size_t end)
                          c->sp.out);
 }
 
-/* Scatters shard s's SPARSE_PARAMS to the caller's positions. */
+/* Scatters a piece of shard s's SPARSE_PARAMS to the caller's positions. */
 static int s_on_rows(psclient_t *c, int s, const wire_msg_t *msg, char *err)
 {
     size_t w = c->sp.width;
-    size_t count = keyplan_shard_count(c->sp.plan, s);
     if (c->sp.out == NULL)
         return 0;
-    if (msg->hdr->width != w || wire_frame_count(msg, 0) != count * w)
+    size_t first = keyplan_shard_first(c->sp.plan, s);
+    size_t end = first + keyplan_shard_count(c->sp.plan, s);
+    size_t values = (size_t) wire_frame_count(msg, 0);
+    size_t rows = values / (w > 0 ? w : 1);
+    uint64_t at = msg->hdr->offset;
+    if (msg->hdr->width != w || rows * w != values || at < first || at > end ||
+        rows > end - at)
         return psc_seterr(err, PSC_EPROTO,
                           "ps:%d sent rows that do not fit the request: is "
                           "the job the same on every task?",
                           s);
     s_wide(c, keyplan_count(c->sp.plan) * w);
-    struct back_run r = {c, keyplan_shard_first(c->sp.plan, s), msg};
-    pool_for(c->pool, count, s_row_grain(w), s_back_part, &r);
+    struct back_run r = {c, (size_t) at, msg};
+    pool_for(c->pool, rows, s_row_grain(w), s_back_part, &r);
     return 0;
 }
 
@@ -511,7 +548,8 @@ static int s_on_reply(psclient_t *c, int s, char *err)
         wire_msg_release(msg); /* a reply to an older request */
         return 0;
     }
-    c->waiting[s] = 0;
+    if (c->waiting[s] > 0)
+        c->waiting[s]--;
     rc = s_handle(c, s, msg, err);
     if (rc != 1)
         wire_msg_release(msg);

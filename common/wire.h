@@ -18,6 +18,7 @@
 #define WIRE_MAX_PEER    255
 #define WIRE_WANT_PARAMS 1u /* PUSH: reply with the updated values */
 #define WIRE_INIT_SEED   2u /* INIT without frames: from the job's seed */
+#define WIRE_MORE        4u /* SPARSE_PUSH: more pieces of one push follow */
 
 /*
  * A reference-counted payload buffer. The owner holds one reference; every

@@ -90,7 +90,7 @@ static self_t *s_self_new(struct boot *b, char *err)
     self->placement = jobvars_placement(b->job, nps, err);
     if (self->placement == NULL)
         return self;
-    self->pool = pool_new((int) b->job->apply_threads);
+    self->pool = pool_new(jobvars_apply_threads(b->job));
     self->shard = ps_shard_new(b->job, self->placement, self->index,
                                self->nworkers, self->pool);
     self->sparse = ps_sparse_new(b->job, self->index, nps, self->pool);
@@ -372,6 +372,7 @@ static void s_send_rows(self_t *self, const wire_msg_t *req, size_t n)
     h.step = ps_sparse_version(self->sparse);
     h.shard = (uint32_t) self->index;
     h.width = (uint32_t) width;
+    h.offset = req->hdr->offset;
     h.codec = f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
     wire_send(self->router, req->peer, req->peer_len, &h, &f, 1);
 }
@@ -415,9 +416,10 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
         }
         /* Each updated row goes into the reply while it is in the cache. */
         int want = (msg->hdr->flags & WIRE_WANT_PARAMS) != 0;
+        int last = (msg->hdr->flags & WIRE_MORE) == 0;
         ps_sparse_push(self->sparse, keys, n, rows, f16,
                        want ? s_rows_buf(self, n) : NULL,
-                       self->b->job->wire_f16);
+                       self->b->job->wire_f16, last);
         if (!want) {
             s_ack(self, msg, ps_sparse_version(self->sparse));
             return;

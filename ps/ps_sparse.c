@@ -281,18 +281,21 @@ static int s_increasing(const uint64_t *keys, size_t n)
 }
 
 void ps_sparse_push(ps_sparse_t *t, const uint64_t *keys, size_t n,
-                    const void *rows, int f16, void *reply, int reply_f16)
+                    const void *rows, int f16, void *reply, int reply_f16,
+                    int last)
 {
-    struct push_run r = {t,
-                         keys,
-                         rows,
-                         f16,
-                         optim_lr(&t->optim, t->version),
-                         ++t->version,
-                         reply,
-                         reply_f16};
+    struct push_run r = {.t = t,
+                         .keys = keys,
+                         .rows = rows,
+                         .f16 = f16,
+                         .lr = optim_lr(&t->optim, t->version),
+                         .step = t->version + 1,
+                         .reply = reply,
+                         .reply_f16 = reply_f16};
     pool_t *pool = s_increasing(keys, n) ? t->pool : NULL;
     pool_for(pool, n, s_grain(t), s_push_part, &r);
+    if (last)
+        t->version++;
 }
 
 struct gather_run {

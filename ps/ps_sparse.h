@@ -48,10 +48,12 @@ const char *ps_sparse_check(const ps_sparse_t *t, const uint64_t *keys,
  * optimizer. Keys must have passed ps_sparse_check(); a key named twice is
  * applied twice. With reply non-NULL, each updated row is also written
  * there (n x width, binary16 with reply_f16 set) while it is in the cache,
- * as ps_sparse_gather() would afterwards.
+ * as ps_sparse_gather() would afterwards. A push may come in pieces:
+ * the table's version (Adam's step) counts it once, at its last piece.
  */
 void ps_sparse_push(ps_sparse_t *t, const uint64_t *keys, size_t n,
-                    const void *rows, int f16, void *reply, int reply_f16);
+                    const void *rows, int f16, void *reply, int reply_f16,
+                    int last);
 
 /* Copies the rows of keys into dst: n x width float32, or binary16. */
 void ps_sparse_gather(const ps_sparse_t *t, const uint64_t *keys, size_t n,
