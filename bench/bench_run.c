@@ -20,11 +20,16 @@ struct run;
 
 #define RAW_FRAMES 64
 
-/* One request to one server: payload frame sizes out, bytes back. */
+/*
+ * One request to one server: payload frame sizes out, bytes back; a
+ * sparse one goes in pieces of about rows / pieces rows each.
+ */
 struct shape {
     int nout;
     size_t out[RAW_FRAMES];
     uint64_t back;
+    size_t rows;
+    size_t pieces;
 };
 
 
@@ -307,9 +312,14 @@ static struct shape *s_shapes(const bench_cluster_t *cl,
                 x->out[0] = cnt * 8;
                 x->out[1] = cnt * w * elem;
                 x->back = cnt * w * elem;
+                x->rows = cnt;
+                x->pieces = cnt == 0 || ld->raw_whole
+                                ? 1
+                                : psclient_sparse_pieces(cnt, 8 + w * elem);
                 continue;
             }
             const struct placement_shard *ps = &pl->shards[s];
+            x->pieces = 1;
             if (ld->op != BENCH_PULL) {
                 x->nout = ps->nslices;
                 for (int i = 0; i < ps->nslices; i++)
@@ -356,16 +366,17 @@ static int s_raw_start(struct client *c)
     return 0;
 }
 
-static int s_raw_send(struct raw_state *s, int i, const struct shape *x)
+/* Sends one message: want bytes back, and payload frames of sizes out. */
+static int s_raw_message(struct raw_state *s, int i, uint64_t want,
+                         const size_t *out, int nout)
 {
-    if (zmq_send(s->socks[i], &x->back, sizeof x->back,
-                 x->nout > 0 ? ZMQ_SNDMORE : 0) < 0)
+    if (zmq_send(s->socks[i], &want, sizeof want, nout > 0 ? ZMQ_SNDMORE : 0) <
+        0)
         return PSC_ENET;
-    for (int f = 0; f < x->nout; f++) {
+    for (int f = 0; f < nout; f++) {
         zmq_msg_t m;
-        zmq_msg_init_data(&m, s->buf, x->out[f], NULL, NULL);
-        if (zmq_msg_send(&m, s->socks[i], f + 1 < x->nout ? ZMQ_SNDMORE : 0) <
-            0) {
+        zmq_msg_init_data(&m, s->buf, out[f], NULL, NULL);
+        if (zmq_msg_send(&m, s->socks[i], f + 1 < nout ? ZMQ_SNDMORE : 0) < 0) {
             zmq_msg_close(&m);
             return PSC_ENET;
         }
@@ -373,18 +384,37 @@ static int s_raw_send(struct raw_state *s, int i, const struct shape *x)
     return 0;
 }
 
-static int s_raw_recv(struct raw_state *s, int i)
+/* Sends request x to server i, in its pieces as psclient would. */
+static int s_raw_send(struct raw_state *s, int i, const struct shape *x)
 {
-    int more = 1;
-    while (more) {
-        zmq_msg_t m;
-        zmq_msg_init(&m);
-        if (zmq_msg_recv(&m, s->socks[i], 0) < 0) {
-            zmq_msg_close(&m);
+    if (x->pieces <= 1)
+        return s_raw_message(s, i, x->back, x->out, x->nout);
+    for (size_t p = 0; p < x->pieces; p++) {
+        size_t rows = x->rows * (p + 1) / x->pieces - x->rows * p / x->pieces;
+        size_t out[RAW_FRAMES];
+        for (int f = 0; f < x->nout; f++)
+            out[f] = x->out[f] / x->rows * rows;
+        if (s_raw_message(s, i, x->back / x->rows * rows, out, x->nout) != 0)
             return PSC_ENET;
+    }
+    return 0;
+}
+
+/* Receives the answers to request x from server i. */
+static int s_raw_recv(struct raw_state *s, int i, const struct shape *x)
+{
+    for (size_t p = 0; p < x->pieces; p++) {
+        int more = 1;
+        while (more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, s->socks[i], 0) < 0) {
+                zmq_msg_close(&m);
+                return PSC_ENET;
+            }
+            more = zmq_msg_more(&m);
+            zmq_msg_close(&m);
         }
-        more = zmq_msg_more(&m);
-        zmq_msg_close(&m);
     }
     return 0;
 }
@@ -401,7 +431,7 @@ static int s_raw_once(struct client *c, long iter)
             return psc_seterr(c->err, PSC_ENET, "raw send failed");
     }
     for (int i = 0; i < s->n; i++) {
-        if ((set[i].nout > 0 || set[i].back > 0) && s_raw_recv(s, i))
+        if ((set[i].nout > 0 || set[i].back > 0) && s_raw_recv(s, i, &set[i]))
             return psc_seterr(c->err, PSC_ENET, "raw receive failed");
     }
     return 0;

@@ -320,7 +320,8 @@ static struct bench_load s_load(const struct ctx *x, enum bench_op op,
                                 int clients)
 {
     struct bench_load ld = {
-        op, clients, 0, 0, x->o->repeats, x->o->seconds, x->o->quick ? 2 : 5};
+        op, clients, 0, 0, x->o->repeats, x->o->seconds, x->o->quick ? 2 : 5,
+        0};
     return ld;
 }
 
@@ -615,6 +616,15 @@ static void s_sparse_width(struct ctx *x, int nps, size_t width,
                 snprintf(r.target_what, sizeof r.target_what, "ratio");
             }
             s_measure(x, cl, raw, &ld, ks, &r);
+            /* psc sends pieces here, and so does raw above; the same bytes
+             * as one message per ps are the other reference. */
+            if (psclient_sparse_pieces(keys[k] / (size_t) nps, 8 + width * 4) >
+                1) {
+                ld.raw_whole = 1;
+                r.target = 0;
+                snprintf(r.variant, sizeof r.variant, "vs raw 1 msg/ps");
+                s_measure(x, cl, raw, &ld, ks, &r);
+            }
             free(ks);
         }
     }

@@ -365,7 +365,7 @@ static void s_sparse_rows(psclient_t *c, size_t begin, size_t end,
 #define PIECES_MAX      8
 #define PIECE_MIN_BYTES ((size_t) 256 << 10)
 
-static size_t s_pieces(size_t rows, size_t row_bytes)
+size_t psclient_sparse_pieces(size_t rows, size_t row_bytes)
 {
     size_t pieces = rows * row_bytes / PIECE_MIN_BYTES;
     if (pieces > PIECES_MAX)
@@ -412,7 +412,8 @@ static int s_sparse_send(psclient_t *c, Psc__MsgType type, uint32_t flags,
     for (int s = 0; s < c->nps; s++) {
         size_t first = keyplan_shard_first(c->sp.plan, s);
         size_t count = keyplan_shard_count(c->sp.plan, s);
-        size_t pieces = count > 0 ? s_pieces(count, row_bytes) : 0;
+        size_t pieces =
+            count > 0 ? psclient_sparse_pieces(count, row_bytes) : 0;
         for (size_t p = 0; p < pieces; p++) {
             size_t begin = first + count * p / pieces;
             size_t end = first + count * (p + 1) / pieces;

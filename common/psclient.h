@@ -61,6 +61,13 @@ int psclient_init_seed(psclient_t *c);
 int psclient_sparse_push(psclient_t *c, const uint64_t *keys, size_t n,
                          const float *grad, float *rows_out);
 
+/*
+ * Messages a shard's part of a sparse request goes in, for rows of
+ * row_bytes on the wire (keys included): pieces of at least 256 KiB, at
+ * most 8, so that laying out, sending, applying and scattering overlap.
+ */
+size_t psclient_sparse_pieces(size_t rows, size_t row_bytes);
+
 /* Asks for the rows of keys; psclient_wait() writes them to rows_out. */
 int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,
                          float *rows_out);
