@@ -116,6 +116,29 @@ s_to_f32_f16c(float *dst, const uint8_t *src, size_t n)
     }
 }
 
+/* Multiply, then subtract: no fused multiply-add, to round as C does. */
+__attribute__((target("f16c,avx"))) static void
+s_sgd_step_f16c(float *w_out, const float *w_in, const uint8_t *g, float step,
+                uint16_t *half, size_t n)
+{
+    __m256 a = _mm256_set1_ps(step);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *) (g + 2 * i));
+        __m256 d = _mm256_mul_ps(a, _mm256_cvtph_ps(h));
+        __m256 w = _mm256_sub_ps(_mm256_loadu_ps(w_in + i), d);
+        _mm256_storeu_ps(w_out + i, w);
+        _mm_storeu_si128((__m128i *) (half + i),
+                         _mm256_cvtps_ph(w, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, g + 2 * i, sizeof h);
+        w_out[i] = w_in[i] - step * s_one_to_f32(h);
+        half[i] = s_one_from_f32(w_out[i]);
+    }
+}
+
 static int s_have_f16c(void)
 {
     return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
@@ -147,5 +170,23 @@ void f16_to_f32(float *dst, const void *src, size_t n)
         uint16_t h;
         memcpy(&h, bytes + 2 * i, sizeof h);
         dst[i] = s_one_to_f32(h);
+    }
+}
+
+void f16_sgd_step(float *w_out, const float *w_in, const void *g, float step,
+                  uint16_t *half, size_t n)
+{
+    const uint8_t *bytes = g;
+#ifdef F16_HAVE_X86
+    if (s_have_f16c()) {
+        s_sgd_step_f16c(w_out, w_in, bytes, step, half, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, bytes + 2 * i, sizeof h);
+        w_out[i] = w_in[i] - step * s_one_to_f32(h);
+        half[i] = s_one_from_f32(w_out[i]);
     }
 }

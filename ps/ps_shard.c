@@ -260,6 +260,10 @@ static void s_apply_slice(ps_shard_t *s, float *wo, const float *wi, float lr,
         s_update(s, lr, wo, wi, off, g, scale, n);
         return;
     }
+    if (f16 && half != NULL && s->optim.kind == OPTIM_SGD) {
+        f16_sgd_step(wo + off, wi + off, g, lr * scale, half + off, n);
+        return;
+    }
     float wide[CHUNK];
     for (size_t k = 0; k < n; k += CHUNK) {
         size_t m = n - k < CHUNK ? n - k : CHUNK;
