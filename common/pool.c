@@ -53,8 +53,10 @@ static void *s_helper_main(void *arg)
         if (h.index >= p->nparts)
             continue;
         struct part part = p->parts[h.index];
+        pool_fn fn = p->fn;
+        void *fn_arg = p->arg;
         pthread_mutex_unlock(&p->lock);
-        p->fn(p->arg, part.begin, part.end);
+        fn(fn_arg, part.begin, part.end);
         pthread_mutex_lock(&p->lock);
         if (--p->pending == 0)
             pthread_cond_signal(&p->done);
