@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <zmq.h>
 
-#define WIRE_VERSION     1
+#define WIRE_VERSION     2 /* 2: sparse requests in pieces (offset, MORE) */
 #define WIRE_MAX_FRAMES  64
 #define WIRE_MAX_PEER    255
 #define WIRE_WANT_PARAMS 1u /* PUSH: reply with the updated values */
