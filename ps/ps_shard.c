@@ -332,7 +332,7 @@ static void s_apply(ps_shard_t *s, float lr, const void *const *slices, int f16,
 
 static void s_add(float *restrict acc, const float *restrict g, size_t n)
 {
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < n; k++) /* vectorised */
         acc[k] += g[k];
 }
 

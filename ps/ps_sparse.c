@@ -205,7 +205,7 @@ static void s_sgd_rows(ps_sparse_t *t, const uint64_t *keys, size_t n,
         s_prefetch(t, t->values, keys, i, n);
         float *restrict row = t->values + s_offset(t, keys[i]);
         const float *restrict gi = g + i * w;
-        for (size_t k = 0; k < w; k++)
+        for (size_t k = 0; k < w; k++) /* vectorised */
             row[k] -= lr * gi[k];
         s_reply_row(reply, reply_f16, i, w, row);
     }
