@@ -402,8 +402,8 @@ static int s_sparse_piece(psclient_t *c, int s, Psc__MsgType type,
 }
 
 /*
- * Each shard's keys go in pieces (s_pieces()); a push's rows are laid out
- * piece by piece, so one leaves while the next is made.
+ * Each shard's keys go in pieces (psclient_sparse_pieces()); a push's rows are
+ * laid out piece by piece, so one leaves while the next is made.
  */
 static int s_sparse_send(psclient_t *c, Psc__MsgType type, uint32_t flags,
                          const float *grad)

@@ -311,15 +311,14 @@ static void s_apply(ps_shard_t *s, float lr, const void *const *slices, int f16,
                     float scale)
 {
     wire_buf_t **slot = NULL;
-    struct slice_run r = {s,
-                          s_target(s, &slot),
-                          wire_buf_data(s->values),
-                          lr,
-                          0,
-                          NULL,
-                          f16,
-                          scale,
-                          s->job->wire_f16 ? s_half(s) : NULL};
+    float *wo = s_target(s, &slot);
+    struct slice_run r = {.s = s,
+                          .wo = wo,
+                          .wi = wire_buf_data(s->values),
+                          .lr = lr,
+                          .f16 = f16,
+                          .scale = scale,
+                          .half = s->job->wire_f16 ? s_half(s) : NULL};
     for (int i = 0; i < s->layout->nslices; i++) {
         r.off = s->layout->slices[i].shard_offset;
         r.g = slices[i];
