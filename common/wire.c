@@ -249,6 +249,33 @@ static int s_recv_part(void *sock, zmq_msg_t *m, int flags)
 }
 
 /* Reads the routing id (ROUTER) and the header frame. */
+/* protobuf-c's allocations for one header: from msg->arena while it lasts. */
+static void *s_arena_alloc(void *data, size_t size)
+{
+    wire_msg_t *msg = data;
+    size_t rounded = (size + 15) & ~(size_t) 15;
+    if (rounded < size || rounded > WIRE_ARENA_BYTES - msg->arena_used)
+        return malloc(size);
+    void *p = msg->arena + msg->arena_used;
+    msg->arena_used += rounded;
+    return p;
+}
+
+/* Arena blocks go back all at once, in wire_msg_release(). */
+static void s_arena_free(void *data, void *ptr)
+{
+    wire_msg_t *msg = data;
+    uintptr_t p = (uintptr_t) ptr;
+    uintptr_t start = (uintptr_t) msg->arena;
+    if (p < start || p >= start + WIRE_ARENA_BYTES)
+        free(ptr);
+}
+
+static ProtobufCAllocator s_arena(wire_msg_t *msg)
+{
+    return (ProtobufCAllocator){s_arena_alloc, s_arena_free, msg};
+}
+
 static int s_recv_head(void *sock, int from_router, wire_msg_t *msg,
                        struct wire_counters *c, int flags, int *more)
 {
@@ -270,8 +297,10 @@ static int s_recv_head(void *sock, int from_router, wire_msg_t *msg,
             return rc;
     }
     size_t len = zmq_msg_size(&part);
-    if (len <= HEADER_MAX_BYTES)
-        msg->hdr = psc__header__unpack(NULL, len, zmq_msg_data(&part));
+    if (len <= HEADER_MAX_BYTES) {
+        ProtobufCAllocator arena = s_arena(msg);
+        msg->hdr = psc__header__unpack(&arena, len, zmq_msg_data(&part));
+    }
     *more = zmq_msg_more(&part);
     zmq_msg_close(&part);
     if (msg->hdr == NULL)
@@ -286,6 +315,7 @@ int wire_recv(void *sock, int from_router, wire_msg_t *msg,
     msg->hdr = NULL;
     msg->nframes = 0;
     msg->peer_len = 0;
+    msg->arena_used = 0;
     int rc = s_recv_head(sock, from_router, msg, c, flags, &more);
     if (rc != 0)
         return rc;
@@ -309,9 +339,12 @@ int wire_recv(void *sock, int from_router, wire_msg_t *msg,
 
 void wire_msg_release(wire_msg_t *msg)
 {
-    if (msg->hdr != NULL)
-        psc__header__free_unpacked(msg->hdr, NULL);
+    if (msg->hdr != NULL) {
+        ProtobufCAllocator arena = s_arena(msg);
+        psc__header__free_unpacked(msg->hdr, &arena);
+    }
     msg->hdr = NULL;
+    msg->arena_used = 0;
     for (int i = 0; i < msg->nframes; i++)
         zmq_msg_close(&msg->frames[i]);
     msg->nframes = 0;

@@ -52,13 +52,23 @@ struct wire_frame {
     wire_buf_t *buf;
 };
 
-/* A received, validated message. Fields are read-only for callers. */
+/* Room in a wire_msg_t for its unpacked header (larger ones use malloc). */
+#define WIRE_ARENA_BYTES 2048
+
+/*
+ * A received, validated message. Fields are read-only for callers. The
+ * header is unpacked into the message's own arena, so receiving allocates
+ * nothing for ordinary headers; a wire_msg_t is therefore never copied,
+ * only passed by pointer.
+ */
 typedef struct wire_msg {
     Psc__Header *hdr;
     int nframes;
     zmq_msg_t frames[WIRE_MAX_FRAMES];
     uint8_t peer[WIRE_MAX_PEER];
     size_t peer_len; /* ROUTER sockets only: the sender's routing id */
+    size_t arena_used;
+    _Alignas(16) unsigned char arena[WIRE_ARENA_BYTES];
 } wire_msg_t;
 
 /* Counts what wire_recv() dropped; the first drop of a socket is logged. */
