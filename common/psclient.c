@@ -544,9 +544,8 @@ static int s_on_reply(psclient_t *c, int s, char *err)
     int rc = wire_recv(c->socks[s], 0, msg, &c->counters, ZMQ_DONTWAIT);
     if (rc != 0)
         return 0;
-    if (msg->hdr->request_id != c->request_id &&
-        msg->hdr->type != PSC__MSG_TYPE__ERROR) {
-        wire_msg_release(msg); /* a reply to an older request */
+    if (msg->hdr->request_id != c->request_id) {
+        wire_msg_release(msg); /* a reply (or refusal) of an older request */
         return 0;
     }
     if (c->waiting[s] > 0)
