@@ -330,7 +330,7 @@ static void s_sparse_plan(psclient_t *c, const uint64_t *keys, size_t n,
 /* Gradient rows laid out for the wire, as the pool's threads share them. */
 struct rows_run {
     psclient_t *c;
-    size_t first; /* the shard's first row in the plan */
+    size_t first; /* the piece's first row in the plan */
     const float *grad;
 };
 
@@ -469,7 +469,7 @@ static int s_fits(const psclient_t *c, int s, const wire_msg_t *msg)
 /* Rows that came back, as the pool's threads share them. */
 struct back_run {
     psclient_t *c;
-    size_t first; /* the shard's first row in the plan */
+    size_t first; /* the piece's first row in the plan */
     const wire_msg_t *msg;
 };
 
