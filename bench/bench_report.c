@@ -98,9 +98,10 @@ static void s_line(const struct bench_rec *r, FILE *out)
         snprintf(target, sizeof target, ">= %.1f %s", r->target,
                  ratio >= r->target ? "met" : "MISSED");
     if (r->compare > 0)
-        snprintf(target, sizeof target, "time %.2f x f32%s", r->compare,
-                 r->target > 0 ? (r->compare <= r->target ? " (<= 0.6 met)"
-                                                          : " (<= 0.6 MISSED)")
+        snprintf(target, sizeof target, "time %.2f x f32 (raw %.2f)%s",
+                 r->compare, r->compare_raw,
+                 r->target > 0 ? (r->compare <= r->target ? " <= 0.6 met"
+                                                          : " <= 0.6 MISSED")
                                : "");
     char keys[24] = "-";
     char width[24] = "-";
@@ -133,21 +134,6 @@ void bench_report_add(bench_report_t *rep, const struct bench_rec *r, FILE *out)
     }
     s_line(r, out);
     fflush(out);
-}
-
-const struct bench_rec *bench_report_find(const bench_report_t *rep,
-                                          const char *op, size_t bytes, int ps,
-                                          int clients, const char *dtype,
-                                          const char *variant)
-{
-    for (size_t i = 0; i < rep->n; i++) {
-        const struct bench_rec *r = &rep->recs[i];
-        if (strcmp(r->op, op) == 0 && r->bytes == bytes && r->ps == ps &&
-            r->clients == clients && strcmp(r->dtype, dtype) == 0 &&
-            strcmp(r->variant, variant) == 0)
-            return r;
-    }
-    return NULL;
 }
 
 void bench_report_summary(const bench_report_t *rep, FILE *out)
@@ -220,8 +206,10 @@ static json_t *s_rec_json(const struct bench_rec *r)
     }
     if (r->target > 0)
         json_object_set_new(o, "target", json_real(r->target));
-    if (r->compare > 0)
+    if (r->compare > 0) {
         json_object_set_new(o, "time_vs_f32", json_real(r->compare));
+        json_object_set_new(o, "raw_time_vs_f32", json_real(r->compare_raw));
+    }
     return o;
 }
 

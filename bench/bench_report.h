@@ -29,7 +29,8 @@ struct bench_rec {
     char target_what[16]; /* "ratio", "time_vs_f32", "bytes_per_param" */
     double value;         /* optimizer: updates/s; memory: bytes/param */
     double value2;        /* optimizer: ns/param; memory: peak bytes/param */
-    double compare;       /* f16: time relative to the f32 record */
+    double compare;       /* f16: time relative to f32, same run */
+    double compare_raw;   /* f16: the same for raw ZeroMQ's messages */
 };
 
 typedef struct bench_report bench_report_t;
@@ -41,12 +42,6 @@ void bench_report_destroy(bench_report_t **p);
 /* Copies r in and prints its table line to out (the header first). */
 void bench_report_add(bench_report_t *rep, const struct bench_rec *r,
                       FILE *out);
-
-/* The record matching op, bytes, ps, clients, dtype and variant, or NULL. */
-const struct bench_rec *bench_report_find(const bench_report_t *rep,
-                                          const char *op, size_t bytes, int ps,
-                                          int clients, const char *dtype,
-                                          const char *variant);
 
 /* Prints the summary against the targets. */
 void bench_report_summary(const bench_report_t *rep, FILE *out);
