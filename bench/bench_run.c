@@ -265,17 +265,23 @@ static void s_count_bytes(const bench_cluster_t *cl,
     free(sh);
 }
 
+/* Counts the bytes, then runs the clients in a context of their own. */
+static int s_measure(struct run *run, struct bench_stat *st, char *err)
+{
+    s_count_bytes(run->cl, run->ld, run->keysets, st);
+    run->zctx = zmq_ctx_new();
+    zmq_ctx_set(run->zctx, ZMQ_IO_THREADS,
+                (int) bench_cluster_job(run->cl)->zmq_io_threads);
+    int rc = s_run(run, st, err);
+    zmq_ctx_term(run->zctx);
+    return rc;
+}
+
 int bench_run_psc(bench_cluster_t *cl, const struct bench_load *ld,
                   const uint64_t *keysets, struct bench_stat *st, char *err)
 {
-    s_count_bytes(cl, ld, keysets, st);
     struct run run = {ld, &s_psc_ops, cl, NULL, keysets, NULL, {{0}}};
-    run.zctx = zmq_ctx_new();
-    zmq_ctx_set(run.zctx, ZMQ_IO_THREADS,
-                (int) bench_cluster_job(cl)->zmq_io_threads);
-    int rc = s_run(&run, st, err);
-    zmq_ctx_term(run.zctx);
-    return rc;
+    return s_measure(&run, st, err);
 }
 
 /* ---- raw ZeroMQ clients ---- */
@@ -459,12 +465,6 @@ int bench_run_raw(const bench_raw_t *raw, const bench_cluster_t *cl,
                   const struct bench_load *ld, const uint64_t *keysets,
                   struct bench_stat *st, char *err)
 {
-    s_count_bytes(cl, ld, keysets, st);
     struct run run = {ld, &s_raw_ops, cl, raw, keysets, NULL, {{0}}};
-    run.zctx = zmq_ctx_new();
-    zmq_ctx_set(run.zctx, ZMQ_IO_THREADS,
-                (int) bench_cluster_job(cl)->zmq_io_threads);
-    int rc = s_run(&run, st, err);
-    zmq_ctx_term(run.zctx);
-    return rc;
+    return s_measure(&run, st, err);
 }

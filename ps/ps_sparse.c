@@ -292,7 +292,8 @@ void ps_sparse_push(ps_sparse_t *t, const uint64_t *keys, size_t n,
                          .step = t->version + 1,
                          .reply = reply,
                          .reply_f16 = reply_f16};
-    pool_t *pool = s_increasing(keys, n) ? t->pool : NULL;
+    pool_t *pool =
+        pool_threads(t->pool) > 1 && s_increasing(keys, n) ? t->pool : NULL;
     pool_for(pool, n, s_grain(t), s_push_part, &r);
     if (last)
         t->version++;
