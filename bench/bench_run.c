@@ -21,8 +21,9 @@ struct run;
 #define RAW_FRAMES 64
 
 /*
- * One request to one server: payload frame sizes out, bytes back; a
- * sparse one goes in pieces of about rows / pieces rows each.
+ * One request to one server: payload frame sizes out, bytes back; one
+ * in pieces (sparse, or dense on the f16 wire) goes as messages of about
+ * rows / pieces rows (or values) each.
  */
 struct shape {
     int nout;
@@ -325,7 +326,16 @@ static struct shape *s_shapes(const bench_cluster_t *cl,
                 continue;
             }
             const struct placement_shard *ps = &pl->shards[s];
-            x->pieces = 1;
+            x->pieces = ld->op == BENCH_PULL || ld->raw_whole
+                            ? 1
+                            : psclient_dense_pieces(job, ps->size);
+            x->rows = ps->size;
+            if (x->pieces > 1) {
+                x->nout = 1;
+                x->out[0] = ps->size * elem;
+                x->back = ld->op == BENCH_PUSH ? 0 : ps->size * elem;
+                continue;
+            }
             if (ld->op != BENCH_PULL) {
                 x->nout = ps->nslices;
                 for (int i = 0; i < ps->nslices; i++)

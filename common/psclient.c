@@ -41,6 +41,11 @@ struct psclient {
     char task[64];
     wire_buf_t *f16; /* gradient converted for the wire */
     int sparse_req;  /* the outstanding request is a sparse one */
+    int pieced;      /* 1: the outstanding push went in pieces, 2: and
+                        values came back (in dense) */
+    size_t *base;    /* per shard: its first element in shard order */
+    size_t total;    /* elements of every shard */
+    float *dense;    /* values assembled from pieces, flat */
     struct sparse sp;
     struct wire_counters counters;
     pool_t *pool; /* shares conversions, gathers and scatters */
@@ -108,6 +113,11 @@ psclient_t *psclient_new(const struct boot *b, const placement_t *pl,
     c->version = psc_xcalloc((size_t) c->nps, sizeof *c->version);
     c->waiting = psc_xcalloc((size_t) c->nps, sizeof *c->waiting);
     c->reply = psc_xcalloc((size_t) c->nps, sizeof *c->reply);
+    c->base = psc_xcalloc((size_t) c->nps, sizeof *c->base);
+    for (int s = 0; s < c->nps; s++) {
+        c->base[s] = c->total;
+        c->total += pl->shards[s].size;
+    }
     c->sp.width = jobvars_sparse_width(b->job);
     c->pool = pool_new(jobvars_apply_threads(b->job));
     double deadline = psc_now() + b->job->startup_timeout_s;
@@ -144,6 +154,8 @@ void psclient_destroy(psclient_t **p)
     free(c->version);
     free(c->waiting);
     free(c->reply);
+    free(c->base);
+    free(c->dense);
     free(c);
     *p = NULL;
 }
@@ -173,6 +185,7 @@ static void s_begin(psclient_t *c, int sparse)
     }
     c->request_id++;
     c->sparse_req = sparse;
+    c->pieced = 0;
     c->sp.out = NULL;
 }
 
@@ -211,6 +224,58 @@ static int s_frames(const psclient_t *c, int s, wire_buf_t *buf, size_t elem,
         frames[i].buf = buf;
     }
     return sh->nslices;
+}
+
+/*
+ * Pieces a request to one shard goes in: the first leaves while the next
+ * is laid out, the ps applies one while the next arrives, and the client
+ * takes one in while the next comes back.
+ */
+#define PIECES_MAX      8
+#define PIECE_MIN_BYTES ((size_t) 256 << 10)
+/* Dense pieces have no keys to sort or rows to gather: smaller ones pay. */
+#define DENSE_PIECES_MAX      16
+#define DENSE_PIECE_MIN_BYTES ((size_t) 128 << 10)
+
+static size_t s_pieces(size_t units, size_t unit_bytes, size_t min_bytes,
+                       size_t most)
+{
+    size_t pieces = units * unit_bytes / min_bytes;
+    if (pieces > most)
+        pieces = most;
+    return pieces > units ? units : pieces > 0 ? pieces : 1;
+}
+
+size_t psclient_dense_pieces(const struct job *job, size_t values)
+{
+    if (job->mode != JOB_ASYNC || job->ssp_bound >= 0 || !job->wire_f16)
+        return 1;
+    return s_pieces(values, 2, DENSE_PIECE_MIN_BYTES, DENSE_PIECES_MAX);
+}
+
+/* A run of a shard's elements that is contiguous in the flat layout too. */
+struct span {
+    size_t global; /* first element in the flat array */
+    size_t local;  /* first element in the shard */
+    size_t n;
+};
+
+/* The spans of shard s's elements [a, b), in shard order. */
+static int s_spans(const psclient_t *c, int s, size_t a, size_t b,
+                   struct span *spans)
+{
+    const struct placement_shard *sh = &c->pl->shards[s];
+    int n = 0;
+    for (int i = 0; i < sh->nslices; i++) {
+        const struct placement_slice *sl = &sh->slices[i];
+        size_t end = sl->shard_offset + sl->len;
+        size_t lo = sl->shard_offset > a ? sl->shard_offset : a;
+        size_t hi = end < b ? end : b;
+        if (lo < hi)
+            spans[n++] = (struct span){
+                sl->global_offset + (lo - sl->shard_offset), lo, hi - lo};
+    }
+    return n;
 }
 
 /* A buffer of at least bytes that no send holds: buf itself when it can. */
@@ -261,14 +326,94 @@ static int s_send_values(psclient_t *c, Psc__MsgType type, wire_buf_t *buf,
     return 0;
 }
 
+/*
+ * Sends shard s's elements [a, b) of grad as one piece of a push, laid
+ * out in shard order in c->f16: narrowed to binary16 on the f16 wire, else
+ * straight from grad when the piece is one span.
+ */
+static int s_push_piece(psclient_t *c, int s, wire_buf_t *grad, size_t a,
+                        size_t b, uint32_t flags)
+{
+    int f16 = c->b->job->wire_f16;
+    size_t elem = f16 ? 2 : 4;
+    const float *g = wire_buf_data(grad);
+    char *staged = (char *) wire_buf_data(c->f16) + c->base[s] * elem;
+    struct span spans[WIRE_MAX_FRAMES];
+    int n = s_spans(c, s, a, b, spans);
+    struct wire_frame f = {staged + a * elem, (b - a) * elem, b - a, c->f16};
+    if (!f16 && n == 1)
+        f = (struct wire_frame){g + spans[0].global, (b - a) * elem, b - a,
+                                grad};
+    for (int i = 0; i < n && f.buf == c->f16; i++) {
+        char *dst = staged + spans[i].local * elem;
+        if (f16)
+            s_narrow(c, (uint16_t *) dst, g + spans[i].global, spans[i].n);
+        else
+            memcpy(dst, g + spans[i].global, spans[i].n * elem);
+    }
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, c->task);
+    h.codec = f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
+    h.flags = flags | WIRE_PIECE;
+    h.step = c->version[s];
+    h.offset = a;
+    return s_send(c, s, &h, &f, 1);
+}
+
+/* The most pieces a push to any shard goes in (1: not in pieces). */
+static size_t s_push_pieces(const psclient_t *c)
+{
+    size_t most = 1;
+    for (int s = 0; s < c->nps; s++) {
+        size_t p = psclient_dense_pieces(c->b->job, c->pl->shards[s].size);
+        most = p > most ? p : most;
+    }
+    return most;
+}
+
+/*
+ * A push in pieces, piece p of every shard before piece p + 1 of any:
+ * each shard applies and answers one piece while the next is on the wire.
+ */
+static int s_send_pieces(psclient_t *c, wire_buf_t *grad, uint32_t flags,
+                         size_t most)
+{
+    size_t elem = c->b->job->wire_f16 ? 2 : 4;
+    s_begin(c, 0);
+    c->pieced = 1;
+    s_free_buf(&c->f16, c->total * elem + 1);
+    for (size_t p = 0; p < most; p++) {
+        for (int s = 0; s < c->nps; s++) {
+            size_t size = c->pl->shards[s].size;
+            size_t pieces = psclient_dense_pieces(c->b->job, size);
+            if (!s_holds_dense(c, s) || p >= pieces)
+                continue;
+            uint32_t more = p + 1 < pieces ? WIRE_MORE : 0;
+            int rc = s_push_piece(c, s, grad, size * p / pieces,
+                                  size * (p + 1) / pieces, flags | more);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int s_push(psclient_t *c, wire_buf_t *grad, uint32_t flags)
+{
+    size_t most = s_push_pieces(c);
+    if (most > 1)
+        return s_send_pieces(c, grad, flags, most);
+    return s_send_values(c, PSC__MSG_TYPE__PUSH, grad, flags);
+}
+
 int psclient_push(psclient_t *c, wire_buf_t *grad)
 {
-    return s_send_values(c, PSC__MSG_TYPE__PUSH, grad, WIRE_WANT_PARAMS);
+    return s_push(c, grad, WIRE_WANT_PARAMS);
 }
 
 int psclient_push_only(psclient_t *c, wire_buf_t *grad)
 {
-    return s_send_values(c, PSC__MSG_TYPE__PUSH, grad, 0);
+    return s_push(c, grad, 0);
 }
 
 int psclient_init(psclient_t *c, const float *values)
@@ -357,20 +502,9 @@ static void s_sparse_rows(psclient_t *c, size_t begin, size_t end,
     pool_for(c->pool, end - begin, s_row_grain(c->sp.width), s_rows_part, &r);
 }
 
-/*
- * Pieces a shard's sparse request goes in: the first leaves while the
- * next is laid out, the ps applies one while the next arrives, and the
- * client scatters one while the next comes back.
- */
-#define PIECES_MAX      8
-#define PIECE_MIN_BYTES ((size_t) 256 << 10)
-
 size_t psclient_sparse_pieces(size_t rows, size_t row_bytes)
 {
-    size_t pieces = rows * row_bytes / PIECE_MIN_BYTES;
-    if (pieces > PIECES_MAX)
-        pieces = PIECES_MAX;
-    return pieces > rows ? rows : pieces > 0 ? pieces : 1;
+    return s_pieces(rows, row_bytes, PIECE_MIN_BYTES, PIECES_MAX);
 }
 
 /* Sends the plan's rows [begin, end) of shard s as one message. */
@@ -515,6 +649,34 @@ static int s_on_rows(psclient_t *c, int s, const wire_msg_t *msg, char *err)
     return 0;
 }
 
+/* Widens (or copies) a piece of shard s's values into c->dense. */
+static int s_on_piece(psclient_t *c, int s, const wire_msg_t *msg, char *err)
+{
+    size_t size = c->pl->shards[s].size;
+    uint64_t a = msg->hdr->offset;
+    uint64_t count = msg->nframes == 1 ? wire_frame_count(msg, 0) : 0;
+    if (msg->nframes != 1 || a > size || count > size - a)
+        return psc_seterr(err, PSC_EPROTO,
+                          "ps:%d sent a piece that does not fit its shard: is "
+                          "the job the same on every task?",
+                          s);
+    if (c->dense == NULL)
+        c->dense = psc_xaligned((c->total + 1) * sizeof(float));
+    int f16 = msg->hdr->codec == PSC__CODEC__F16;
+    const char *data = wire_frame_data(msg, 0);
+    struct span spans[WIRE_MAX_FRAMES];
+    int n = s_spans(c, s, a, a + count, spans);
+    for (int i = 0; i < n; i++) {
+        struct convert_run r = {c->dense + spans[i].global,
+                                data + (spans[i].local - a) * (f16 ? 2 : 4),
+                                f16, 0};
+        pool_for(c->pool, spans[i].n, GRAIN, s_convert_part, &r);
+    }
+    c->version[s] = msg->hdr->step;
+    c->pieced = 2;
+    return 0;
+}
+
 /* Handles shard s's reply; keeps a PARAMS message in c->reply[s]. */
 static int s_handle(psclient_t *c, int s, wire_msg_t *msg, char *err)
 {
@@ -522,6 +684,8 @@ static int s_handle(psclient_t *c, int s, wire_msg_t *msg, char *err)
     if (type == PSC__MSG_TYPE__ERROR)
         return psc_seterr(err, PSC_EREFUSED, "ps:%d refused the request: %s", s,
                           msg->hdr->text);
+    if (type == PSC__MSG_TYPE__PARAMS && c->pieced)
+        return s_on_piece(c, s, msg, err);
     if (type == PSC__MSG_TYPE__PARAMS && !s_fits(c, s, msg))
         return psc_seterr(err, PSC_EPROTO,
                           "ps:%d sent values that do not fit its shard: is "
@@ -538,22 +702,31 @@ static int s_handle(psclient_t *c, int s, wire_msg_t *msg, char *err)
     return 0;
 }
 
+/*
+ * Takes every reply shard s has queued while it owes some: a request in
+ * pieces is answered piece by piece, and one poll serves a burst.
+ */
 static int s_on_reply(psclient_t *c, int s, char *err)
 {
-    wire_msg_t *msg = &c->reply[s];
-    int rc = wire_recv(c->socks[s], 0, msg, &c->counters, ZMQ_DONTWAIT);
-    if (rc != 0)
-        return 0;
-    if (msg->hdr->request_id != c->request_id) {
-        wire_msg_release(msg); /* a reply (or refusal) of an older request */
-        return 0;
-    }
-    if (c->waiting[s] > 0)
+    while (c->waiting[s] > 0) {
+        wire_msg_t *msg = &c->reply[s];
+        int rc = wire_recv(c->socks[s], 0, msg, &c->counters, ZMQ_DONTWAIT);
+        if (rc == PSC_EPROTO)
+            continue; /* dropped and counted */
+        if (rc != 0)
+            return 0;
+        if (msg->hdr->request_id != c->request_id) {
+            wire_msg_release(msg); /* a reply (or refusal) of an older one */
+            continue;
+        }
         c->waiting[s]--;
-    rc = s_handle(c, s, msg, err);
-    if (rc != 1)
-        wire_msg_release(msg);
-    return rc == 1 ? 0 : rc;
+        rc = s_handle(c, s, msg, err);
+        if (rc != 1)
+            wire_msg_release(msg);
+        if (rc != 0 && rc != 1)
+            return rc;
+    }
+    return 0;
 }
 
 /* The one PARAMS frame that holds every value, or NULL. */
@@ -574,6 +747,8 @@ static const wire_msg_t *s_whole(const psclient_t *c)
 
 const float *psclient_values(psclient_t *c, float *flat)
 {
+    if (c->pieced == 2)
+        return c->dense;
     const wire_msg_t *whole = s_whole(c);
     const void *data = whole != NULL ? wire_frame_data(whole, 0) : NULL;
     if (whole != NULL && whole->hdr->codec == PSC__CODEC__F32 &&
@@ -648,7 +823,7 @@ int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
     if (params != NULL) {
         const float *v = psclient_values(c, params);
         if (v != params)
-            memcpy(params, v, wire_frame_count(s_whole(c), 0) * sizeof(float));
+            memcpy(params, v, c->total * sizeof(float));
     }
     return 0;
 }

@@ -30,6 +30,18 @@ struct pending {
     int worker;
 };
 
+/* A push arriving in pieces from one peer: where the next must start. */
+struct piecewise {
+    uint8_t peer[WIRE_MAX_PEER];
+    size_t peer_len;
+    uint64_t request_id;
+    uint64_t next;
+    struct ps_piecewise pw;
+};
+
+/* Reply buffers for pieces: each send holds one until it has gone. */
+#define PIECE_BUFS 16
+
 typedef struct self {
     struct boot *b;
     char task[64];
@@ -49,7 +61,11 @@ typedef struct self {
     size_t key_cap;
     float *row_space; /* unaligned sparse rows */
     size_t row_cap;
-    wire_buf_t *rows; /* sparse replies, reused while no send holds it */
+    wire_buf_t *rows;       /* sparse replies, reused while no send holds it */
+    struct piecewise *open; /* pushes in pieces, one per peer at most */
+    size_t nopen;
+    size_t cap_open;
+    wire_buf_t *piece_bufs[PIECE_BUFS];
     struct wire_counters counters;
     double next_stats;
     int stop;
@@ -109,6 +125,9 @@ static void s_self_destroy(self_t **p)
     net_close(&self->router);
     ctl_destroy(&self->ctl);
     wire_buf_release(&self->rows);
+    for (int i = 0; i < PIECE_BUFS; i++)
+        wire_buf_release(&self->piece_bufs[i]);
+    free(self->open);
     ps_shard_destroy(&self->shard);
     ps_sparse_destroy(&self->sparse);
     pool_destroy(&self->pool);
@@ -294,8 +313,150 @@ static void s_ack(self_t *self, const wire_msg_t *req, uint64_t version)
     wire_send(self->router, req->peer, req->peer_len, &h, NULL, 0);
 }
 
+/* The open push in pieces of msg's sender, or NULL. */
+static struct piecewise *s_open_of(self_t *self, const wire_msg_t *msg)
+{
+    for (size_t i = 0; i < self->nopen; i++) {
+        struct piecewise *o = &self->open[i];
+        if (o->peer_len == msg->peer_len &&
+            memcmp(o->peer, msg->peer, msg->peer_len) == 0)
+            return o;
+    }
+    return NULL;
+}
+
+/*
+ * Opens a push in pieces for msg's sender. One it left unfinished (a
+ * client that gave up on a request) is ended first: its applied ranges
+ * stay, and count once in the version.
+ */
+static struct piecewise *s_open_push(self_t *self, const wire_msg_t *msg)
+{
+    struct piecewise *o = s_open_of(self, msg);
+    if (o != NULL) {
+        ps_shard_push_end(self->shard, &o->pw);
+    } else {
+        if (self->nopen == self->cap_open) {
+            self->cap_open = self->cap_open ? self->cap_open * 2 : 8;
+            self->open =
+                psc_xrealloc(self->open, self->cap_open * sizeof *self->open);
+        }
+        o = &self->open[self->nopen++];
+        memcpy(o->peer, msg->peer, msg->peer_len);
+        o->peer_len = msg->peer_len;
+    }
+    o->request_id = msg->hdr->request_id;
+    o->next = 0;
+    int worker = s_worker_index(self, msg->hdr->task);
+    ps_shard_push_begin(self->shard, worker, msg->hdr->step, &o->pw);
+    return o;
+}
+
+static void s_close_push(self_t *self, struct piecewise *o)
+{
+    ps_shard_push_end(self->shard, &o->pw);
+    *o = self->open[--self->nopen];
+}
+
+/* Why a piece of a push cannot be taken, or NULL. */
+static const char *s_check_piece(self_t *self, const wire_msg_t *msg)
+{
+    const struct job *job = self->b->job;
+    size_t size = ps_shard_layout(self->shard)->size;
+    uint64_t count = msg->nframes == 1 ? wire_frame_count(msg, 0) : 0;
+    if (job->mode != JOB_ASYNC || job->ssp_bound >= 0)
+        return "a push in pieces needs mode async without ssp_bound: is the "
+               "job the same on every task?";
+    if (msg->nframes != 1 || count == 0 || msg->hdr->offset > size ||
+        count > size - msg->hdr->offset)
+        return "a piece of a push must be one frame within this shard";
+    if (!ps_shard_ready(self->shard))
+        return "not initialised yet: the chief has not started the job";
+    if (msg->hdr->offset == 0) {
+        if (msg->hdr->step > ps_shard_version(self->shard))
+            return "gradient computed from a version this shard never had";
+        return NULL;
+    }
+    const struct piecewise *o = s_open_of(self, msg);
+    if (o == NULL || o->request_id != msg->hdr->request_id ||
+        o->next != msg->hdr->offset)
+        return "a piece of a push out of order: pieces go in order, the "
+               "first at offset 0";
+    return NULL;
+}
+
+/* A reply buffer of bytes that no send holds. */
+static wire_buf_t *s_piece_buf(self_t *self, size_t bytes)
+{
+    int slot = 0;
+    for (int i = 0; i < PIECE_BUFS; i++) {
+        wire_buf_t *b = self->piece_bufs[i];
+        if (b != NULL && !wire_buf_busy(b) && wire_buf_size(b) >= bytes)
+            return b;
+        if (b == NULL || !wire_buf_busy(b))
+            slot = i;
+    }
+    wire_buf_release(&self->piece_bufs[slot]); /* a send may still hold it */
+    self->piece_bufs[slot] = wire_buf_new(bytes);
+    return self->piece_bufs[slot];
+}
+
+/* Answers a piece with its range's new values. */
+static void s_send_piece(self_t *self, const wire_msg_t *req, wire_buf_t *buf,
+                         size_t count)
+{
+    int f16 = self->b->job->wire_f16;
+    struct wire_frame f = {wire_buf_data(buf), count * (f16 ? 2 : 4), count,
+                           buf};
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PARAMS, self->task);
+    h.request_id = req->hdr->request_id;
+    h.step = ps_shard_version(self->shard);
+    h.shard = (uint32_t) self->index;
+    h.offset = req->hdr->offset;
+    h.codec = f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
+    wire_send(self->router, req->peer, req->peer_len, &h, &f, 1);
+}
+
+/*
+ * One piece of a push: applied to its range on arrival, so the ps updates
+ * one piece while the next is still on the wire, and answered at once.
+ */
+static void s_on_push_piece(self_t *self, const wire_msg_t *msg)
+{
+    const char *why = s_check_piece(self, msg);
+    if (why != NULL) {
+        s_reply_error(self, msg, why);
+        return;
+    }
+    struct piecewise *o =
+        msg->hdr->offset == 0 ? s_open_push(self, msg) : s_open_of(self, msg);
+    size_t count = (size_t) wire_frame_count(msg, 0);
+    int f16 = msg->hdr->codec == PSC__CODEC__F16;
+    const void *g = wire_frame_data(msg, 0);
+    if (!f16 && ((uintptr_t) g % sizeof(float)) != 0)
+        g = wire_frame_f32(msg, 0, s_scratch(self));
+    int want = (msg->hdr->flags & WIRE_WANT_PARAMS) != 0;
+    size_t elem = self->b->job->wire_f16 ? 2 : 4;
+    wire_buf_t *out = want ? s_piece_buf(self, count * elem + 1) : NULL;
+    ps_shard_push_range(self->shard, &o->pw, msg->hdr->offset, g, f16, count,
+                        out != NULL ? wire_buf_data(out) : NULL);
+    o->next = msg->hdr->offset + count;
+    if ((msg->hdr->flags & WIRE_MORE) == 0)
+        s_close_push(self, o);
+    if (want)
+        s_send_piece(self, msg, out, count);
+    else
+        s_ack(self, msg, ps_shard_version(self->shard));
+    s_release_pending(self);
+}
+
 static void s_on_push(self_t *self, const wire_msg_t *msg)
 {
+    if (msg->hdr->flags & WIRE_PIECE) {
+        s_on_push_piece(self, msg);
+        return;
+    }
     const char *why = s_check_layout(self, msg);
     if (why == NULL && !ps_shard_ready(self->shard))
         why = "not initialised yet: the chief has not started the job";

@@ -248,9 +248,9 @@ static void s_update(ps_shard_t *s, float lr, float *wo, const float *wi,
 }
 
 /*
- * One slice's update, from float32 or binary16 gradient values. With half
- * set (f16 wire), each chunk of new values is also narrowed for the
- * replies while it is still in the cache.
+ * One run's update, from float32 or binary16 gradient values. With half
+ * set (f16 wire; half[0] is element off), each chunk of new values is also
+ * narrowed for the replies while it is still in the cache.
  */
 static void s_apply_slice(ps_shard_t *s, float *wo, const float *wi, float lr,
                           size_t off, const void *g, int f16, float scale,
@@ -261,7 +261,7 @@ static void s_apply_slice(ps_shard_t *s, float *wo, const float *wi, float lr,
         return;
     }
     if (f16 && half != NULL && s->optim.kind == OPTIM_SGD) {
-        f16_sgd_step(wo + off, wi + off, g, lr * scale, half + off, n);
+        f16_sgd_step(wo + off, wi + off, g, lr * scale, half, n);
         return;
     }
     float wide[CHUNK];
@@ -274,7 +274,7 @@ static void s_apply_slice(ps_shard_t *s, float *wo, const float *wi, float lr,
         }
         s_update(s, lr, wo, wi, off + k, gk, scale, m);
         if (half != NULL)
-            f16_from_f32(half + off + k, wo + off + k, m);
+            f16_from_f32(half + k, wo + off + k, m);
     }
 }
 
@@ -288,7 +288,9 @@ struct slice_run {
     const void *g;
     int f16;
     float scale;
-    uint16_t *half;
+    uint16_t *half;   /* new values in binary16, or NULL... */
+    float *copy;      /* ...or in float32, or NULL */
+    size_t out_first; /* the element half[0] or copy[0] stands for */
 };
 
 /* Where element begin of the slice's gradient is. */
@@ -302,8 +304,13 @@ static const void *s_grad_at(const struct slice_run *r, size_t begin)
 static void s_apply_part(void *arg, size_t begin, size_t end)
 {
     const struct slice_run *r = arg;
+    size_t at = r->off + begin - r->out_first;
     s_apply_slice(r->s, r->wo, r->wi, r->lr, r->off + begin,
-                  s_grad_at(r, begin), r->f16, r->scale, end - begin, r->half);
+                  s_grad_at(r, begin), r->f16, r->scale, end - begin,
+                  r->half != NULL ? r->half + at : NULL);
+    if (r->copy != NULL)
+        memcpy(r->copy + at, r->wo + r->off + begin,
+               (end - begin) * sizeof(float));
 }
 
 /* Applies one gradient per slice with learning rate lr and a scale. */
@@ -394,8 +401,9 @@ static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
     return PS_PUSH_STEPPED;
 }
 
-static enum ps_push_result s_push_async(ps_shard_t *s, int w, uint64_t read,
-                                        const void *const *slices, int f16)
+/* Async: counts a push's staleness and decides its learning rate or drop. */
+static enum ps_push_result s_async_decide(ps_shard_t *s, int w, uint64_t read,
+                                          float *lr)
 {
     uint64_t tau = s->version - read;
     s->hist[tau < PS_HIST_BINS ? tau : PS_HIST_BINS - 1]++;
@@ -404,9 +412,18 @@ static enum ps_push_result s_push_async(ps_shard_t *s, int w, uint64_t read,
         s->dropped[w < 0 ? s->nworkers : w]++;
         return PS_PUSH_DROPPED;
     }
-    float lr = optim_lr(&s->optim, s->version);
+    *lr = optim_lr(&s->optim, s->version);
     if (s->job->staleness == JOB_STALE_INVERSE && tau > 1)
-        lr /= (float) tau;
+        *lr /= (float) tau;
+    return PS_PUSH_APPLIED;
+}
+
+static enum ps_push_result s_push_async(ps_shard_t *s, int w, uint64_t read,
+                                        const void *const *slices, int f16)
+{
+    float lr = 0;
+    if (s_async_decide(s, w, read, &lr) == PS_PUSH_DROPPED)
+        return PS_PUSH_DROPPED;
     s_apply(s, lr, slices, f16, 1.0f);
     return PS_PUSH_APPLIED;
 }
@@ -419,6 +436,49 @@ enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
     if (s->job->mode == JOB_SYNC)
         return s_push_sync(s, worker, read, slices, f16);
     return s_push_async(s, worker, read, slices, f16);
+}
+
+enum ps_push_result ps_shard_push_begin(ps_shard_t *s, int worker,
+                                        uint64_t read, struct ps_piecewise *pw)
+{
+    if (worker >= 0)
+        s->clock[worker]++;
+    pw->lr = 0;
+    pw->result = s_async_decide(s, worker, read, &pw->lr);
+    return pw->result;
+}
+
+void ps_shard_push_range(ps_shard_t *s, const struct ps_piecewise *pw,
+                         size_t offset, const void *g, int f16, size_t count,
+                         void *out)
+{
+    float *w = s_writable(s);
+    int half = s->job->wire_f16;
+    if (pw->result == PS_PUSH_DROPPED) {
+        if (out != NULL && half)
+            f16_from_f32(out, w + offset, count);
+        else if (out != NULL)
+            memcpy(out, w + offset, count * sizeof(float));
+        return;
+    }
+    struct slice_run r = {.s = s,
+                          .wo = w,
+                          .wi = w,
+                          .lr = pw->lr,
+                          .off = offset,
+                          .g = g,
+                          .f16 = f16,
+                          .scale = 1.0f,
+                          .half = half ? out : NULL,
+                          .copy = half ? NULL : out,
+                          .out_first = offset};
+    pool_for(s->pool, count, GRAIN, s_apply_part, &r);
+}
+
+void ps_shard_push_end(ps_shard_t *s, const struct ps_piecewise *pw)
+{
+    if (pw->result != PS_PUSH_DROPPED)
+        s->version++;
 }
 
 int ps_shard_may_pull(const ps_shard_t *s, int worker)

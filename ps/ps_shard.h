@@ -59,6 +59,33 @@ uint64_t ps_shard_version(const ps_shard_t *s);
 enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
                                   const void *const *slices, int f16);
 
+/*
+ * A push that arrives in pieces (async mode, no staleness bound): decided
+ * once, at its first piece, applied range by range as the pieces come, and
+ * counted in the version once, at its last.
+ */
+struct ps_piecewise {
+    enum ps_push_result result; /* PS_PUSH_APPLIED or PS_PUSH_DROPPED */
+    float lr;
+};
+
+/* Decides a push in pieces as ps_shard_push() would, and counts it. */
+enum ps_push_result ps_shard_push_begin(ps_shard_t *s, int worker,
+                                        uint64_t read, struct ps_piecewise *pw);
+
+/*
+ * Applies count gradient values (float32, 4-byte aligned, or binary16 with
+ * f16 set) to the shard's elements [offset, offset + count), unless the
+ * push was dropped. With out non-NULL, the range's new values go there as
+ * replies send them: binary16 with wire_dtype f16, else float32.
+ */
+void ps_shard_push_range(ps_shard_t *s, const struct ps_piecewise *pw,
+                         size_t offset, const void *g, int f16, size_t count,
+                         void *out);
+
+/* Ends a push in pieces: an applied one advances the version. */
+void ps_shard_push_end(ps_shard_t *s, const struct ps_piecewise *pw);
+
 /* The values (borrowed; changes with the next update). */
 const float *ps_shard_values(const ps_shard_t *s);
 

@@ -1,9 +1,9 @@
 /*
  * Every path psc-bench measures, checked number by number against real
  * psc-ps processes: dense push + pull, push only and pull split over 2
- * shards, sparse push + pull with repeated and unsorted keys, in f32
- * exactly and in f16 within its rounding; initial values from the seed
- * alike for 1 and 2 ps; malformed and refused sparse pushes counted; and
+ * shards (f16 pushes in pieces), sparse push + pull with repeated and unsorted
+ * keys, in f32 exactly and in f16 within its rounding; initial values from the
+ * seed alike for 1 and 2 ps; malformed and refused sparse pushes counted; and
  * the zero-copy gradient buffer let go by every send. The ASan build runs
  * the same, which proves each buffer is freed exactly once.
  * Usage: bench_paths_test PATH-TO-psc-ps
@@ -306,6 +306,19 @@ static void s_sparse_send(void *sock, const uint64_t *keys, size_t n,
     CHECK_OK(wire_send(sock, NULL, 0, &h, f, 2));
 }
 
+/* Sends a piece of a dense push: count floats from the shard's offset. */
+static void s_piece_send(void *sock, uint64_t offset, size_t count,
+                         uint32_t flags)
+{
+    static float values[64];
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "raw:0");
+    h.flags = WIRE_WANT_PARAMS | WIRE_PIECE | flags;
+    h.offset = offset;
+    struct wire_frame f = {values, count * 4, count, NULL};
+    CHECK_OK(wire_send(sock, NULL, 0, &h, &f, 1));
+}
+
 /* The next message on sock: ERROR whose text contains why. */
 static void s_expect_error(void *sock, const char *why)
 {
@@ -356,6 +369,13 @@ static void s_refused(struct rig *r)
     struct wire_frame f = {junk, sizeof junk, 9, NULL};
     CHECK_OK(wire_send(raw0, NULL, 0, &h, &f, 1));
     s_expect_rejected(r, 0, 5);
+    /* Pieces of a dense push: one that starts nothing, one past the shard. */
+    size_t size = bench_cluster_placement(r->cl)->shards[0].size;
+    s_piece_send(raw0, 8, 8, WIRE_MORE);
+    s_expect_error(raw0, "out of order");
+    s_piece_send(raw0, size - 4, 8, 0);
+    s_expect_error(raw0, "within this shard");
+    s_expect_rejected(r, 0, 7);
     CHECK_EQ(bench_cluster_rejected(r->cl, 1), 0);
     zmq_close(raw0);
 }
@@ -398,6 +418,11 @@ int main(int argc, char **argv)
         s_rig_start(&r, argv[1], 2, dtypes[d]);
         const placement_t *pl = bench_cluster_placement(r.cl);
         CHECK(pl->shards[0].size > 0 && pl->shards[1].size > 0);
+        /* f16 pushes go in pieces, f32 ones whole: both paths checked. */
+        for (int s = 0; s < 2; s++)
+            CHECK_EQ(psclient_dense_pieces(bench_cluster_job(r.cl),
+                                           pl->shards[s].size) > 1,
+                     d == 1);
         s_dense(&r);
         s_sparse(&r);
         s_sparse_many(&r);

@@ -24,7 +24,7 @@ above() {
 }
 
 train_mode() {
-    launch --ps 2 --workers 2 --evaluator "${SUBSET[@]}" --set mode="$1" \
+    launch --ps "${PS:-2}" --workers 2 --evaluator "${SUBSET[@]}" --set mode="$1" \
         --set max_steps=400 "${@:2}" "$SRC/examples/fashion_mnist_mlp.json"
     [ "$STATUS" -eq 0 ] || fail "psc-launch exited $STATUS"
     acc=$(last_eval)
@@ -153,6 +153,11 @@ launcher_no_chief() {
 case $SCENARIO in
 sync) train_mode sync ;;
 async) train_mode async --set staleness_policy=inverse ;;
+async_f16)
+    # One ps holds the whole model: f16 pushes to it go in pieces.
+    PS=1 train_mode async --set wire_dtype=f16
+    grep -q "pushes go in up to [0-9]* pieces" "$WORK/launch.log" ||
+        fail "f16 pushes did not go in pieces" ;;
 stragglers) stragglers ;;
 invalid_options) invalid_options ;;
 bad_tf_config) bad_tf_config ;;

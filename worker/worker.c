@@ -274,6 +274,21 @@ static void s_release(self_t *self)
     free(self->y);
 }
 
+/* Says when pushes go in pieces (psclient_dense_pieces()). */
+static void s_log_pieces(const self_t *self)
+{
+    size_t most = 1;
+    for (int s = 0; s < self->placement->nps; s++) {
+        size_t p = psclient_dense_pieces(self->b->job,
+                                         self->placement->shards[s].size);
+        most = p > most ? p : most;
+    }
+    if (most > 1)
+        psc_log_info("pushes go in up to %zu pieces per ps, each applied and "
+                     "answered as it arrives",
+                     most);
+}
+
 int worker_run(const struct boot *b)
 {
     char err[PSC_ERR_LEN] = "";
@@ -293,6 +308,7 @@ int worker_run(const struct boot *b)
     }
     if (rc == 0) {
         psc_log_info("training on %d examples", self.norder);
+        s_log_pieces(&self);
         rc = s_train(&self, err);
     }
     if (rc < 0 && rc != PSC_EINTR)
