@@ -452,15 +452,16 @@ void ps_shard_push_range(ps_shard_t *s, const struct ps_piecewise *pw,
                          size_t offset, const void *g, int f16, size_t count,
                          void *out)
 {
-    float *w = s_writable(s);
     int half = s->job->wire_f16;
     if (pw->result == PS_PUSH_DROPPED) {
+        const float *v = ps_shard_values(s);
         if (out != NULL && half)
-            f16_from_f32(out, w + offset, count);
+            f16_from_f32(out, v + offset, count);
         else if (out != NULL)
-            memcpy(out, w + offset, count * sizeof(float));
+            memcpy(out, v + offset, count * sizeof(float));
         return;
     }
+    float *w = s_writable(s);
     struct slice_run r = {.s = s,
                           .wo = w,
                           .wi = w,

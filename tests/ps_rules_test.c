@@ -679,6 +679,99 @@ static void test_async_drop(void *zctx, const char *ps)
 }
 
 /*
+ * Pushes gradient c's shard elements [a, b) from version read as one piece
+ * of request id (0: a new request), asking for values. One ps: shard order
+ * is the flat order.
+ */
+static uint64_t s_push_piece(struct rig *r, int w, uint64_t id, uint64_t read,
+                             int c, size_t a, size_t b, uint32_t more)
+{
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, s_worker_names[w]);
+    h.step = read;
+    h.flags = WIRE_WANT_PARAMS | WIRE_PIECE | more;
+    h.offset = a;
+    h.request_id = id != 0 ? id : ++r->request_id;
+    s_fill_grad(r, c);
+    struct wire_frame f = {r->grad + a, (b - a) * sizeof(float), b - a, NULL};
+    CHECK_OK(wire_send(r->worker[w], NULL, 0, &h, &f, 1));
+    return h.request_id;
+}
+
+/* The next message is the answer to a piece: elements [a, b) expected. */
+static void s_expect_piece(struct rig *r, int w, uint64_t id, size_t a,
+                           size_t b)
+{
+    wire_msg_t msg;
+    s_recv(r, r->worker[w], PSC__MSG_TYPE__PARAMS, &msg);
+    CHECK_EQ(msg.hdr->request_id, id);
+    CHECK_EQ(msg.hdr->step, r->version);
+    CHECK_EQ(msg.hdr->offset, a);
+    CHECK_EQ(msg.nframes, 1);
+    CHECK_EQ(wire_frame_count(&msg, 0), b - a);
+    const float *v = wire_frame_f32(&msg, 0, r->scratch);
+    for (size_t k = a; k < b; k++)
+        CHECK_NEAR(v[k - a], r->expect[k], TOL);
+    wire_msg_release(&msg);
+}
+
+/* Gradient c applied to elements [a, b) only, the version unchanged. */
+static void s_model_apply_range(struct rig *r, float lr, int c, size_t a,
+                                size_t b)
+{
+    for (size_t i = a; i < b; i++)
+        r->expect[i] -= lr * s_grad(i, c);
+}
+
+/*
+ * Async pushes in pieces, policy drop with max_staleness 1: a push is
+ * decided at its first piece, whatever happens before its last (here a
+ * whole push from another worker in between), applied range by range, and
+ * counted once; a stale one is dropped piece by piece, answered with the
+ * current values; a piece that starts nothing is refused.
+ */
+static void test_async_pieces(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {
+        COMMON_SETS, "mode=async", "staleness_policy=drop", "max_staleness=1"};
+    struct rig r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    for (int i = 0; i < r.sh->nslices; i++)
+        CHECK_EQ(r.sh->slices[i].shard_offset, r.sh->slices[i].global_offset);
+    size_t n = r.nparams;
+    size_t half = n / 2 + 3; /* pieces need not follow slice boundaries */
+    uint64_t first = s_push_piece(&r, 0, 0, 0, 1, 0, half, WIRE_MORE);
+    s_model_apply_range(&r, LR, 1, 0, half);
+    s_expect_piece(&r, 0, first, 0, half);
+    uint64_t id = s_push(&r, 1, 0, 2); /* whole, staleness 0, in between */
+    s_model_apply(&r, LR, 2);
+    s_expect_params(&r, r.worker[1], id);
+    /* Staleness 0 when it began: the full rate, though 1 now. */
+    id = s_push_piece(&r, 0, first, 0, 1, half, n, 0);
+    s_model_apply_range(&r, LR, 1, half, n);
+    r.version++;
+    s_expect_piece(&r, 0, id, half, n);
+    CHECK_EQ(r.version, 2);
+
+    /* Staleness 2 at its first piece: dropped, both pieces. */
+    id = s_push_piece(&r, 2, 0, 0, 3, 0, half, WIRE_MORE);
+    s_expect_piece(&r, 2, id, 0, half);
+    id = s_push_piece(&r, 2, id, 0, 3, half, n, 0);
+    s_expect_piece(&r, 2, id, half, n);
+    id = s_push_piece(&r, 1, 0, 2, 4, half, n, 0);
+    s_expect_error(&r, r.worker[1], id, "out of order");
+
+    struct stats want = {.version = 2, .applied = 2, .rejected = 1};
+    want.dropped[2] = 1;
+    want.hist[0] = 2;
+    want.hist[2] = 1;
+    s_wait_stats(&r, &want);
+    s_rig_stop(&r, &want);
+    printf("ok async pushes in pieces, decided at the first\n");
+}
+
+/*
  * Sync, replicas_to_aggregate 2 of 3 workers: the first two gradients of a
  * version are averaged and applied once, their pushers answered only then;
  * a late gradient is dropped and answered with the current values.
@@ -715,8 +808,14 @@ static void test_sync(void *zctx, const char *ps)
     want.version = 2;
     want.applied = 2;
     want.hist[0] = 2;
+
+    /* A step takes the first N whole gradients: no pushes in pieces. */
+    uint64_t id = s_push_piece(&r, 1, 0, 2, 5, 0, r.nparams, 0);
+    s_expect_error(&r, r.worker[1], id, "needs mode async");
+    want.rejected = 1;
+    s_wait_stats(&r, &want);
     s_rig_stop(&r, &want);
-    printf("ok sync, replicas_to_aggregate 2 of 3\n");
+    printf("ok sync, replicas_to_aggregate 2 of 3; no pieces\n");
 }
 
 /*
@@ -921,6 +1020,7 @@ int main(int argc, char **argv)
     test_async_none(zctx, argv[1]);
     test_async_inverse(zctx, argv[1]);
     test_async_drop(zctx, argv[1]);
+    test_async_pieces(zctx, argv[1]);
     test_sync(zctx, argv[1]);
     test_bounded_staleness(zctx, argv[1]);
     test_malformed(zctx, argv[1]);
