@@ -98,13 +98,20 @@ static void s_fill_grad(struct rig *r, int c)
 }
 
 /*
- * The expected effect of one async SGD update with gradient c: w -= lr * g.
- * Computed in float, as the ps does, so only a different rule can differ.
+ * The expected effect of an async SGD update with gradient c on elements
+ * [a, b): w -= lr * g. Computed in float, as the ps does, so only a
+ * different rule can differ. The version counts whole updates only.
  */
+static void s_model_apply_range(struct rig *r, float lr, int c, size_t a,
+                                size_t b)
+{
+    for (size_t i = a; i < b; i++)
+        r->expect[i] -= lr * s_grad(i, c);
+}
+
 static void s_model_apply(struct rig *r, float lr, int c)
 {
-    for (size_t i = 0; i < r->nparams; i++)
-        r->expect[i] -= lr * s_grad(i, c);
+    s_model_apply_range(r, lr, c, 0, r->nparams);
     r->version++;
 }
 
@@ -713,14 +720,6 @@ static void s_expect_piece(struct rig *r, int w, uint64_t id, size_t a,
     for (size_t k = a; k < b; k++)
         CHECK_NEAR(v[k - a], r->expect[k], TOL);
     wire_msg_release(&msg);
-}
-
-/* Gradient c applied to elements [a, b) only, the version unchanged. */
-static void s_model_apply_range(struct rig *r, float lr, int c, size_t a,
-                                size_t b)
-{
-    for (size_t i = a; i < b; i++)
-        r->expect[i] -= lr * s_grad(i, c);
 }
 
 /*
