@@ -328,7 +328,7 @@ static struct shape *s_shapes(const bench_cluster_t *cl,
             const struct placement_shard *ps = &pl->shards[s];
             x->pieces = ld->op == BENCH_PULL || ld->raw_whole
                             ? 1
-                            : psclient_dense_pieces(job, ps->size);
+                            : psclient_dense_pieces(job, ps);
             x->rows = ps->size;
             if (x->pieces > 1) {
                 x->nout = 1;

@@ -30,8 +30,8 @@ struct bench_load {
     int repeats;    /* timed runs; the figures are over these */
     double seconds; /* per timed run */
     int warmup;     /* untimed requests per client first */
-    int raw_whole;  /* sparse: raw sends one message per server, where psc
-                       sends pieces (the same bytes, fewer messages) */
+    int raw_whole;  /* raw sends one message per server where psc sends
+                       pieces (the same bytes, fewer messages) */
 };
 
 /* Round trips per second (all clients together) over the repeats. */

@@ -458,6 +458,34 @@ static void s_ipc(struct ctx *x, bench_cluster_t *cl, bench_raw_t *tcp,
     bench_raw_destroy(&ipc);
 }
 
+/* 1 when psc sends the cluster's dense pushes in pieces. */
+static int s_in_pieces(const bench_cluster_t *cl)
+{
+    const placement_t *pl = bench_cluster_placement(cl);
+    for (int s = 0; s < pl->nps; s++) {
+        if (psclient_dense_pieces(bench_cluster_job(cl), &pl->shards[s]) > 1)
+            return 1;
+    }
+    return 0;
+}
+
+/*
+ * psc sent pieces, and so did raw ZeroMQ in the figure just measured; the
+ * same bytes as one message per ps are the other reference.
+ */
+static void s_measure_whole(struct ctx *x, bench_cluster_t *cl,
+                            bench_raw_t *raw, const struct bench_load *ld,
+                            const uint64_t *keysets,
+                            const struct bench_rec *measured)
+{
+    struct bench_load whole = *ld;
+    whole.raw_whole = 1;
+    struct bench_rec r = *measured;
+    r.target = 0;
+    snprintf(r.variant, sizeof r.variant, "vs raw 1 msg/ps");
+    s_measure(x, cl, raw, &whole, keysets, &r);
+}
+
 static void s_dense_size(struct ctx *x, bench_raw_t *raw, int nps, size_t bytes,
                          const int *clients, int nclients)
 {
@@ -478,6 +506,8 @@ static void s_dense_size(struct ctx *x, bench_raw_t *raw, int nps, size_t bytes,
                 snprintf(r.target_what, sizeof r.target_what, "ratio");
             }
             s_measure(x, cl, raw, &ld, NULL, &r);
+            if (op == BENCH_PUSHPULL && s_in_pieces(cl))
+                s_measure_whole(x, cl, raw, &ld, NULL, &r);
         }
     }
     if (nps == 1)
@@ -647,15 +677,9 @@ static void s_sparse_width(struct ctx *x, int nps, size_t width,
                 snprintf(r.target_what, sizeof r.target_what, "ratio");
             }
             s_measure(x, cl, raw, &ld, ks, &r);
-            /* psc sends pieces here, and so does raw above; the same bytes
-             * as one message per ps are the other reference. */
             if (psclient_sparse_pieces(keys[k] / (size_t) nps, 8 + width * 4) >
-                1) {
-                ld.raw_whole = 1;
-                r.target = 0;
-                snprintf(r.variant, sizeof r.variant, "vs raw 1 msg/ps");
-                s_measure(x, cl, raw, &ld, ks, &r);
-            }
+                1)
+                s_measure_whole(x, cl, raw, &ld, ks, &r);
             free(ks);
         }
     }

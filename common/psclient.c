@@ -236,6 +236,13 @@ static int s_frames(const psclient_t *c, int s, wire_buf_t *buf, size_t elem,
 /* Dense pieces have no keys to sort or rows to gather: smaller ones pay. */
 #define DENSE_PIECES_MAX      16
 #define DENSE_PIECE_MIN_BYTES ((size_t) 128 << 10)
+/*
+ * f32 replies in pieces cost the ps a copy of each range (a whole reply
+ * is the weights buffer itself): measured, that pays from shards of 8 MiB
+ * on (16 MiB: 1.3-1.6 x the round trips with one client, 1.05-1.15 x with
+ * two) but not at 4 MiB (0.75 x with two clients).
+ */
+#define DENSE_F32_PIECES_FROM ((size_t) 8 << 20)
 
 static size_t s_pieces(size_t units, size_t unit_bytes, size_t min_bytes,
                        size_t most)
@@ -246,11 +253,16 @@ static size_t s_pieces(size_t units, size_t unit_bytes, size_t min_bytes,
     return pieces > units ? units : pieces > 0 ? pieces : 1;
 }
 
-size_t psclient_dense_pieces(const struct job *job, size_t values)
+size_t psclient_dense_pieces(const struct job *job,
+                             const struct placement_shard *sh)
 {
-    if (job->mode != JOB_ASYNC || job->ssp_bound >= 0 || !job->wire_f16)
+    if (job->mode != JOB_ASYNC || job->ssp_bound >= 0 || sh->nslices == 0)
         return 1;
-    return s_pieces(values, 2, DENSE_PIECE_MIN_BYTES, DENSE_PIECES_MAX);
+    if (!job->wire_f16 &&
+        (sh->nslices > 1 || sh->size * 4 < DENSE_F32_PIECES_FROM))
+        return 1;
+    return s_pieces(sh->size, job->wire_f16 ? 2 : 4, DENSE_PIECE_MIN_BYTES,
+                    DENSE_PIECES_MAX);
 }
 
 /* A run of a shard's elements that is contiguous in the flat layout too. */
@@ -326,38 +338,49 @@ static int s_send_values(psclient_t *c, Psc__MsgType type, wire_buf_t *buf,
     return 0;
 }
 
+/* Sends one message of a push in pieces: frame f at shard offset at. */
+static int s_piece_message(psclient_t *c, int s, const struct wire_frame *f,
+                           size_t at, uint32_t flags)
+{
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, c->task);
+    h.codec = c->b->job->wire_f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
+    h.flags = flags | WIRE_PIECE;
+    h.step = c->version[s];
+    h.offset = at;
+    return s_send(c, s, &h, f, 1);
+}
+
 /*
- * Sends shard s's elements [a, b) of grad as one piece of a push, laid
- * out in shard order in c->f16: narrowed to binary16 on the f16 wire, else
- * straight from grad when the piece is one span.
+ * Sends shard s's elements [a, b) of grad as a piece of a push: narrowed
+ * to binary16 into c->f16 in shard order, one message; or in float32
+ * straight from grad, one message per span (one unless a small shard's
+ * slices are not contiguous in the flat array).
  */
 static int s_push_piece(psclient_t *c, int s, wire_buf_t *grad, size_t a,
                         size_t b, uint32_t flags)
 {
-    int f16 = c->b->job->wire_f16;
-    size_t elem = f16 ? 2 : 4;
     const float *g = wire_buf_data(grad);
-    char *staged = (char *) wire_buf_data(c->f16) + c->base[s] * elem;
     struct span spans[WIRE_MAX_FRAMES];
     int n = s_spans(c, s, a, b, spans);
-    struct wire_frame f = {staged + a * elem, (b - a) * elem, b - a, c->f16};
-    if (!f16 && n == 1)
-        f = (struct wire_frame){g + spans[0].global, (b - a) * elem, b - a,
-                                grad};
-    for (int i = 0; i < n && f.buf == c->f16; i++) {
-        char *dst = staged + spans[i].local * elem;
-        if (f16)
-            s_narrow(c, (uint16_t *) dst, g + spans[i].global, spans[i].n);
-        else
-            memcpy(dst, g + spans[i].global, spans[i].n * elem);
+    if (c->b->job->wire_f16) {
+        uint16_t *staged = (uint16_t *) wire_buf_data(c->f16) + c->base[s];
+        for (int i = 0; i < n; i++)
+            s_narrow(c, staged + spans[i].local, g + spans[i].global,
+                     spans[i].n);
+        struct wire_frame f = {staged + a, (b - a) * 2, b - a, c->f16};
+        return s_piece_message(c, s, &f, a, flags);
     }
-    Psc__Header h;
-    wire_header_init(&h, PSC__MSG_TYPE__PUSH, c->task);
-    h.codec = f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
-    h.flags = flags | WIRE_PIECE;
-    h.step = c->version[s];
-    h.offset = a;
-    return s_send(c, s, &h, &f, 1);
+    for (int i = 0; i < n; i++) {
+        struct wire_frame f = {g + spans[i].global, spans[i].n * sizeof(float),
+                               spans[i].n, grad};
+        uint32_t more = i + 1 < n ? WIRE_MORE : flags & WIRE_MORE;
+        int rc = s_piece_message(c, s, &f, spans[i].local,
+                                 (flags & ~WIRE_MORE) | more);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* The most pieces a push to any shard goes in (1: not in pieces). */
@@ -365,7 +388,7 @@ static size_t s_push_pieces(const psclient_t *c)
 {
     size_t most = 1;
     for (int s = 0; s < c->nps; s++) {
-        size_t p = psclient_dense_pieces(c->b->job, c->pl->shards[s].size);
+        size_t p = psclient_dense_pieces(c->b->job, &c->pl->shards[s]);
         most = p > most ? p : most;
     }
     return most;
@@ -378,14 +401,14 @@ static size_t s_push_pieces(const psclient_t *c)
 static int s_send_pieces(psclient_t *c, wire_buf_t *grad, uint32_t flags,
                          size_t most)
 {
-    size_t elem = c->b->job->wire_f16 ? 2 : 4;
     s_begin(c, 0);
     c->pieced = 1;
-    s_free_buf(&c->f16, c->total * elem + 1);
+    if (c->b->job->wire_f16)
+        s_free_buf(&c->f16, c->total * 2 + 1);
     for (size_t p = 0; p < most; p++) {
         for (int s = 0; s < c->nps; s++) {
             size_t size = c->pl->shards[s].size;
-            size_t pieces = psclient_dense_pieces(c->b->job, size);
+            size_t pieces = psclient_dense_pieces(c->b->job, &c->pl->shards[s]);
             if (!s_holds_dense(c, s) || p >= pieces)
                 continue;
             uint32_t more = p + 1 < pieces ? WIRE_MORE : 0;

@@ -69,11 +69,13 @@ int psclient_sparse_push(psclient_t *c, const uint64_t *keys, size_t n,
 size_t psclient_sparse_pieces(size_t rows, size_t row_bytes);
 
 /*
- * Messages a push of a shard's values goes in: pieces of at least 128 KiB
- * (at most 16) on the f16 wire in async mode without a staleness bound, so
- * that narrowing, sending, applying and widening overlap; else 1.
+ * Pieces a push to shard sh goes in: in async mode without a staleness
+ * bound, pieces of at least 128 KiB (at most 16) on the f16 wire, and in
+ * float32 for a shard of one slice of 8 MiB or more; else 1. Pieces
+ * overlap converting, sending, applying and taking the values back.
  */
-size_t psclient_dense_pieces(const struct job *job, size_t values);
+size_t psclient_dense_pieces(const struct job *job,
+                             const struct placement_shard *sh);
 
 /* Asks for the rows of keys; psclient_wait() writes them to rows_out. */
 int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,

@@ -25,12 +25,14 @@
 
 #define LR 0.5f
 /* Large enough that the ps and the client split loops over 3 threads. */
-#define FLOATS    300000 /* sliced over 2 ps: slice_min_bytes below */
-#define ROWS      100000
-#define MANY      60000 /* keys of the large sparse requests */
-#define WIDTH     4
-#define NKEYS     9
-#define NELEMS(a) ((int) (sizeof(a) / sizeof((a)[0])))
+#define FLOATS 300000 /* sliced over 2 ps: slice_min_bytes below */
+/* Enough that f32 pushes go in pieces too (8 MiB a shard). */
+#define FLOATS_PIECES 4400000
+#define ROWS          100000
+#define MANY          60000 /* keys of the large sparse requests */
+#define WIDTH         4
+#define NKEYS         9
+#define NELEMS(a)     ((int) (sizeof(a) / sizeof((a)[0])))
 
 /* Keys in no order, 17 and 3 twice, on both shards. */
 static const uint64_t s_keys[NKEYS] = {17, 3, 998, 17, 0, 501, 3, 2, 999};
@@ -42,15 +44,18 @@ struct rig {
     struct boot b;
     psclient_t *pc;
     int f16;
+    size_t floats;         /* of the dense variable */
     float (*table)[WIDTH]; /* the sparse rows the ps should hold */
 };
 
 static void s_rig_start(struct rig *r, const char *ps, int nps,
-                        const char *dtype)
+                        const char *dtype, size_t floats)
 {
     char err[PSC_ERR_LEN] = "";
     char wire[32];
+    char dense[64];
     snprintf(wire, sizeof wire, "wire_dtype=%s", dtype);
+    snprintf(dense, sizeof dense, "bench.dense_floats=%zu", floats);
     const char *sets[] = {"model=bench",
                           "mode=async",
                           "optimizer=sgd",
@@ -59,12 +64,13 @@ static void s_rig_start(struct rig *r, const char *ps, int nps,
                           "startup_timeout_s=20",
                           "slice_min_bytes=4096",
                           "apply_threads=3",
-                          "bench.dense_floats=300000",
+                          dense,
                           "bench.sparse_rows=100000",
                           "bench.sparse_width=4",
                           wire};
     memset(r, 0, sizeof *r);
     r->f16 = dtype[1] == '1';
+    r->floats = floats;
     r->table = calloc(ROWS, sizeof *r->table);
     CHECK(r->table != NULL);
     for (uint64_t k = 0; k < ROWS; k++) {
@@ -143,18 +149,18 @@ static void s_sgd(const struct rig *r, float *w, float g)
  */
 static void s_dense(struct rig *r)
 {
-    float *want = calloc(FLOATS, sizeof(float));
-    float *got = calloc(FLOATS, sizeof(float));
+    float *want = calloc(r->floats, sizeof(float));
+    float *got = calloc(r->floats, sizeof(float));
     CHECK(want != NULL && got != NULL);
-    wire_buf_t *grad = wire_buf_new(FLOATS * sizeof(float));
+    wire_buf_t *grad = wire_buf_new(r->floats * sizeof(float));
     float *g = wire_buf_data(grad);
-    for (size_t i = 0; i < FLOATS; i++)
+    for (size_t i = 0; i < r->floats; i++)
         want[i] = jobvars_init_value(42, JOBVARS_DENSE_VAR, i);
     CHECK_OK(psclient_pull(r->pc, 0));
     s_wait(r, got);
-    s_check_values(r, got, want, FLOATS, "initial values");
+    s_check_values(r, got, want, r->floats, "initial values");
     for (int c = 1; c <= 3; c++) {
-        for (size_t i = 0; i < FLOATS; i++) {
+        for (size_t i = 0; i < r->floats; i++) {
             g[i] = s_grad(i, c);
             s_sgd(r, &want[i], g[i]);
         }
@@ -162,9 +168,9 @@ static void s_dense(struct rig *r)
                         : psclient_push(r->pc, grad));
         s_wait(r, c == 2 ? NULL : got);
         if (c != 2) {
-            s_check_values(r, got, want, FLOATS, "push + pull");
+            s_check_values(r, got, want, r->floats, "push + pull");
             /* The same values, read where they arrived when they can be. */
-            s_check_values(r, psclient_values(r->pc, got), want, FLOATS,
+            s_check_values(r, psclient_values(r->pc, got), want, r->floats,
                            "values in place");
         }
         for (int s = 0; s < 2; s++)
@@ -172,7 +178,7 @@ static void s_dense(struct rig *r)
     }
     CHECK_OK(psclient_pull(r->pc, 3));
     s_wait(r, got);
-    s_check_values(r, got, want, FLOATS, "pull after push only");
+    s_check_values(r, got, want, r->floats, "pull after push only");
     /* Every send let go of the zero-copy gradient. */
     double deadline = psc_now() + 5;
     while (wire_buf_busy(grad) && psc_now() < deadline)
@@ -380,11 +386,24 @@ static void s_refused(struct rig *r)
     zmq_close(raw0);
 }
 
+/* Large shards: f32 pushes go in pieces, values exact all the same. */
+static void s_f32_pieces(const char *ps)
+{
+    struct rig r;
+    s_rig_start(&r, ps, 2, "f32", FLOATS_PIECES);
+    const placement_t *pl = bench_cluster_placement(r.cl);
+    for (int s = 0; s < 2; s++)
+        CHECK(psclient_dense_pieces(bench_cluster_job(r.cl), &pl->shards[s]) >
+              1);
+    s_dense(&r);
+    s_rig_stop(&r);
+}
+
 /* The same seed gives the same initial values on 1 ps as on 2. */
 static void s_one_ps(const char *ps)
 {
     struct rig r;
-    s_rig_start(&r, ps, 1, "f32");
+    s_rig_start(&r, ps, 1, "f32", FLOATS);
     float *got = calloc(FLOATS, sizeof(float));
     float row[NKEYS * WIDTH];
     CHECK(got != NULL);
@@ -415,13 +434,13 @@ int main(int argc, char **argv)
     static const char *const dtypes[] = {"f32", "f16"};
     for (int d = 0; d < 2; d++) {
         struct rig r;
-        s_rig_start(&r, argv[1], 2, dtypes[d]);
+        s_rig_start(&r, argv[1], 2, dtypes[d], FLOATS);
         const placement_t *pl = bench_cluster_placement(r.cl);
         CHECK(pl->shards[0].size > 0 && pl->shards[1].size > 0);
         /* f16 pushes go in pieces, f32 ones whole: both paths checked. */
         for (int s = 0; s < 2; s++)
             CHECK_EQ(psclient_dense_pieces(bench_cluster_job(r.cl),
-                                           pl->shards[s].size) > 1,
+                                           &pl->shards[s]) > 1,
                      d == 1);
         s_dense(&r);
         s_sparse(&r);
@@ -433,6 +452,8 @@ int main(int argc, char **argv)
         s_rig_stop(&r);
         printf("ok dense and sparse over 2 ps, %s\n", dtypes[d]);
     }
+    s_f32_pieces(argv[1]);
+    printf("ok dense f32 in pieces over 2 ps\n");
     s_one_ps(argv[1]);
     printf("ok initial values alike on 1 and 2 ps\n");
     printf("all bench paths passed in %.1f s\n", psc_now() - start);
