@@ -279,8 +279,8 @@ static void s_log_pieces(const self_t *self)
 {
     size_t most = 1;
     for (int s = 0; s < self->placement->nps; s++) {
-        size_t p = psclient_dense_pieces(self->b->job,
-                                         &self->placement->shards[s]);
+        size_t p =
+            psclient_dense_pieces(self->b->job, &self->placement->shards[s]);
         most = p > most ? p : most;
     }
     if (most > 1)
