@@ -744,9 +744,10 @@ static int s_on_reply(psclient_t *c, int s, char *err)
         }
         c->waiting[s]--;
         rc = s_handle(c, s, msg, err);
-        if (rc != 1)
-            wire_msg_release(msg);
-        if (rc != 0 && rc != 1)
+        if (rc == 1)
+            return 0; /* whole values, kept in c->reply[s] */
+        wire_msg_release(msg);
+        if (rc != 0)
             return rc;
     }
     return 0;
