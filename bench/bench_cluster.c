@@ -7,6 +7,7 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
+#include "psc_proc.h"
 #include "psc_time.h"
 #include "psclient.h"
 #include "wire.h"
@@ -20,13 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
-
-extern char **environ;
 
 struct bench_cluster {
     int nps;
@@ -91,19 +89,9 @@ static int s_spawn(bench_cluster_t *c, const char *ps_path, int i,
                    const char *const *sets, int nsets, char *err)
 {
     char tf[2048];
-    char env_tf[2100];
+    char *setting = NULL;
     s_tf_config(c, "ps", i, tf, sizeof tf);
-    snprintf(env_tf, sizeof env_tf, "TF_CONFIG=%s", tf);
-    size_t nenv = 0;
-    while (environ[nenv] != NULL)
-        nenv++;
-    char **envp = psc_xcalloc(nenv + 2, sizeof *envp);
-    size_t k = 0;
-    for (size_t e = 0; e < nenv; e++) {
-        if (strncmp(environ[e], "TF_CONFIG=", 10) != 0)
-            envp[k++] = environ[e];
-    }
-    envp[k] = env_tf;
+    char **envp = psc_env_with_tf_config(tf, &setting);
     char *argv[3 + 2 * BENCH_MAX_SETS];
     int argc = 0;
     argv[argc++] = (char *) ps_path;
@@ -113,17 +101,10 @@ static int s_spawn(bench_cluster_t *c, const char *ps_path, int i,
         argv[argc++] = (char *) sets[s];
     }
     argv[argc] = NULL;
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* The ps dies with psc-bench, however psc-bench ends. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        execve(ps_path, argv, envp);
-        _exit(127);
-    }
+    /* The ps dies with psc-bench, however psc-bench ends. */
+    pid_t pid = psc_spawn_tied(ps_path, argv, envp);
     free(envp);
+    free(setting);
     if (pid < 0)
         return psc_seterr(err, PSC_EIO, "cannot start '%s'", ps_path);
     c->pids[i] = pid;

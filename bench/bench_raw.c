@@ -7,6 +7,7 @@
 
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_proc.h"
 #include "psc_time.h"
 
 #include <arpa/inet.h>
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,15 +44,7 @@ static int s_spawn(bench_raw_t *r, const char *self_exe, int i, int io_threads,
                     "--sockbuf",
                     buf,
                     NULL};
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        execv(self_exe, argv);
-        _exit(127);
-    }
+    pid_t pid = psc_spawn_tied(self_exe, argv, NULL);
     if (pid < 0)
         return psc_seterr(err, PSC_EIO, "cannot start an echo server");
     r->pids[i] = pid;

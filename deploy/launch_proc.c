@@ -7,6 +7,7 @@
 
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,29 +17,6 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* POSIX leaves declaring it to the program. */
-extern char **environ;
-
-/* Returns environ without any TF_CONFIG, plus TF_CONFIG=tf_config. */
-static char **s_envp(const char *tf_config, char **setting)
-{
-    size_t n = 0;
-    while (environ[n] != NULL)
-        n++;
-    char **envp = psc_xcalloc(n + 2, sizeof *envp);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strncmp(environ[i], "TF_CONFIG=", 10) != 0)
-            envp[k++] = environ[i];
-    }
-    size_t len = strlen(tf_config) + 11;
-    *setting = psc_xmalloc(len);
-    snprintf(*setting, len, "TF_CONFIG=%s", tf_config);
-    envp[k++] = *setting;
-    envp[k] = NULL;
-    return envp;
-}
 
 static int s_pipe(int fds[2])
 {
@@ -128,7 +106,7 @@ int launch_proc_start(struct launch_task *t, char *const argv[],
     char failure[PSC_ERR_LEN];
     snprintf(failure, sizeof failure, "psc-launch: cannot execute '%s'\n",
              argv[0]);
-    char **envp = s_envp(t->tf_config, &setting);
+    char **envp = psc_env_with_tf_config(t->tf_config, &setting);
     int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     int rc = 0;
     if (null < 0 || s_pipe(po) != 0 || s_pipe(pe) != 0)

@@ -9,6 +9,7 @@
 #include "model.h"
 #include "placement.h"
 #include "psc_err.h"
+#include "psc_proc.h"
 #include "psc_time.h"
 #include "test.h"
 #include "wire.h"
@@ -19,7 +20,6 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -214,17 +214,9 @@ static void s_spawn(const char *ps_path, const char *const *sets, int nsets,
     }
     argv[argc] = NULL;
     fflush(NULL);
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    /* Dies with the test, even when the test is killed. */
+    pid_t pid = psc_spawn_tied(ps_path, argv, NULL);
     CHECK(pid >= 0);
-    if (pid == 0) {
-        /* Dies with the test, even when the test is killed. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127);
-        execv(ps_path, argv);
-        _exit(127);
-    }
     s_child = pid;
 }
 
