@@ -3,6 +3,7 @@
  */
 #include "psclient.h"
 
+#include "bigcopy.h"
 #include "f16.h"
 #include "jobvars.h"
 #include "keyplan.h"
@@ -67,6 +68,7 @@ struct convert_run {
     const void *src;
     int f16; /* widen from (or, with narrow, to) binary16; else copy f32 */
     int narrow;
+    int stream; /* copy f32 with bigcopy_stream() */
 };
 
 static void s_convert_part(void *arg, size_t begin, size_t end)
@@ -79,9 +81,18 @@ static void s_convert_part(void *arg, size_t begin, size_t end)
     else if (r->f16)
         f16_to_f32((float *) r->dst + begin, (const char *) r->src + 2 * begin,
                    n);
+    else if (r->stream)
+        bigcopy_stream((float *) r->dst + begin,
+                       (const char *) r->src + 4 * begin, n * sizeof(float));
     else
         memcpy((float *) r->dst + begin, (const char *) r->src + 4 * begin,
                n * sizeof(float));
+}
+
+/* Flat values this large are written without passing through the cache. */
+static int s_stream_values(const psclient_t *c)
+{
+    return c->total * sizeof(float) >= BIGCOPY_STREAM_FROM;
 }
 
 /* Frame i of msg as float32 into dst (wire_frame_count() values). */
@@ -89,14 +100,15 @@ static void s_frame_into(psclient_t *c, const wire_msg_t *msg, int i,
                          float *dst)
 {
     struct convert_run r = {dst, wire_frame_data(msg, i),
-                            msg->hdr->codec == PSC__CODEC__F16, 0};
+                            msg->hdr->codec == PSC__CODEC__F16, 0,
+                            s_stream_values(c)};
     pool_for(c->pool, wire_frame_count(msg, i), GRAIN, s_convert_part, &r);
 }
 
 /* n float32 values narrowed to binary16. */
 static void s_narrow(psclient_t *c, uint16_t *dst, const float *src, size_t n)
 {
-    struct convert_run r = {dst, src, 1, 1};
+    struct convert_run r = {dst, src, 1, 1, 0};
     pool_for(c->pool, n, GRAIN, s_convert_part, &r);
 }
 
@@ -641,7 +653,7 @@ static void s_back_part(void *arg, size_t begin, size_t end)
         ((uintptr_t) data % sizeof(float)) != 0) {
         float *wide = c->sp.wide + r->first * w;
         struct convert_run cr = {wide, data,
-                                 r->msg->hdr->codec == PSC__CODEC__F16, 0};
+                                 r->msg->hdr->codec == PSC__CODEC__F16, 0, 0};
         s_convert_part(&cr, begin * w, end * w);
         rows = wide + begin * w;
     }
@@ -692,7 +704,7 @@ static int s_on_piece(psclient_t *c, int s, const wire_msg_t *msg, char *err)
     for (int i = 0; i < n; i++) {
         struct convert_run r = {c->dense + spans[i].global,
                                 data + (spans[i].local - a) * (f16 ? 2 : 4),
-                                f16, 0};
+                                f16, 0, s_stream_values(c)};
         pool_for(c->pool, spans[i].n, GRAIN, s_convert_part, &r);
     }
     c->version[s] = msg->hdr->step;
