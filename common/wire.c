@@ -22,6 +22,7 @@ struct wire_buf {
     atomic_int refs;
     size_t size;
     void *data;
+    wire_buf_t *parent; /* a view: data lies in parent, which it holds */
 };
 
 wire_buf_t *wire_buf_new(size_t bytes)
@@ -30,6 +31,18 @@ wire_buf_t *wire_buf_new(size_t bytes)
     atomic_init(&b->refs, 1);
     b->size = bytes;
     b->data = psc_xaligned(bytes);
+    b->parent = NULL;
+    return b;
+}
+
+wire_buf_t *wire_buf_view(wire_buf_t *parent, size_t offset, size_t bytes)
+{
+    wire_buf_t *b = psc_xmalloc(sizeof *b);
+    atomic_init(&b->refs, 1);
+    b->size = bytes;
+    b->data = (char *) parent->data + offset;
+    b->parent = parent;
+    atomic_fetch_add(&parent->refs, 1);
     return b;
 }
 
@@ -48,12 +61,20 @@ int wire_buf_busy(wire_buf_t *b)
     return atomic_load(&b->refs) > 1;
 }
 
+int wire_buf_holders(wire_buf_t *b)
+{
+    return atomic_load(&b->refs) - 1;
+}
+
 static void s_buf_unref(wire_buf_t *b)
 {
-    if (atomic_fetch_sub(&b->refs, 1) == 1) {
+    if (atomic_fetch_sub(&b->refs, 1) != 1)
+        return;
+    if (b->parent != NULL)
+        s_buf_unref(b->parent);
+    else
         free(b->data);
-        free(b);
-    }
+    free(b);
 }
 
 void wire_buf_release(wire_buf_t **p)

@@ -35,8 +35,18 @@ wire_buf_t *wire_buf_new(size_t bytes);
 void *wire_buf_data(wire_buf_t *b);
 size_t wire_buf_size(const wire_buf_t *b);
 
+/*
+ * A buffer for bytes of parent from offset on (in bounds), sharing its
+ * memory: sending the view holds parent too, and wire_buf_busy(view) says
+ * whether a send still holds that part. Caller owns the one reference.
+ */
+wire_buf_t *wire_buf_view(wire_buf_t *parent, size_t offset, size_t bytes);
+
 /* 1 while a send still holds a reference (do not write into it then). */
 int wire_buf_busy(wire_buf_t *b);
+
+/* References besides the owner's: sends in flight and live views. */
+int wire_buf_holders(wire_buf_t *b);
 
 /* Drops the caller's reference and sets *p to NULL; accepts NULL. */
 void wire_buf_release(wire_buf_t **p);

@@ -401,6 +401,29 @@ static wire_buf_t *s_piece_buf(self_t *self, size_t bytes)
     return self->piece_bufs[slot];
 }
 
+/*
+ * Whether a piece's reply should send its range of the values in place:
+ * in float32, while no other peer is pushing in pieces. Another peer's
+ * next piece would likely find that range still being sent and wait for
+ * it; a copy is then cheaper.
+ */
+static int s_reply_in_place(self_t *self)
+{
+    return !self->b->job->wire_f16 && self->nopen <= 1;
+}
+
+/* The range's values to send: in place, or copied when too many are. */
+static wire_buf_t *s_range_reply(self_t *self, size_t first, size_t count)
+{
+    wire_buf_t *view = ps_shard_range_view(self->shard, first, count);
+    if (view != NULL)
+        return view;
+    wire_buf_t *out = s_piece_buf(self, count * sizeof(float) + 1);
+    memcpy(wire_buf_data(out), ps_shard_values(self->shard) + first,
+           count * sizeof(float));
+    return out;
+}
+
 /* Answers a piece with its range's new values. */
 static void s_send_piece(self_t *self, const wire_msg_t *req, wire_buf_t *buf,
                          size_t count)
@@ -437,10 +460,14 @@ static void s_on_push_piece(self_t *self, const wire_msg_t *msg)
     if (!f16 && ((uintptr_t) g % sizeof(float)) != 0)
         g = wire_frame_f32(msg, 0, s_scratch(self));
     int want = (msg->hdr->flags & WIRE_WANT_PARAMS) != 0;
+    int in_place = want && s_reply_in_place(self);
     size_t elem = self->b->job->wire_f16 ? 2 : 4;
-    wire_buf_t *out = want ? s_piece_buf(self, count * elem + 1) : NULL;
+    wire_buf_t *out =
+        want && !in_place ? s_piece_buf(self, count * elem + 1) : NULL;
     ps_shard_push_range(self->shard, &o->pw, msg->hdr->offset, g, f16, count,
                         out != NULL ? wire_buf_data(out) : NULL);
+    if (in_place)
+        out = s_range_reply(self, msg->hdr->offset, count);
     o->next = msg->hdr->offset + count;
     if ((msg->hdr->flags & WIRE_MORE) == 0)
         s_close_push(self, o);

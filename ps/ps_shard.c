@@ -20,7 +20,9 @@
 #include "jobvars.h"
 #include "optim.h"
 #include "psc_alloc.h"
+#include "psc_time.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,18 @@
 #define SPARES 2
 /* ...by shards up to this size; larger ones free a spare once sent. */
 #define SPARE_KEEP_BYTES ((size_t) 64 << 20)
+/* Replies in pieces sending ranges of the values in place, at most. */
+#define HELD_MAX 32
+/* How long a write waits for a reply to finish sending its range before
+ * it moves the values to a spare instead (a copy of the whole shard). */
+#define HELD_WAIT_S 0.005
+
+/* A range of the values that a reply is sending in place. */
+struct held {
+    wire_buf_t *view; /* the shard's reference; busy while being sent */
+    size_t first;
+    size_t end;
+};
 
 struct ps_shard {
     const struct job *job;
@@ -45,7 +59,9 @@ struct ps_shard {
     int ready;
     uint64_t version;
     wire_buf_t *values;
-    wire_buf_t *spare[SPARES]; /* NULL, or a buffer a send may still hold */
+    wire_buf_t *spare[SPARES];  /* NULL, or a buffer a send may still hold */
+    struct held held[HELD_MAX]; /* views of values, oldest first */
+    int nheld;
     uint64_t out_of_place;
     wire_buf_t *half; /* f16 wire: the values in binary16, as replies send */
     int half_valid;
@@ -62,6 +78,28 @@ struct ps_shard {
 static size_t s_bytes(const ps_shard_t *s)
 {
     return (s->layout->size > 0 ? s->layout->size : 1) * sizeof(float);
+}
+
+/* Drops the views of values that no send holds any more. */
+static void s_prune_held(ps_shard_t *s)
+{
+    int kept = 0;
+    for (int i = 0; i < s->nheld; i++) {
+        if (wire_buf_busy(s->held[i].view))
+            s->held[kept++] = s->held[i];
+        else
+            wire_buf_release(&s->held[i].view);
+    }
+    s->nheld = kept;
+}
+
+/* Drops every view: the values moved to another buffer, or the shard goes
+ * (sends in flight keep their views, and the old buffer, until done). */
+static void s_forget_held(ps_shard_t *s)
+{
+    for (int i = 0; i < s->nheld; i++)
+        wire_buf_release(&s->held[i].view);
+    s->nheld = 0;
 }
 
 ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
@@ -95,6 +133,7 @@ void ps_shard_destroy(ps_shard_t **p)
     if (p == NULL || *p == NULL)
         return;
     ps_shard_t *s = *p;
+    s_forget_held(s);
     wire_buf_release(&s->values);
     wire_buf_release(&s->half);
     for (int i = 0; i < SPARES; i++)
@@ -138,6 +177,7 @@ static wire_buf_t **s_free_spare(ps_shard_t *s)
 static float *s_target(ps_shard_t *s, wire_buf_t ***slot)
 {
     *slot = NULL;
+    s_prune_held(s);
     if (!wire_buf_busy(s->values))
         return wire_buf_data(s->values);
     *slot = s_free_spare(s);
@@ -149,6 +189,7 @@ static void s_commit(ps_shard_t *s, wire_buf_t **slot)
 {
     if (slot == NULL)
         return;
+    s_forget_held(s);
     wire_buf_t *t = s->values;
     s->values = *slot;
     *slot = t;
@@ -167,6 +208,37 @@ static float *s_writable(ps_shard_t *s)
         s_commit(s, slot);
     }
     return out;
+}
+
+/* Waits, at most HELD_WAIT_S, for the sends holding view to finish. */
+static int s_wait_sent(wire_buf_t *view)
+{
+    double until = psc_now() + HELD_WAIT_S;
+    while (wire_buf_busy(view)) {
+        if (psc_now() > until)
+            return 0;
+        sched_yield(); /* the I/O thread sending it may share this core */
+    }
+    return 1;
+}
+
+/*
+ * The values, safe to write in [first, end): in place once no reply is
+ * sending that range any more, else (a reply holds it too long, or a
+ * whole reply holds the values) moved to a spare by s_writable().
+ */
+static float *s_range_writable(ps_shard_t *s, size_t first, size_t end)
+{
+    for (int i = 0; i < s->nheld; i++) {
+        const struct held *h = &s->held[i];
+        if (h->first < end && first < h->end && !s_wait_sent(h->view))
+            return s_writable(s);
+    }
+    s_prune_held(s);
+    if (wire_buf_holders(s->values) > s->nheld)
+        return s_writable(s);
+    s->half_valid = 0;
+    return wire_buf_data(s->values);
 }
 
 void ps_shard_init_slice(ps_shard_t *s, int slice, const float *values)
@@ -461,7 +533,7 @@ void ps_shard_push_range(ps_shard_t *s, const struct ps_piecewise *pw,
             memcpy(out, v + offset, count * sizeof(float));
         return;
     }
-    float *w = s_writable(s);
+    float *w = s_range_writable(s, offset, offset + count);
     struct slice_run r = {.s = s,
                           .wo = w,
                           .wi = w,
@@ -474,6 +546,19 @@ void ps_shard_push_range(ps_shard_t *s, const struct ps_piecewise *pw,
                           .copy = half ? NULL : out,
                           .out_first = offset};
     pool_for(s->pool, count, GRAIN, s_apply_part, &r);
+}
+
+wire_buf_t *ps_shard_range_view(ps_shard_t *s, size_t first, size_t count)
+{
+    s_prune_held(s);
+    if (s->nheld == HELD_MAX)
+        return NULL;
+    struct held *h = &s->held[s->nheld++];
+    h->view =
+        wire_buf_view(s->values, first * sizeof(float), count * sizeof(float));
+    h->first = first;
+    h->end = first + count;
+    return h->view;
 }
 
 void ps_shard_push_end(ps_shard_t *s, const struct ps_piecewise *pw)

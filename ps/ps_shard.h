@@ -83,6 +83,16 @@ void ps_shard_push_range(ps_shard_t *s, const struct ps_piecewise *pw,
                          size_t offset, const void *g, int f16, size_t count,
                          void *out);
 
+/*
+ * The float32 values of elements [first, first + count) as a buffer that
+ * a reply sends without copying (borrowed: the shard keeps a reference
+ * until the send is done), or NULL when too many such replies are in
+ * flight (copy the values instead). While a reply sends a range, a write
+ * to it waits for the send to finish (briefly; then the update moves the
+ * values to a spare buffer), so no reply sees torn values.
+ */
+wire_buf_t *ps_shard_range_view(ps_shard_t *s, size_t first, size_t count);
+
 /* Ends a push in pieces: an applied one advances the version. */
 void ps_shard_push_end(ps_shard_t *s, const struct ps_piecewise *pw);
 
