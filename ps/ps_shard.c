@@ -5,7 +5,9 @@
  * update writes into it in place unless a send still holds it; then the
  * update runs out of place, reading the held buffer and writing a spare
  * one, which becomes the values: no reply ever sees torn values, and no
- * update pays for a copy. Gradients are applied straight from the received
+ * update pays for a copy. Replies to a push in pieces may send ranges of
+ * the values in place (views); a piece reaching a range still being sent
+ * waits for that send, briefly, before it moves the values. Gradients are applied straight from the received
  * frames; binary16 ones are widened a chunk at a time so the widened floats
  * stay in the L1 cache.
  */
