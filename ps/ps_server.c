@@ -39,7 +39,8 @@ struct piecewise {
     struct ps_piecewise pw;
 };
 
-/* Reply buffers for pieces: each send holds one until it has gone. */
+/* Reply buffers for pieces and sparse rows: each send holds one until it
+ * has gone, and one no send holds is reused. */
 #define PIECE_BUFS 16
 
 typedef struct self {
@@ -61,7 +62,6 @@ typedef struct self {
     size_t key_cap;
     float *row_space; /* unaligned sparse rows */
     size_t row_cap;
-    wire_buf_t *rows;       /* sparse replies, reused while no send holds it */
     struct piecewise *open; /* pushes in pieces, one per peer at most */
     size_t nopen;
     size_t cap_open;
@@ -124,7 +124,6 @@ static void s_self_destroy(self_t **p)
     self_t *self = *p;
     net_close(&self->router);
     ctl_destroy(&self->ctl);
-    wire_buf_release(&self->rows);
     for (int i = 0; i < PIECE_BUFS; i++)
         wire_buf_release(&self->piece_bufs[i]);
     free(self->open);
@@ -535,25 +534,20 @@ static const uint64_t *s_keys(self_t *self, const wire_msg_t *msg)
 }
 
 /* The buffer for n rows of reply, one no send holds. */
-static void *s_rows_buf(self_t *self, size_t n)
+static wire_buf_t *s_rows_buf(self_t *self, size_t n)
 {
     size_t elem = self->b->job->wire_f16 ? 2 : 4;
-    size_t bytes = n * ps_sparse_width(self->sparse) * elem + 1;
-    if (self->rows == NULL || wire_buf_busy(self->rows) ||
-        wire_buf_size(self->rows) < bytes) {
-        wire_buf_release(&self->rows);
-        self->rows = wire_buf_new(bytes);
-    }
-    return wire_buf_data(self->rows);
+    return s_piece_buf(self, n * ps_sparse_width(self->sparse) * elem + 1);
 }
 
-/* Sends the n rows in s_rows_buf() in reply to req. */
-static void s_send_rows(self_t *self, const wire_msg_t *req, size_t n)
+/* Sends the n rows in buf (s_rows_buf()) in reply to req. */
+static void s_send_rows(self_t *self, const wire_msg_t *req, wire_buf_t *buf,
+                        size_t n)
 {
     int f16 = self->b->job->wire_f16;
     size_t width = ps_sparse_width(self->sparse);
-    struct wire_frame f = {wire_buf_data(self->rows), n * width * (f16 ? 2 : 4),
-                           n * width, self->rows};
+    struct wire_frame f = {wire_buf_data(buf), n * width * (f16 ? 2 : 4),
+                           n * width, buf};
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__SPARSE_PARAMS, self->task);
     h.request_id = req->hdr->request_id;
@@ -585,6 +579,7 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
     }
     const uint64_t *keys = s_keys(self, msg);
     size_t n = (size_t) wire_frame_count(msg, 0);
+    wire_buf_t *out = NULL;
     why = ps_sparse_check(self->sparse, keys, n);
     if (why != NULL) {
         s_reply_error(self, msg, why);
@@ -605,18 +600,20 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
         /* Each updated row goes into the reply while it is in the cache. */
         int want = (msg->hdr->flags & WIRE_WANT_PARAMS) != 0;
         int last = (msg->hdr->flags & WIRE_MORE) == 0;
+        out = want ? s_rows_buf(self, n) : NULL;
         ps_sparse_push(self->sparse, keys, n, rows, f16,
-                       want ? s_rows_buf(self, n) : NULL,
+                       out != NULL ? wire_buf_data(out) : NULL,
                        self->b->job->wire_f16, last);
         if (!want) {
             s_ack(self, msg, ps_sparse_version(self->sparse));
             return;
         }
     } else {
-        ps_sparse_gather(self->sparse, keys, n, s_rows_buf(self, n),
+        out = s_rows_buf(self, n);
+        ps_sparse_gather(self->sparse, keys, n, wire_buf_data(out),
                          self->b->job->wire_f16);
     }
-    s_send_rows(self, msg, n);
+    s_send_rows(self, msg, out, n);
 }
 
 static void s_on_request(self_t *self, const wire_msg_t *msg)
