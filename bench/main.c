@@ -807,7 +807,9 @@ static void s_suite_memory(struct ctx *x)
         bench_cluster_destroy(&cl);
         return;
     }
-    poll(NULL, 0, 200); /* let the ps free the received frames */
+    /* Idle, the ps gives the memory of freed messages back: what it holds
+     * then is its model and slots (the peak adds messages in flight). */
+    poll(NULL, 0, (int) (PSC_IDLE_GIVE_BACK_S * 1000) + 500);
     long rss = 0;
     long peak = 0;
     for (int i = 0; i < 2; i++) {

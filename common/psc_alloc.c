@@ -60,4 +60,17 @@ void psc_alloc_tune_for_messages(void)
     /* glibc's own ceiling for its adaptive threshold, made fixed. */
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    /* One arena for every thread. ZeroMQ's I/O thread allocates each
+     * received message; in an arena of its own, whose top glibc trims only
+     * beyond M_TRIM_THRESHOLD (more than such an arena can hold), a ps would
+     * keep its largest burst of messages for good, out of reach of
+     * psc_alloc_give_back(). Measured no slower, and faster for 16 MiB. */
+    mallopt(M_ARENA_MAX, 1);
+}
+
+void psc_alloc_give_back(void)
+{
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
 }

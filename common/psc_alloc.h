@@ -25,8 +25,20 @@ void *psc_xaligned(size_t size);
  * as soon as they are freed: ZeroMQ allocates every received message, and
  * a megabyte message freed to the system costs a page fault per 4 KiB when
  * the next one arrives. Blocks up to 32 MiB are reused; larger ones still
- * go back at once. Call at start-up, before threads start.
+ * go back at once. All threads share one arena, so that the blocks kept
+ * can be given back (psc_alloc_give_back()). Call at start-up, before
+ * threads start.
  */
 void psc_alloc_tune_for_messages(void);
+
+/*
+ * Gives the blocks psc_alloc_tune_for_messages() keeps back to the system:
+ * for a process gone idle, which should not hold tens of MiB of freed
+ * messages until its next burst. Costs a walk of the free blocks.
+ */
+void psc_alloc_give_back(void);
+
+/* Seconds without work after which a ps calls psc_alloc_give_back(). */
+#define PSC_IDLE_GIVE_BACK_S 1.0
 
 #endif

@@ -68,6 +68,8 @@ typedef struct self {
     wire_buf_t *piece_bufs[PIECE_BUFS];
     struct wire_counters counters;
     double next_stats;
+    double give_back_at; /* idle from then on: free memory goes back (0: none
+                            to give) */
     int stop;
     int exit_status;
 } self_t;
@@ -689,10 +691,31 @@ static void s_poll_once(self_t *self, int timeout_ms)
                 continue;
             s_on_request(self, &msg);
             wire_msg_release(&msg);
+            self->give_back_at = psc_now() + PSC_IDLE_GIVE_BACK_S;
         }
     }
     if (items[1].revents & ZMQ_POLLIN)
         s_on_control(self);
+}
+
+static int s_ms_until(double when, double now)
+{
+    return (int) ((when - now) * 1000) + 1;
+}
+
+/* Until the next heartbeat, statistics or giving memory back. */
+static int s_poll_timeout_ms(const self_t *self, double now)
+{
+    int ms = ctl_timeout_ms(self->ctl);
+    int stats_ms = s_ms_until(self->next_stats, now);
+    if (stats_ms < ms || ms < 0)
+        ms = stats_ms;
+    if (self->give_back_at > 0) {
+        int give_ms = s_ms_until(self->give_back_at, now);
+        if (give_ms < ms)
+            ms = give_ms;
+    }
+    return ms;
 }
 
 static int s_serve_loop(self_t *self)
@@ -714,9 +737,11 @@ static int s_serve_loop(self_t *self)
             s_send_stats(self);
             self->next_stats = now + self->b->job->log_interval_s;
         }
-        int ms = ctl_timeout_ms(self->ctl);
-        int stats_ms = (int) ((self->next_stats - now) * 1000) + 1;
-        s_poll_once(self, ms < stats_ms ? ms : stats_ms);
+        if (self->give_back_at > 0 && now >= self->give_back_at) {
+            psc_alloc_give_back();
+            self->give_back_at = 0;
+        }
+        s_poll_once(self, s_poll_timeout_ms(self, now));
     }
     s_send_stats(self);
     ctl_bye(self->ctl, "done");
