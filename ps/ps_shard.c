@@ -7,9 +7,9 @@
  * one, which becomes the values: no reply ever sees torn values, and no
  * update pays for a copy. Replies to a push in pieces may send ranges of
  * the values in place (views); a piece reaching a range still being sent
- * waits for that send, briefly, before it moves the values. Gradients are applied straight from the received
- * frames; binary16 ones are widened a chunk at a time so the widened floats
- * stay in the L1 cache.
+ * waits for that send, briefly, before it moves the values. Gradients are
+ * applied straight from the received frames; binary16 ones are widened a chunk
+ * at a time so the widened floats stay in the L1 cache.
  */
 /* As in optim.c: GCC's -O2 vectoriser skips loops of unknown length. */
 #if defined(__GNUC__) && !defined(__clang__)
