@@ -691,8 +691,8 @@ static void s_poll_once(self_t *self, int timeout_ms)
                 continue;
             s_on_request(self, &msg);
             wire_msg_release(&msg);
-            self->give_back_at = psc_now() + PSC_IDLE_GIVE_BACK_S;
         }
+        self->give_back_at = psc_now() + PSC_IDLE_GIVE_BACK_S;
     }
     if (items[1].revents & ZMQ_POLLIN)
         s_on_control(self);
