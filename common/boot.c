@@ -9,6 +9,7 @@
 #include "psc_err.h"
 #include "psc_log.h"
 #include "psc_sig.h"
+#include "psc_time.h"
 
 #include <cblas.h>
 #include <getopt.h>
@@ -195,6 +196,10 @@ void boot_release(struct boot *b)
     if (b->zctx != NULL)
         zmq_ctx_term(b->zctx);
     b->zctx = NULL;
+    /* The role's own share of a stop, apart from its orchestrator's. */
+    if (psc_sig_stop_requested() != 0)
+        psc_log_info("stopped on signal %d in %.3f s", psc_sig_stop_requested(),
+                     psc_now() - psc_sig_stop_time());
 }
 
 void boot_chief_endpoint(const tfc_t *tfc, const char **host, int *port)

@@ -37,7 +37,8 @@ struct boot {
 int boot_role(int argc, char **argv, enum tfc_role role, const char *about,
               struct boot *b);
 
-/* Frees what boot_role() made, the ZeroMQ context included. */
+/* Frees what boot_role() made, the ZeroMQ context included; after a stop
+ * signal, logs how long the role took to stop. */
 void boot_release(struct boot *b);
 
 /* The chief's control endpoint: chief 0, or worker 0 when there is none. */

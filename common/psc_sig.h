@@ -12,4 +12,7 @@ void psc_sig_install(void);
 /* The signal that asked to stop, or 0. */
 int psc_sig_stop_requested(void);
 
+/* When the first stop signal arrived, on psc_now()'s clock; 0 if none. */
+double psc_sig_stop_time(void);
+
 #endif

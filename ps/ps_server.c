@@ -758,9 +758,11 @@ static int s_start(self_t *self, char *err)
                           "this shard holds more than %d slices: raise "
                           "slice_min_bytes",
                           WIRE_MAX_FRAMES);
-    int rc = net_bind(self->router, tfc_port(b->tfc, TFC_PS, self->index), err);
+    int port = tfc_port(b->tfc, TFC_PS, self->index);
+    int rc = net_bind(self->router, port, err);
     if (rc != 0)
         return rc;
+    psc_log_info("listening on port %d; registering with the chief", port);
     self->ctl = ctl_new(b, err);
     if (self->ctl == NULL)
         return PSC_ENET;

@@ -25,7 +25,7 @@ order() {
         w1) start w1 worker 1 "${SHORT[@]}" ;;
         esac
         # The task is up (it printed its place) before the next starts.
-        wait_line "$t" "this task" 10
+        wait_line "$t" "this task" 30
     done
     all_exit_zero ps chief w0 w1
     grep -q "every ps and worker registered" "$WORK/chief.log" || fail "no formation line"
@@ -55,23 +55,44 @@ mismatch() {
     grep -q "refused worker:1" "$WORK/w1.log" || fail "worker:1 not told why"
 }
 
+# send_garbage PORT: raw bytes, then a ZeroMQ peer announcing a 1 TiB frame
+# (cut off, not served), to the ps on PORT.
+send_garbage() {
+    for i in 1 2 3; do
+        head -c 4096 /dev/urandom | timeout 20 python3 -c "
+import socket,sys
+s=socket.create_connection(('127.0.0.1',$1)); s.sendall(sys.stdin.buffer.read()); s.close()" ||
+            fail "could not send raw bytes to port $1"
+    done
+    timeout 20 python3 "$(dirname "$0")/zmtp_flood.py" "$1" || fail "flood client failed"
+}
+
+# Garbage before the job starts and while a job that cannot finish on its
+# own is running; training goes on past it, then the test stops the job.
 garbage() {
     cluster_json 1 1
-    start ps ps 0 "${SHORT[@]}" --set max_steps=300
-    start chief chief 0 "${SHORT[@]}" --set max_steps=300
-    start w0 worker 0 "${SHORT[@]}" --set max_steps=300
-    wait_line chief "starting the job" 20
+    local opts=("${SHORT[@]}" --set max_steps=$FOREVER --set log_interval_s=0.2)
+    local port
     port=$(echo "$CLUSTER" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ps"][0].split(":")[1])')
-    # Raw bytes, and a ZeroMQ greeting followed by junk frames.
-    for i in 1 2 3; do
-        head -c 4096 /dev/urandom | timeout 5 python3 -c "
-import socket,sys
-s=socket.create_connection(('127.0.0.1',$port)); s.sendall(sys.stdin.buffer.read()); s.close()" || true
-    done
-    # A ZeroMQ peer announcing a 1 TiB frame is cut off, not served.
-    timeout 20 python3 "$(dirname "$0")/zmtp_flood.py" "$port" || fail "flood client failed"
-    all_exit_zero ps chief w0
-    grep -q "trained 300 steps" "$WORK/chief.log" || fail "training did not go on"
+    start ps ps 0 "${opts[@]}"
+    wait_line ps "listening on port $port" 20
+    send_garbage "$port"
+    start chief chief 0 "${opts[@]}"
+    start w0 worker 0 "${opts[@]}"
+    wait_line w0 "first step done" 30
+    send_garbage "$port"
+    local after
+    after=$(last_step "$WORK/model")
+    wait_step "$WORK/model" $((after + 50)) 60
+    kill -TERM "$PID_chief"
+    expect_exit chief 143 30
+    all_exit_zero ps w0
+    python3 - "$WORK/model/metrics.jsonl" <<'PY' || fail "the model trained on garbage"
+import json, math, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+assert all(math.isfinite(r["loss"]) for r in recs), recs[-1]
+assert recs[-1]["loss"] < recs[0]["loss"], (recs[0], recs[-1])
+PY
 }
 
 no_chief() {
@@ -85,18 +106,20 @@ no_chief() {
 
 signal_stop() {
     cluster_json 1 1
-    start ps ps 0 "${SHORT[@]}" --set max_steps=100000
-    start chief chief 0 "${SHORT[@]}" --set max_steps=100000
-    start w0 worker 0 "${SHORT[@]}" --set max_steps=100000
+    start ps ps 0 "${SHORT[@]}" --set max_steps=$FOREVER
+    start chief chief 0 "${SHORT[@]}" --set max_steps=$FOREVER
+    start w0 worker 0 "${SHORT[@]}" --set max_steps=$FOREVER
     wait_line chief "starting the job" 20
     kill -INT "$PID_chief"
     expect_exit chief 130 20
     all_exit_zero ps w0
+    grep -qE "stopped on signal 2 in [0-9.]+ s" "$WORK/chief.log" ||
+        fail "the chief did not say how long it took to stop"
 }
 
 restart_worker() {
     cluster_json 1 2
-    local opts=("${SHORT[@]}" --set mode=async --set max_steps=1000000
+    local opts=("${SHORT[@]}" --set mode=async --set max_steps=$FOREVER
         --set heartbeat_interval_s=0.2 --set heartbeat_timeout_s=1)
     start ps ps 0 "${opts[@]}"
     start chief chief 0 "${opts[@]}"

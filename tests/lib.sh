@@ -84,3 +84,38 @@ expect_exit() {
     wait_exit "$1" "$3"
     [ "$STATUS" -eq "$2" ] || fail "$1 exited $STATUS, expected $2"
 }
+
+# A max_steps no test run reaches: a job that cannot finish on its own,
+# for checks that need the cluster held while they look; the test stops it.
+FOREVER=1000000000
+
+# last_step MODEL_DIR: the last global step in the chief's metrics.jsonl.
+last_step() {
+    grep -o '"step": *[0-9]*' "$1/metrics.jsonl" 2>/dev/null | tail -n1 | grep -o '[0-9]*$' || echo 0
+}
+
+# step_at_least STEP: reads metrics records until one has step >= STEP.
+# (A read loop, not awk: Debian's mawk buffers its input.)
+step_at_least() {
+    local line s
+    while IFS= read -r line; do
+        s=${line#*\"step\":}
+        s=${s# }
+        s=${s%%[!0-9]*}
+        [ -n "$s" ] && [ "$s" -ge "$1" ] && return 0
+    done
+    return 1
+}
+
+# wait_step MODEL_DIR STEP SECONDS: waits until the chief has logged STEP,
+# following its records as they are written; SECONDS only bounds a hang.
+wait_step() {
+    local f="$1/metrics.jsonl" fd pid rc
+    exec {fd}< <(exec timeout "$3" tail -n +1 -F "$f" 2>/dev/null)
+    pid=$!
+    step_at_least "$2" <&"$fd"
+    rc=$?
+    kill "$pid" 2>/dev/null
+    exec {fd}<&-
+    [ $rc -eq 0 ] || fail "the chief did not log step $2 within $3 s (last: $(last_step "$1"))"
+}

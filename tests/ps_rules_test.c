@@ -29,8 +29,8 @@
 #define HIST_BINS 64
 #define MAX_SETS  16
 #define LR        0.5f
-#define QUIET_MS  150  /* "not answered": nothing arrives within this */
-#define REPLY_MS  5000 /* bound on anything that should arrive */
+#define QUIET_MS  150   /* "not answered": nothing arrives within this */
+#define REPLY_MS  20000 /* bound on anything that should arrive */
 #define TOL       1e-6
 
 /*
@@ -484,7 +484,7 @@ static void s_rig_start(struct rig *r, void *zctx, const char *ps_path,
     int chief_port = s_bind_chief(r);
     r->ps_port = s_free_port();
     s_spawn(ps_path, sets, nsets, chief_port, r->ps_port);
-    double deadline = psc_now() + 10.0;
+    double deadline = psc_now() + REPLY_MS / 1000.0;
     while (!r->registered) {
         int status = 0;
         if (waitpid(s_child, &status, WNOHANG) == s_child) {
