@@ -11,17 +11,60 @@ macro(psc_require_pkg var module debpkg)
   endif()
 endmacro()
 
-# psc_unit_test(module [extra sources]): builds <module>_test.c beside the
-# module and registers it with ctest as <folder>.<module>.
+# psc_require_file(path what): stops configure when a listed file is missing
+# (a module or test listed in CMake must exist; nothing is skipped silently).
+function(psc_require_file path what)
+  if(NOT EXISTS ${path})
+    message(FATAL_ERROR "${what} '${path}' is listed in CMake but missing: "
+                        "add it, or take it off the list")
+  endif()
+endfunction()
+
+# psc_layer(name MODULES m... [TESTS m...] [PUBLIC dep...] [PRIVATE dep...]):
+# the static library psc_<name> of common/<name>/, its folder the include
+# directory, linked to the layers and libraries given; each TESTS module's
+# <module>_test.c becomes unit.<name>.<module>.
+function(psc_layer name)
+  cmake_parse_arguments(L "" "" "MODULES;TESTS;PUBLIC;PRIVATE" ${ARGN})
+  set(dir ${CMAKE_CURRENT_SOURCE_DIR}/${name})
+  set(srcs)
+  foreach(m IN LISTS L_MODULES)
+    psc_require_file(${dir}/${m}.c "module source")
+    psc_require_file(${dir}/${m}.h "module header")
+    list(APPEND srcs ${name}/${m}.c)
+  endforeach()
+  add_library(psc_${name} STATIC ${srcs})
+  target_include_directories(psc_${name} PUBLIC ${dir})
+  target_link_libraries(psc_${name} PUBLIC psc_build_flags ${L_PUBLIC}
+                        PRIVATE ${L_PRIVATE})
+  foreach(m IN LISTS L_TESTS)
+    # A test may use any layer to build its fixtures.
+    psc_unit_test(${m} DIR ${dir} NAME unit.${name}.${m} LINK common)
+  endforeach()
+endfunction()
+
+# psc_unit_test(module [DIR dir] [NAME test] [LINK lib...] [SOURCES src...]):
+# builds <module>_test.c from DIR (default: this folder) and registers it with
+# ctest as NAME (default unit.<folder>.<module>), label unit.
 function(psc_unit_test module)
+  cmake_parse_arguments(T "" "DIR;NAME" "LINK;SOURCES" ${ARGN})
   if(NOT BUILD_TESTING)
     return()
   endif()
-  get_filename_component(dir ${CMAKE_CURRENT_SOURCE_DIR} NAME)
-  add_executable(${module}_test ${module}_test.c ${ARGN})
-  target_link_libraries(${module}_test PRIVATE common)
-  target_include_directories(${module}_test PRIVATE ${PROJECT_SOURCE_DIR}/tests)
-  add_test(NAME ${dir}.${module} COMMAND ${module}_test)
-  set_tests_properties(${dir}.${module} PROPERTIES TIMEOUT 120 LABELS unit
+  if(NOT T_DIR)
+    set(T_DIR ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
+  if(NOT T_NAME)
+    get_filename_component(folder ${T_DIR} NAME)
+    set(T_NAME unit.${folder}.${module})
+  endif()
+  if(NOT T_LINK)
+    set(T_LINK common)
+  endif()
+  psc_require_file(${T_DIR}/${module}_test.c "unit test")
+  add_executable(${module}_test ${T_DIR}/${module}_test.c ${T_SOURCES})
+  target_link_libraries(${module}_test PRIVATE ${T_LINK} psc_test_support)
+  add_test(NAME ${T_NAME} COMMAND ${module}_test)
+  set_tests_properties(${T_NAME} PROPERTIES TIMEOUT 120 LABELS unit
     ENVIRONMENT "PSC_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()

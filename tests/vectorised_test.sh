@@ -15,7 +15,7 @@ done
 
 checked=0
 failed=0
-for file in common/optim.c ps/ps_shard.c ps/ps_sparse.c common/keyplan.c; do
+for file in common/nn/optim.c ps/ps_shard.c ps/ps_sparse.c common/net/keyplan.c; do
     # optim.c is built with -fno-math-errno (common/CMakeLists.txt).
     report=$("$cc" -std=c11 -O2 -fno-math-errno "${includes[@]}" \
         -c "$src/$file" -o /dev/null -fopt-info-vec-optimized 2>&1)
