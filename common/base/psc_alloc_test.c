@@ -41,7 +41,7 @@ static void *s_burst(void *arg)
 
 int main(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     printf("psc_alloc: skipped (the sanitizer's allocator is not glibc's)\n");
     return 0;
 #endif

@@ -1,25 +1,35 @@
 /*
- * The one mutable global the style allows: a sig_atomic_t stop flag. The
+ * The one mutable global the style allows: the stop flag. The
  * time the first stop signal arrived rides with it, so a role can say how
  * long it took to stop (an orchestrator's stop time is mostly its own).
  */
 #include "psc_sig.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
-static volatile sig_atomic_t s_stop_signal;
-/* Written once, by the handler, before s_stop_signal is set. */
-static struct timespec s_stop_at;
+/*
+ * Atomics, not volatile sig_atomic_t: the handler runs on whichever thread
+ * the signal lands on, and other threads (the acting chief's, a pool's)
+ * read the flag. Lock-free atomics are safe in a handler (C11 7.14.1.1).
+ */
+static atomic_int s_stop_signal;
+/* Nanoseconds on CLOCK_MONOTONIC; stored before s_stop_signal is set. */
+static atomic_llong s_stop_at_ns;
 
 static void s_on_signal(int sig)
 {
-    if (s_stop_signal != 0)
-        return;
+    int none = 0;
+    struct timespec ts;
     /* clock_gettime is async-signal-safe (POSIX.1-2008). */
-    clock_gettime(CLOCK_MONOTONIC, &s_stop_at);
-    s_stop_signal = sig;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    long long ns = (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    if (atomic_load(&s_stop_signal) != 0)
+        return;
+    atomic_store(&s_stop_at_ns, ns);
+    atomic_compare_exchange_strong(&s_stop_signal, &none, sig);
 }
 
 void psc_sig_install(void)
@@ -35,12 +45,12 @@ void psc_sig_install(void)
 
 int psc_sig_stop_requested(void)
 {
-    return (int) s_stop_signal;
+    return atomic_load(&s_stop_signal);
 }
 
 double psc_sig_stop_time(void)
 {
-    if (s_stop_signal == 0)
+    if (atomic_load(&s_stop_signal) == 0)
         return 0;
-    return (double) s_stop_at.tv_sec + (double) s_stop_at.tv_nsec * 1e-9;
+    return (double) atomic_load(&s_stop_at_ns) * 1e-9;
 }
