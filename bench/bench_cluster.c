@@ -7,13 +7,13 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
+#include "psc_port.h"
 #include "psc_proc.h"
 #include "psc_time.h"
 #include "psclient.h"
 #include "wire.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -47,24 +46,6 @@ struct bench_cluster {
     _Atomic uint64_t rejected[BENCH_MAX_PS];
     uint8_t known[BENCH_MAX_PS];
 };
-
-int bench_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *) &a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *) &a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
 
 /* TF_CONFIG of task type:index of this cluster. */
 static void s_tf_config(const bench_cluster_t *c, const char *type, int index,
@@ -129,8 +110,10 @@ static int s_ps_index(const bench_cluster_t *c, const char *task)
     return i;
 }
 
-static void s_on_message(bench_cluster_t *c, const wire_msg_t *msg)
+/* A message to the chief thread's ROUTER; arg is the cluster. */
+static void s_on_message(void *arg, const wire_msg_t *msg)
 {
+    bench_cluster_t *c = arg;
     int i = s_ps_index(c, msg->hdr->task);
     if (i < 0)
         return;
@@ -186,32 +169,36 @@ static void *s_chief(void *arg)
         zmq_pollitem_t item = {c->router, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, 50) <= 0)
             continue;
-        for (;;) {
-            wire_msg_t msg;
-            int rc = wire_recv(c->router, 1, &msg, &counters, ZMQ_DONTWAIT);
-            if (rc == PSC_EAGAIN || rc == PSC_EINTR || rc == PSC_ENET)
-                break;
-            if (rc != 0)
-                continue;
-            s_on_message(c, &msg);
-            wire_msg_release(&msg);
-        }
+        wire_drain(c->router, 1, INT_MAX, &counters, s_on_message, c);
     }
 }
 
 static int s_bind_chief(bench_cluster_t *c, char *err)
 {
     int linger = 0;
+    char ep[64];
     c->router = zmq_socket(c->zctx, ZMQ_ROUTER);
     zmq_setsockopt(c->router, ZMQ_LINGER, &linger, sizeof linger);
-    for (int tries = 0; tries < 20; tries++) {
-        char ep[64];
-        c->chief_port = bench_free_port();
-        snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", c->chief_port);
-        if (c->chief_port > 0 && zmq_bind(c->router, ep) == 0)
-            return 0;
-    }
-    return psc_seterr(err, PSC_ENET, "cannot bind the chief's port");
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", c->chief_port);
+    if (zmq_bind(c->router, ep) != 0)
+        return psc_seterr(err, PSC_ENET, "cannot bind the chief's port %d: %s",
+                          c->chief_port, zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+/* Every task's port, from one call: all distinct, all reserved. */
+static int s_pick_ports(bench_cluster_t *c, char *err)
+{
+    int ports[1 + BENCH_MAX_PS + BENCH_MAX_WORKERS];
+    int n = 1 + c->nps + c->nworkers;
+    int rc = psc_port_pick("127.0.0.1", ports, n, err);
+    if (rc != 0)
+        return rc;
+    c->chief_port = ports[0];
+    memcpy(c->ps_ports, ports + 1, (size_t) c->nps * sizeof *ports);
+    memcpy(c->worker_ports, ports + 1 + c->nps,
+           (size_t) c->nworkers * sizeof *ports);
+    return 0;
 }
 
 /* Waits until every ps registered; a ps that exits is an error. */
@@ -266,11 +253,9 @@ static int s_init_ps(bench_cluster_t *c, char *err)
 static int s_start(bench_cluster_t *c, const char *ps_path,
                    const char *const *sets, int nsets, char *err)
 {
-    for (int i = 0; i < c->nps; i++)
-        c->ps_ports[i] = bench_free_port();
-    for (int i = 0; i < c->nworkers; i++)
-        c->worker_ports[i] = bench_free_port();
-    int rc = s_bind_chief(c, err);
+    int rc = s_pick_ports(c, err);
+    if (rc == 0)
+        rc = s_bind_chief(c, err);
     if (rc != 0)
         return rc;
     if (pthread_create(&c->thread, NULL, s_chief, c) != 0)

@@ -61,8 +61,4 @@ void bench_cluster_endpoint(const bench_cluster_t *c, int ps, char *buf,
 /* Messages ps i refused or dropped, from its last PS_STATS. */
 uint64_t bench_cluster_rejected(bench_cluster_t *c, int ps);
 
-/* A TCP port on 127.0.0.1 nobody listens on now, from the kernel; -1 on
- * failure. */
-int bench_free_port(void);
-
 #endif

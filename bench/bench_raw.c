@@ -3,21 +3,17 @@
  */
 #include "bench_raw.h"
 
-#include "bench_cluster.h"
-
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_port.h"
 #include "psc_proc.h"
 #include "psc_time.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -83,14 +79,17 @@ bench_raw_t *bench_raw_new(const char *self_exe, int n, const char *transport,
 {
     bench_raw_t *r = psc_xcalloc(1, sizeof *r);
     r->ipc = strcmp(transport, "ipc") == 0;
+    int ports[BENCH_RAW_MAX];
     int rc = n >= 1 && n <= BENCH_RAW_MAX ? 0 : PSC_EINVAL;
+    if (rc == 0 && !r->ipc)
+        rc = psc_port_pick("127.0.0.1", ports, n, err);
     for (int i = 0; i < n && rc == 0; i++) {
         if (r->ipc)
             snprintf(r->endpoints[i], sizeof r->endpoints[i],
                      "ipc:///tmp/psc-bench-%d-%d.sock", (int) getpid(), i);
         else
             snprintf(r->endpoints[i], sizeof r->endpoints[i],
-                     "tcp://127.0.0.1:%d", bench_free_port());
+                     "tcp://127.0.0.1:%d", ports[i]);
         rc = s_spawn(r, self_exe, i, io_threads, sockbuf, err);
         if (rc == 0)
             r->n = i + 1;

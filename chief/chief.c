@@ -126,8 +126,10 @@ static void s_on_bye(self_t *self, struct task *t, const wire_msg_t *msg)
         psc_log_warn("%s stopped: %s", msg->hdr->task, why);
 }
 
-static void s_on_message(self_t *self, const wire_msg_t *msg)
+/* A message on the control socket; arg is the self_t. */
+static void s_on_message(void *arg, const wire_msg_t *msg)
 {
+    self_t *self = arg;
     int role = 0;
     int index = 0;
     if (s_parse_task(self, msg->hdr->task, &role, &index) != 0) {
@@ -173,17 +175,7 @@ static void s_serve(self_t *self, int timeout_ms)
     zmq_pollitem_t item = {self->router, 0, ZMQ_POLLIN, 0};
     if (zmq_poll(&item, 1, timeout_ms) <= 0)
         return;
-    for (int i = 0; i < 256; i++) {
-        wire_msg_t msg;
-        int rc =
-            wire_recv(self->router, 1, &msg, &self->counters, ZMQ_DONTWAIT);
-        if (rc == PSC_EAGAIN || rc == PSC_EINTR)
-            return;
-        if (rc != 0)
-            continue;
-        s_on_message(self, &msg);
-        wire_msg_release(&msg);
-    }
+    wire_drain(self->router, 1, 256, &self->counters, s_on_message, self);
 }
 
 /* Names the tasks that have not registered; returns how many. */

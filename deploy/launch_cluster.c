@@ -4,10 +4,10 @@
  */
 #include "launch_cluster.h"
 
-#include "launch_ports.h"
 #include "launch_tfc.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_port.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,13 +84,25 @@ static void s_format_addr(char *buf, size_t len, const char *host, int port)
         snprintf(buf, len, "%s:%d", host, port);
 }
 
+/* One free port on host for each of n tasks, reserved until they bind. */
+static int s_pick_ports(const char *host, int *ports, int n, char *err)
+{
+    char why[PSC_ERR_LEN];
+    if (n == 0)
+        return 0;
+    int rc = psc_port_pick(host, ports, n, why);
+    if (rc != 0)
+        return psc_seterr(err, rc, "%s: give a local address with --host", why);
+    return 0;
+}
+
 int launch_cluster_assign(struct launch_cluster *c, const char *host, char *err)
 {
     int nports = 0;
     for (int i = 0; i < c->ntasks; i++)
         nports += c->tasks[i].role != TFC_EVALUATOR;
     int *ports = psc_xcalloc((size_t) nports, sizeof *ports);
-    int rc = launch_ports_pick(host, ports, nports, err);
+    int rc = s_pick_ports(host, ports, nports, err);
     for (int i = 0, p = 0; rc == 0 && i < c->ntasks; i++) {
         struct launch_task *t = &c->tasks[i];
         if (t->role != TFC_EVALUATOR)

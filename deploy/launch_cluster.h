@@ -47,10 +47,11 @@ struct launch_cluster *launch_cluster_new(const struct launch_opts *opts,
 void launch_cluster_destroy(struct launch_cluster **p);
 
 /*
- * Picks a free port on host for every task in the cluster and writes each
- * task's address and TF_CONFIG. Returns 0; PSC_ECONFIG when host does not
- * resolve or a generated TF_CONFIG does not parse back; PSC_ENET when no
- * port can be bound. err gets one line.
+ * Picks a free port on host for every task in the cluster, reserved until
+ * the task binds it (psc_port.h), and writes each task's address and
+ * TF_CONFIG. Returns 0; PSC_ECONFIG when host does not resolve or a
+ * generated TF_CONFIG does not parse back; PSC_ENET when no port can be
+ * bound or reserved. err gets one line.
  */
 int launch_cluster_assign(struct launch_cluster *c, const char *host,
                           char *err);

@@ -618,8 +618,10 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
     s_send_rows(self, msg, out, n);
 }
 
-static void s_on_request(self_t *self, const wire_msg_t *msg)
+/* A request on the ROUTER; arg is the self_t. */
+static void s_on_request(void *arg, const wire_msg_t *msg)
 {
+    self_t *self = arg;
     switch (msg->hdr->type) {
     case PSC__MSG_TYPE__INIT:
         s_on_init(self, msg);
@@ -681,17 +683,7 @@ static void s_poll_once(self_t *self, int timeout_ms)
         return;
     if (items[0].revents & ZMQ_POLLIN) {
         /* Drain what is queued so a burst costs one poll. */
-        for (int i = 0; i < 64; i++) {
-            wire_msg_t msg;
-            int rc =
-                wire_recv(self->router, 1, &msg, &self->counters, ZMQ_DONTWAIT);
-            if (rc == PSC_EAGAIN || rc == PSC_EINTR)
-                break;
-            if (rc != 0)
-                continue;
-            s_on_request(self, &msg);
-            wire_msg_release(&msg);
-        }
+        wire_drain(self->router, 1, 64, &self->counters, s_on_request, self);
         self->give_back_at = psc_now() + PSC_IDLE_GIVE_BACK_S;
     }
     if (items[1].revents & ZMQ_POLLIN)

@@ -21,21 +21,25 @@ fail() {
     exit 1
 }
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# free_ports N: N distinct free TCP ports on 127.0.0.1, one a line, each
+# reserved for 60 s for the ZeroMQ bind of the task it is given to
+# (tests/support/free_ports.c says how); pick a cluster's ports in one call.
+free_ports() {
+    "$BIN/psc-test-ports" "$1"
 }
 
 # cluster_json PS WORKERS [nochief]: sets CLUSTER to a cluster spec.
 cluster_json() {
     local nps=$1 nw=$2 nochief=${3:-}
-    local ps="" w="" i
-    for ((i = 0; i < nps; i++)); do ps="$ps${ps:+,}\"127.0.0.1:$(free_port)\""; done
-    for ((i = 0; i < nw; i++)); do w="$w${w:+,}\"127.0.0.1:$(free_port)\""; done
+    local ps="" w="" i n=$(($1 + $2 + 1)) ports
+    [ -z "$nochief" ] || n=$((n - 1))
+    ports=($(free_ports "$n")) || fail "cannot pick $n free ports"
+    for ((i = 0; i < nps; i++)); do ps="$ps${ps:+,}\"127.0.0.1:${ports[i]}\""; done
+    for ((i = 0; i < nw; i++)); do w="$w${w:+,}\"127.0.0.1:${ports[nps + i]}\""; done
     if [ -n "$nochief" ]; then
         CLUSTER="{\"ps\":[$ps],\"worker\":[$w]}"
     else
-        CLUSTER="{\"chief\":[\"127.0.0.1:$(free_port)\"],\"ps\":[$ps],\"worker\":[$w]}"
+        CLUSTER="{\"chief\":[\"127.0.0.1:${ports[nps + nw]}\"],\"ps\":[$ps],\"worker\":[$w]}"
     fi
 }
 

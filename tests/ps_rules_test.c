@@ -9,18 +9,16 @@
 #include "model.h"
 #include "placement.h"
 #include "psc_err.h"
+#include "psc_port.h"
 #include "psc_proc.h"
 #include "psc_time.h"
 #include "test.h"
 #include "wire.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -124,19 +122,16 @@ static void s_model_apply_mean(struct rig *r, int c1, int c2)
     r->version++;
 }
 
+/* A free port on 127.0.0.1, reserved for the ps (psc_port.h). */
 static int s_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    CHECK_OK(bind(fd, (struct sockaddr *) &a, sizeof a));
-    CHECK_OK(getsockname(fd, (struct sockaddr *) &a, &len));
-    close(fd);
-    return ntohs(a.sin_port);
+    char err[PSC_ERR_LEN] = "";
+    int port = 0;
+    int rc = psc_port_pick("127.0.0.1", &port, 1, err);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    CHECK_OK(rc);
+    return port;
 }
 
 static void *s_socket(struct rig *r, int type, const char *id)

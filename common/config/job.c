@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,6 +628,28 @@ static void s_value_text(const struct job *job, const struct opt *o, char *buf,
     }
 }
 
+/* Appends to a growing text; *out is reallocated as needed. */
+static void s_appendf(char **out, size_t *cap, size_t *off, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+
+static void s_appendf(char **out, size_t *cap, size_t *off, const char *fmt,
+                      ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(*out + *off, *cap - *off, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t) n < *cap - *off) {
+            *off += (size_t) n;
+            return;
+        }
+        /* 64 straggler specs of JOB_STR characters pass 16 KiB. */
+        *cap = *cap * 2 + (n > 0 ? (size_t) n : 0);
+        *out = psc_xrealloc(*out, *cap);
+    }
+}
+
 char *job_canonical(const struct job *job)
 {
     size_t cap = 16384;
@@ -635,13 +658,12 @@ char *job_canonical(const struct job *job)
     char value[JOB_STR];
     for (size_t i = 0; i < NOPTS; i++) {
         s_value_text(job, &s_opts[i], value, sizeof value);
-        off += (size_t) snprintf(out + off, cap - off, "%s=%s\n", s_opts[i].key,
-                                 value);
+        s_appendf(&out, &cap, &off, "%s=%s\n", s_opts[i].key, value);
     }
     for (int i = 0; i < JOB_MAX_STRAGGLERS; i++) {
         if (job->stragglers[i][0] != '\0')
-            off += (size_t) snprintf(out + off, cap - off, "stragglers.%d=%s\n",
-                                     i, job->stragglers[i]);
+            s_appendf(&out, &cap, &off, "stragglers.%d=%s\n", i,
+                      job->stragglers[i]);
     }
     return out;
 }

@@ -9,6 +9,7 @@
 
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_fs.h"
 #include "psc_log.h"
 #include "psc_time.h"
 #include "sha256.h"
@@ -83,43 +84,6 @@ static int resolve_local(const char *path, const char *location,
             return rc;
     }
     *out = psc_xstrdup(path);
-    return 0;
-}
-
-/* Creates one directory; returns 0 when it exists afterwards, else errno. */
-static int make_dir(const char *path)
-{
-    if (mkdir(path, 0755) == 0)
-        return 0;
-    int e = errno;
-    /* An existing directory is fine whatever errno mkdir() chose (EEXIST,
-     * or EACCES/EROFS on a read-only parent). */
-    struct stat st;
-    if (stat(path, &st) == 0)
-        return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
-    return e;
-}
-
-/* mkdir -p: creates dir and any missing parents. */
-static int mkdir_p(const char *dir, char *err)
-{
-    char *p = psc_xstrdup(dir);
-    int e = 0;
-    /* Parents first; a leading slash does not end a component. */
-    char *slash = strchr(p + 1, '/');
-    while (slash != NULL && e == 0) {
-        *slash = '\0';
-        e = make_dir(p);
-        *slash = '/';
-        slash = strchr(slash + 1, '/');
-    }
-    if (e == 0)
-        e = make_dir(p);
-    free(p);
-    if (e != 0)
-        return psc_seterr(err, PSC_EIO,
-                          "cannot create cache directory '%s': %s", dir,
-                          strerror(e));
     return 0;
 }
 
@@ -358,9 +322,10 @@ static int resolve_remote(const char *url, const char *want,
         return psc_seterr(err, PSC_EINVAL,
                           "cannot download '%s': no cache directory given",
                           url);
-    int rc = mkdir_p(cache_dir, err);
+    char why[PSC_ERR_LEN];
+    int rc = psc_mkdirs(cache_dir, why);
     if (rc != 0)
-        return rc;
+        return psc_seterr(err, rc, "cannot download '%s': %s", url, why);
     char *name = cache_name(url);
     size_t len = strlen(cache_dir) + strlen(name) + 2;
     char *path = psc_xmalloc(len);

@@ -448,8 +448,10 @@ static void test_bad_arguments(const char *cache)
     snprintf(bad, sizeof bad, "%s/sub", tmp_path("www/data.bin"));
     CHECK_EQ(http_resolve("http://127.0.0.1:1/x", NULL, bad, &out, err),
              PSC_EIO);
-    CHECK_CONTAINS(err, "cannot create cache directory '");
-    CHECK_CONTAINS(err, "/sub': Not a directory");
+    CHECK_CONTAINS(err, "cannot download 'http://127.0.0.1:1/x': cannot "
+                        "create folder '");
+    CHECK_CONTAINS(err, "/sub': '");
+    CHECK_CONTAINS(err, "/data.bin' exists and is not a folder");
     CHECK(out == NULL);
 }
 

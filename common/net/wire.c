@@ -358,6 +358,25 @@ int wire_recv(void *sock, int from_router, wire_msg_t *msg,
     return 0;
 }
 
+int wire_drain(void *sock, int from_router, int max, struct wire_counters *c,
+               wire_on_msg_fn *on_msg, void *arg)
+{
+    int handled = 0;
+    for (int i = 0; i < max; i++) {
+        wire_msg_t msg;
+        int rc = wire_recv(sock, from_router, &msg, c, ZMQ_DONTWAIT);
+        if (rc == PSC_EPROTO)
+            continue;
+        /* Empty (PSC_EAGAIN), a signal, or a socket that cannot read. */
+        if (rc != 0)
+            break;
+        on_msg(arg, &msg);
+        wire_msg_release(&msg);
+        handled++;
+    }
+    return handled;
+}
+
 void wire_msg_release(wire_msg_t *msg)
 {
     if (msg->hdr != NULL) {

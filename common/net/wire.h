@@ -110,6 +110,21 @@ int wire_send(void *sock, const void *peer, size_t peer_len, Psc__Header *hdr,
 int wire_recv(void *sock, int from_router, wire_msg_t *msg,
               struct wire_counters *c, int flags);
 
+/* What wire_drain() hands each message to; msg is borrowed for the call. */
+typedef void wire_on_msg_fn(void *arg, const wire_msg_t *msg);
+
+/*
+ * Receives, without waiting, what is queued on sock (from_router as for
+ * wire_recv()) and calls on_msg(arg, msg) for each valid message, which is
+ * released when on_msg returns. Malformed messages are dropped and counted
+ * in c as wire_recv() does, and draining goes on. Stops when nothing is
+ * left, on a signal or a socket error, or after max (>= 1) messages, so
+ * that one busy socket cannot starve the rest of a poll loop. Returns how
+ * many messages went to on_msg.
+ */
+int wire_drain(void *sock, int from_router, int max, struct wire_counters *c,
+               wire_on_msg_fn *on_msg, void *arg);
+
 /* Frees a received message's header and frames; safe to call twice. */
 void wire_msg_release(wire_msg_t *msg);
 

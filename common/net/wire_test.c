@@ -3,7 +3,8 @@
  * own arena when small and fall back to malloc when not (a long text),
  * the same message is reused for many receives, and each release frees
  * exactly what was allocated (the ASan build proves it). A view of a
- * buffer sends part of it in place and keeps it alive until sent.
+ * buffer sends part of it in place and keeps it alive until sent. Draining
+ * a ROUTER stops at its limit and goes past malformed messages.
  */
 #include "wire.h"
 
@@ -63,6 +64,49 @@ static void test_view(void *a, void *b)
     wire_msg_release(&msg); /* frees the view, then the buffer */
 }
 
+/* What wire_drain() handed over, in order. */
+struct seen {
+    int n;
+    uint64_t steps[16];
+};
+
+static void s_on_msg(void *arg, const wire_msg_t *msg)
+{
+    struct seen *seen = arg;
+    CHECK(seen->n < 16);
+    CHECK(msg->peer_len == strlen("worker:0")); /* from a ROUTER */
+    seen->steps[seen->n++] = msg->hdr->step;
+}
+
+/* Draining a ROUTER: at most max a call, past a malformed message, in
+ * order, and nothing once the queue is empty. */
+static void test_drain(void *ctx)
+{
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    CHECK_OK(zmq_setsockopt(dealer, ZMQ_ROUTING_ID, "worker:0", 8));
+    CHECK_OK(zmq_bind(router, "inproc://wire-drain"));
+    CHECK_OK(zmq_connect(dealer, "inproc://wire-drain"));
+    for (uint64_t i = 0; i < 3; i++)
+        s_send_text(dealer, "short", i);
+    CHECK_EQ(zmq_send(dealer, "garbage", 7, 0), 7);
+    for (uint64_t i = 3; i < 6; i++)
+        s_send_text(dealer, "short", i);
+    zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
+    CHECK_EQ(zmq_poll(&item, 1, 5000), 1);
+    struct wire_counters c = {0, 0};
+    struct seen seen = {0, {0}};
+    CHECK_EQ(wire_drain(router, 1, 2, &c, s_on_msg, &seen), 2);
+    CHECK_EQ(wire_drain(router, 1, 100, &c, s_on_msg, &seen), 4);
+    CHECK_EQ(c.rejected, 1);
+    CHECK_EQ(wire_drain(router, 1, 100, &c, s_on_msg, &seen), 0);
+    CHECK_EQ(seen.n, 6);
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ(seen.steps[i], i);
+    zmq_close(dealer);
+    zmq_close(router);
+}
+
 int main(void)
 {
     void *ctx = zmq_ctx_new();
@@ -71,6 +115,7 @@ int main(void)
     CHECK_OK(zmq_bind(a, "inproc://wire-test"));
     CHECK_OK(zmq_connect(b, "inproc://wire-test"));
     test_view(a, b);
+    test_drain(ctx);
     static char long_text[3 * WIRE_ARENA_BYTES];
     memset(long_text, 'x', sizeof long_text - 1);
     wire_msg_t msg;
