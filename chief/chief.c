@@ -43,7 +43,12 @@ typedef struct self {
     struct wire_counters counters;
     int eval_done;
     double eval_accuracy;
-    int status;   /* >= 0: stop the job with this exit status */
+    /*
+     * 0 while nothing has stopped the job (and its exit status if nothing
+     * does); else the exit status the job stops with. s_stop() keeps the
+     * first one; a refused registration and a lost ps overwrite it.
+     */
+    int status;
     int training; /* workers are expected to be live */
     int started;  /* START went out: late registrations get it at once */
 } self_t;
@@ -196,16 +201,35 @@ static int s_missing(const self_t *self, char *out, size_t len)
     return n;
 }
 
-static int s_signalled(self_t *self)
+/* Stops the job with exit status `status` unless something already has. */
+static void s_stop(self_t *self, int status)
 {
-    int sig = psc_sig_stop_requested();
-    if (sig != 0 && self->status < 0) {
-        psc_log_info("stopping the job on signal %d", sig);
-        self->status = 128 + sig;
-    }
-    return self->status >= 0;
+    if (self->status == 0)
+        self->status = status;
 }
 
+/*
+ * Says whether the job is to stop: a stop signal (recorded here as exit
+ * status 128+N) or anything else that has set self->status.
+ */
+static int s_stopping(self_t *self)
+{
+    int sig = psc_sig_stop_requested();
+    if (sig != 0 && self->status == 0) {
+        psc_log_info("stopping the job on signal %d", sig);
+        s_stop(self, 128 + sig);
+    }
+    return self->status != 0;
+}
+
+/*
+ * The job's phases: s_form(), s_initialise(), s_train(). Each returns 0
+ * when the job goes on to the next phase, or a negative PSC_E* code when it
+ * stops; by then the exit status is in self->status (s_stop()), and
+ * PSC_EINTR means that something else stopped the job (s_stopping()).
+ */
+
+/* Waits until every ps and worker has registered. */
 static int s_form(self_t *self)
 {
     const struct job *job = self->b->job;
@@ -213,15 +237,16 @@ static int s_form(self_t *self)
     double next_note = start + 3;
     char missing[1024];
     while (s_missing(self, missing, sizeof missing) > 0) {
-        if (s_signalled(self))
-            return self->status;
+        if (s_stopping(self))
+            return PSC_EINTR;
         double now = psc_now();
         if (now - start > job->startup_timeout_s) {
             psc_log_err("gave up after %.0f s waiting for %s to register: "
                         "start them, and check that their TF_CONFIG names "
                         "this chief",
                         job->startup_timeout_s, missing);
-            return PSC_EXIT_RETRY;
+            s_stop(self, PSC_EXIT_RETRY);
+            return PSC_ETIMEDOUT;
         }
         if (now >= next_note) {
             psc_log_info("waiting for %s to register (%.0f s of %.0f s)",
@@ -233,7 +258,7 @@ static int s_form(self_t *self)
     psc_log_info("every ps and worker registered with the same job "
                  "(fingerprint %016llx)",
                  (unsigned long long) job_fingerprint(job));
-    return -1;
+    return 0;
 }
 
 /*
@@ -251,7 +276,8 @@ static int s_initialise(self_t *self)
     self->placement = jobvars_placement(job, self->count[R_PS], err);
     if (self->placement == NULL) {
         psc_log_err("%s", err);
-        return PSC_EXIT_CONFIG;
+        s_stop(self, PSC_EXIT_CONFIG);
+        return PSC_ECONFIG;
     }
     if (!bench) {
         self->model =
@@ -269,11 +295,12 @@ static int s_initialise(self_t *self)
     free(values);
     if (rc != 0) {
         psc_log_err("cannot initialise the variables: %s", err);
-        return PSC_EXIT_RETRY;
+        s_stop(self, PSC_EXIT_RETRY);
+        return rc;
     }
     psc_log_info("initialised the variables on %d ps from seed %ld",
                  self->count[R_PS], job->seed);
-    return -1;
+    return 0;
 }
 
 static int s_live_workers(const self_t *self)
@@ -324,14 +351,15 @@ static void s_check_liveness(self_t *self)
                                              : self->count[R_WORKER])
                                       : 1;
     int live = s_live_workers(self);
-    if (self->training && self->status < 0 && live < need) {
+    if (self->training && self->status == 0 && live < need) {
         psc_log_err("cannot go on: %d live workers, the job needs %ld per "
                     "step: stopping",
                     live, need);
-        self->status = PSC_EXIT_RETRY;
+        s_stop(self, PSC_EXIT_RETRY);
     }
 }
 
+/* Starts the job and watches it until the last step. */
 static int s_train(self_t *self)
 {
     const struct job *job = self->b->job;
@@ -342,7 +370,8 @@ static int s_train(self_t *self)
         job->model_dir, nworkers, self->count[R_PS], self->total_steps, err);
     if (self->metrics == NULL) {
         psc_log_err("%s", err);
-        return PSC_EXIT_RETRY;
+        s_stop(self, PSC_EXIT_RETRY);
+        return PSC_EIO;
     }
     psc_log_info("starting the job: %ld steps, mode %s", self->total_steps,
                  job->mode_name);
@@ -354,18 +383,18 @@ static int s_train(self_t *self)
     double next_log = psc_now() + job->log_interval_s;
     self->training = 1;
     while ((long) chief_metrics_step(self->metrics) < self->total_steps) {
-        if (s_signalled(self))
-            return self->status;
+        if (s_stopping(self))
+            return PSC_EINTR;
         s_serve(self, 100);
         s_check_liveness(self);
-        if (self->status >= 0)
-            return self->status;
+        if (self->status != 0)
+            return PSC_EINTR;
         if (psc_now() >= next_log) {
             chief_metrics_flush(self->metrics, s_live_workers(self));
             next_log = psc_now() + job->log_interval_s;
         }
     }
-    return -1;
+    return 0;
 }
 
 /* Serves until every live task of role has said goodbye, or timeout. */
@@ -409,7 +438,7 @@ static void s_shutdown(self_t *self)
     self->training = 0;
     s_send_role(self, R_WORKER, PSC__MSG_TYPE__STOP);
     s_wait_byes(self, R_WORKER, 10);
-    if (self->status < 0)
+    if (self->status == 0)
         s_final_eval(self);
     s_send_role(self, R_EVAL, PSC__MSG_TYPE__STOP);
     s_send_role(self, R_PS, PSC__MSG_TYPE__STOP);
@@ -425,7 +454,6 @@ static self_t *s_self_new(const struct boot *b)
 {
     self_t *self = psc_xcalloc(1, sizeof *self);
     self->b = b;
-    self->status = -1;
     self->count[R_PS] = tfc_count(b->tfc, TFC_PS);
     self->count[R_WORKER] = tfc_count(b->tfc, TFC_WORKER);
     self->count[R_EVAL] = 1;
@@ -465,18 +493,13 @@ int chief_run(const struct boot *b)
         return PSC_EXIT_RETRY;
     }
     psc_log_info("chief listening on port %d", port);
-    rc = s_form(self);
-    if (rc < 0)
-        rc = s_initialise(self);
-    if (rc < 0)
-        rc = s_train(self);
-    if (rc >= 0 && self->status < 0)
-        self->status = rc;
+    if (s_form(self) == 0 && s_initialise(self) == 0)
+        s_train(self);
     s_shutdown(self);
-    rc = self->status < 0 ? 0 : self->status;
+    int status = self->status;
     if (self->counters.rejected > 0)
         psc_log_info("dropped %llu malformed messages",
                      (unsigned long long) self->counters.rejected);
     s_self_destroy(&self);
-    return rc;
+    return status;
 }

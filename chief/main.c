@@ -9,11 +9,11 @@
 int main(int argc, char **argv)
 {
     struct boot b;
-    int rc =
-        boot_role(argc, argv, TFC_CHIEF, "Coordinate a psc training job.", &b);
-    if (rc != BOOT_RUN)
-        return rc;
-    rc = chief_run(&b);
+    int status = 0;
+    if (boot_role(argc, argv, TFC_CHIEF, "Coordinate a psc training job.", &b,
+                  &status) == BOOT_EXIT)
+        return status;
+    status = chief_run(&b);
     boot_release(&b);
-    return rc;
+    return status;
 }

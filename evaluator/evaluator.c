@@ -78,7 +78,11 @@ static int s_setup(self_t *self, char *err)
     return self->ps != NULL ? 0 : PSC_ENET;
 }
 
-/* Pulls and evaluates; returns 0, 1 on a chief message (in *type), <0. */
+/*
+ * Pulls and evaluates. Returns 0, PSCLIENT_WAIT_CTL when a chief message
+ * came first (its type in *type; nothing was evaluated), or a negative
+ * PSC_E* code (err says why).
+ */
 static int s_evaluate(self_t *self, int *type, char *err)
 {
     int rc = psclient_pull(self->ps, 0);
@@ -102,12 +106,20 @@ static int s_evaluate(self_t *self, int *type, char *err)
     return 0;
 }
 
+/*
+ * The last evaluation, on the chief's request; its accuracy goes to the
+ * chief. Returns 0, PSC_EINTR when the chief said stop before it was done
+ * (the evaluator then exits as failed), or another negative PSC_E* code.
+ */
 static int s_final(self_t *self, char *err)
 {
     int type = 0;
     int rc = s_evaluate(self, &type, err);
-    while (rc == 1 && type != PSC__MSG_TYPE__STOP)
+    while (rc == PSCLIENT_WAIT_CTL && type != PSC__MSG_TYPE__STOP)
         rc = psclient_wait(self->ps, self->params, self->ctl, &type, 0, err);
+    if (rc == PSCLIENT_WAIT_CTL)
+        return psc_seterr(err, PSC_EINTR,
+                          "the chief said stop before the final evaluation");
     if (rc != 0)
         return rc;
     psc_log_info("final test accuracy %.4f (loss %.4f); curve in %s/eval.jsonl",
@@ -122,7 +134,11 @@ static int s_final(self_t *self, char *err)
     return 0;
 }
 
-/* Serves the chief until the next evaluation is due; returns its order. */
+/*
+ * Serves the chief until the next evaluation is due. Returns the chief's
+ * EVAL_REQUEST or STOP (its PSC__MSG_TYPE__* value), 0 when the evaluation
+ * is due, or a negative PSC_E* code.
+ */
 static int s_idle(self_t *self, double until, char *err)
 {
     for (;;) {
@@ -133,6 +149,10 @@ static int s_idle(self_t *self, double until, char *err)
     }
 }
 
+/*
+ * Evaluates every eval_interval_s until the chief says stop (returns 0) or
+ * asks for the final evaluation (returns s_final()'s result).
+ */
 static int s_loop(self_t *self, char *err)
 {
     const struct job *job = self->b->job;
@@ -145,15 +165,20 @@ static int s_loop(self_t *self, char *err)
             return order < 0 ? order : 0;
         int type = 0;
         int rc = s_evaluate(self, &type, err);
-        if (rc == 1 && type == PSC__MSG_TYPE__EVAL_REQUEST)
+        if (rc == PSCLIENT_WAIT_CTL && type == PSC__MSG_TYPE__EVAL_REQUEST)
             return s_final(self, err);
-        if (rc == 1 && type == PSC__MSG_TYPE__STOP)
+        if (rc == PSCLIENT_WAIT_CTL && type == PSC__MSG_TYPE__STOP)
             return 0;
         if (rc < 0)
             return rc;
     }
 }
 
+/*
+ * Runs the evaluator. Returns the process exit status (psc_exit_status()):
+ * 0 when the chief said stop, 2 on a configuration error or refusal, 138 on
+ * other failures, 128+N after signal N.
+ */
 static int s_run(const struct boot *b)
 {
     char err[PSC_ERR_LEN] = "";
@@ -181,11 +206,12 @@ static int s_run(const struct boot *b)
 int main(int argc, char **argv)
 {
     struct boot b;
-    int rc = boot_role(argc, argv, TFC_EVALUATOR,
-                       "Evaluate the model on the test set as it trains.", &b);
-    if (rc != BOOT_RUN)
-        return rc;
-    rc = s_run(&b);
+    int status = 0;
+    if (boot_role(argc, argv, TFC_EVALUATOR,
+                  "Evaluate the model on the test set as it trains.", &b,
+                  &status) == BOOT_EXIT)
+        return status;
+    status = s_run(&b);
     boot_release(&b);
-    return rc;
+    return status;
 }

@@ -9,11 +9,11 @@
 int main(int argc, char **argv)
 {
     struct boot b;
-    int rc = boot_role(argc, argv, TFC_PS,
-                       "Serve a shard of the model's variables.", &b);
-    if (rc != BOOT_RUN)
-        return rc;
-    rc = ps_server_run(&b);
+    int status = 0;
+    if (boot_role(argc, argv, TFC_PS, "Serve a shard of the model's variables.",
+                  &b, &status) == BOOT_EXIT)
+        return status;
+    status = ps_server_run(&b);
     boot_release(&b);
-    return rc;
+    return status;
 }

@@ -24,23 +24,23 @@ static void *s_chief_main(void *arg)
 int main(int argc, char **argv)
 {
     struct boot b;
-    int rc = boot_role(argc, argv, TFC_WORKER,
-                       "Train on a share of the data, exchanging gradients "
-                       "and parameters with the ps tasks.",
-                       &b);
-    if (rc != BOOT_RUN)
-        return rc;
+    int status = 0;
+    if (boot_role(argc, argv, TFC_WORKER,
+                  "Train on a share of the data, exchanging gradients "
+                  "and parameters with the ps tasks.",
+                  &b, &status) == BOOT_EXIT)
+        return status;
     struct chief_thread chief = {&b, 0};
     pthread_t tid;
     int acting = tfc_is_acting_chief(b.tfc);
     if (acting)
         pthread_create(&tid, NULL, s_chief_main, &chief);
-    rc = worker_run(&b);
+    status = worker_run(&b);
     if (acting) {
         pthread_join(tid, NULL);
         if (chief.status != 0)
-            rc = chief.status;
+            status = chief.status;
     }
     boot_release(&b);
-    return rc;
+    return status;
 }

@@ -142,7 +142,14 @@ static void s_report(self_t *self, float loss, double compute_s, double wait_s)
     ctl_send(self->ctl, &h);
 }
 
-/* Waits for the ps replies; 1 when the chief said stop, <0 on failure. */
+/*
+ * The training loop's functions return 0 to go on, PSC__MSG_TYPE__STOP
+ * (positive: the chief's order itself, as ctl_wait() returns it) when the
+ * chief said stop, which ends the job without error, or a negative PSC_E*
+ * code on failure (err says why).
+ */
+
+/* Waits for the ps replies, and takes the values when they are in. */
 static int s_wait(self_t *self, char *err)
 {
     for (;;) {
@@ -150,25 +157,26 @@ static int s_wait(self_t *self, char *err)
         int rc = psclient_wait(self->ps, NULL, self->ctl, &type, 0, err);
         if (rc == 0)
             self->values = psclient_values(self->ps, self->params);
-        if (rc != 1)
+        if (rc != PSCLIENT_WAIT_CTL)
             return rc;
         if (type == PSC__MSG_TYPE__STOP)
-            return 1;
+            return PSC__MSG_TYPE__STOP;
     }
 }
 
-/* Sleeps an injected straggler delay, still answering the chief. Returns
- * 1 when the chief said stop, <0 on failure, 0 when the delay is over. */
+/* Sleeps an injected straggler delay, still answering the chief; 0 when the
+ * delay is over. */
 static int s_straggle(self_t *self, double delay_s, char *err)
 {
     double until = psc_now() + delay_s;
     for (;;) {
         int rc = ctl_wait(self->ctl, until, err);
         if (rc <= 0 || rc == PSC__MSG_TYPE__STOP)
-            return rc > 0 ? 1 : rc;
+            return rc;
     }
 }
 
+/* One training step: a batch, its gradient, the push and the new values. */
 static int s_step(self_t *self, char *err)
 {
     int batch = (int) self->b->job->batch_size;
@@ -198,17 +206,19 @@ static int s_step(self_t *self, char *err)
     return rc;
 }
 
+/* Waits for the chief's START; 0 when it came. */
 static int s_wait_start(self_t *self, char *err)
 {
     for (;;) {
         int rc = ctl_wait(self->ctl, 0, err);
-        if (rc < 0 || rc == PSC__MSG_TYPE__START)
-            return rc < 0 ? rc : 0;
-        if (rc == PSC__MSG_TYPE__STOP)
-            return 1;
+        if (rc < 0 || rc == PSC__MSG_TYPE__STOP)
+            return rc;
+        if (rc == PSC__MSG_TYPE__START)
+            return 0;
     }
 }
 
+/* Trains until the chief says stop (PSC__MSG_TYPE__STOP) or a failure. */
 static int s_train(self_t *self, char *err)
 {
     const struct job *job = self->b->job;
@@ -253,10 +263,11 @@ static int s_register(self_t *self, char *err)
     return ctl_register(self->ctl, NULL, NULL, err);
 }
 
+/* The exit status for the training loop's rc: the chief's stop is done. */
 static int s_status(int rc)
 {
-    /* 1: the chief said stop, the job is done. */
-    return psc_exit_status(rc == 1 ? 0 : rc, psc_sig_stop_requested());
+    return psc_exit_status(rc == PSC__MSG_TYPE__STOP ? 0 : rc,
+                           psc_sig_stop_requested());
 }
 
 static void s_release(self_t *self)
@@ -314,8 +325,9 @@ int worker_run(const struct boot *b)
     if (rc < 0 && rc != PSC_EINTR)
         psc_log_err("%s", err);
     if (self.ctl != NULL)
-        ctl_bye(self.ctl,
-                rc == 1 ? "done" : (rc == PSC_EINTR ? "signal" : err));
+        ctl_bye(self.ctl, rc == PSC__MSG_TYPE__STOP
+                              ? "done"
+                              : (rc == PSC_EINTR ? "signal" : err));
     psc_log_info("stopping after %llu steps", (unsigned long long) self.steps);
     s_release(&self);
     return s_status(rc);

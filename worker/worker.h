@@ -9,7 +9,12 @@
 
 #include "boot.h"
 
-/* Runs until the chief says stop; returns the process exit status. */
+/*
+ * Runs until the chief says stop. Returns the process exit status: 0 when
+ * the chief said stop, PSC_EXIT_CONFIG (2) on a configuration error or when
+ * the chief refused this worker, PSC_EXIT_RETRY (138) on a runtime failure,
+ * 128+N when signal N stopped it (psc_exit_status()).
+ */
 int worker_run(const struct boot *b);
 
 #endif

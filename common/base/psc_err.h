@@ -1,7 +1,25 @@
 /*
- * Error codes shared by every module: 0 is success, a negative PSC_E* code
- * is a failure a caller can act on. One X-macro table generates both the
- * enum and psc_strerror().
+ * Error codes shared by every module, and the exit statuses of the role
+ * binaries. One X-macro table generates both the enum and psc_strerror().
+ *
+ * The one return convention:
+ * - A function that returns int returns 0 on success or a negative PSC_E*
+ *   code, a failure a caller can act on. There is no bare -1 or 1.
+ * - A role-level function that ends in a process exit status says so in its
+ *   name or header comment (main(), chief_run(), worker_run(),
+ *   ps_server_run(), the evaluator's s_run()) and returns 0,
+ *   PSC_EXIT_CONFIG, PSC_EXIT_RETRY or 128+N after signal N;
+ *   psc_exit_status() turns a PSC_E* code into one. boot_role() returns an
+ *   enum boot_next instead, with the exit status in an out-parameter
+ *   (session/boot.h).
+ * - The positive values that are not errors have names: PSCLIENT_WAIT_CTL,
+ *   "a chief message ended psclient_wait()" (session/psclient.h), and the
+ *   chief's orders as their PSC__MSG_TYPE__* values (proto/psc.proto), which
+ *   ctl_wait() and ctl_recv() return (session/ctl.h) and the worker's loop
+ *   passes on as PSC__MSG_TYPE__STOP for "the chief said stop"
+ *   (worker/worker.c).
+ * - A function that returns a count, a size or a truth value says so in its
+ *   comment; those are not error returns.
  */
 #ifndef PSC_ERR_H
 #define PSC_ERR_H
@@ -24,7 +42,7 @@
     X(EAGAIN, -12, "try again")
 
 enum psc_err {
-#define PSC_ERR_ENUM(name, code, text) PSC_##name = code,
+#define PSC_ERR_ENUM(name, code, text) PSC_##name = (code),
     PSC_ERRORS(PSC_ERR_ENUM)
 #undef PSC_ERR_ENUM
 };

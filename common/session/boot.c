@@ -66,9 +66,13 @@ static void s_usage(const char *prog, const char *about)
            "signal N\n");
 }
 
-/* Returns BOOT_RUN, or an exit status. */
-static int s_parse_args(int argc, char **argv, const char *about,
-                        struct boot *b, int *check)
+/*
+ * Reads the options into b and *check. Returns BOOT_RUN, or BOOT_EXIT with
+ * *status set: 0 after --help or --help-job, PSC_EXIT_CONFIG after a usage
+ * error (one line on stderr).
+ */
+static enum boot_next s_parse_args(int argc, char **argv, const char *about,
+                                   struct boot *b, int *check, int *status)
 {
     struct option longopts[NSPECS + 1];
     for (size_t i = 0; i < NSPECS; i++)
@@ -90,7 +94,8 @@ static int s_parse_args(int argc, char **argv, const char *about,
             if (b->nsets == BOOT_MAX_SETS) {
                 fprintf(stderr, "%s: more than %d --set options\n", b->prog,
                         BOOT_MAX_SETS);
-                return 2;
+                *status = PSC_EXIT_CONFIG;
+                return BOOT_EXIT;
             }
             b->sets[b->nsets++] = optarg;
             break;
@@ -109,40 +114,46 @@ static int s_parse_args(int argc, char **argv, const char *about,
                    "stragglers.N), defaults and meaning:\n%s",
                    help);
             free(help);
-            return 0;
+            *status = 0;
+            return BOOT_EXIT;
         }
         case 'h':
             s_usage(b->prog, about);
-            return 0;
+            *status = 0;
+            return BOOT_EXIT;
         default:
             fprintf(stderr, "%s: see '%s --help' for the options\n", b->prog,
                     b->prog);
-            return 2;
+            *status = PSC_EXIT_CONFIG;
+            return BOOT_EXIT;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "%s: unexpected argument '%s': see '%s --help'\n",
                 b->prog, argv[optind], b->prog);
-        return 2;
+        *status = PSC_EXIT_CONFIG;
+        return BOOT_EXIT;
     }
     return BOOT_RUN;
 }
 
+/* Reads TF_CONFIG and the job. Returns 0, or PSC_ECONFIG with one line on
+ * stderr. */
 static int s_load_config(enum tfc_role role, struct boot *b)
 {
     char err[PSC_ERR_LEN];
     b->tfc = tfc_new_from_env(b->tf_config_path, err);
     if (b->tfc == NULL || tfc_check_binary(b->tfc, role, err) != 0) {
         fprintf(stderr, "%s: %s\n", b->prog, err);
-        return 2;
+        return PSC_ECONFIG;
     }
     b->job = job_new(b->job_path, b->sets, b->nsets, err);
     if (b->job == NULL ||
         job_check_cluster(b->job, tfc_count(b->tfc, TFC_WORKER), err) != 0) {
         fprintf(stderr, "%s: %s\n", b->prog, err);
-        return 2;
+        return PSC_ECONFIG;
     }
-    return BOOT_RUN;
+    return 0;
 }
 
 static void s_print_check(const struct boot *b)
@@ -157,24 +168,28 @@ static void s_print_check(const struct boot *b)
     free(desc);
 }
 
-int boot_role(int argc, char **argv, enum tfc_role role, const char *about,
-              struct boot *b)
+enum boot_next boot_role(int argc, char **argv, enum tfc_role role,
+                         const char *about, struct boot *b, int *exit_status)
 {
     int check = 0;
     memset(b, 0, sizeof *b);
     const char *slash = strrchr(argv[0], '/');
     b->prog = slash != NULL ? slash + 1 : argv[0];
     psc_log_set_ident(b->prog);
-    int rc = s_parse_args(argc, argv, about, b, &check);
-    if (rc == BOOT_RUN)
-        rc = s_load_config(role, b);
-    if (rc == BOOT_RUN && check) {
-        s_print_check(b);
-        rc = 0;
+    enum boot_next next =
+        s_parse_args(argc, argv, about, b, &check, exit_status);
+    if (next == BOOT_RUN && s_load_config(role, b) != 0) {
+        *exit_status = PSC_EXIT_CONFIG;
+        next = BOOT_EXIT;
     }
-    if (rc != BOOT_RUN) {
+    if (next == BOOT_RUN && check) {
+        s_print_check(b);
+        *exit_status = 0;
+        next = BOOT_EXIT;
+    }
+    if (next == BOOT_EXIT) {
         boot_release(b);
-        return rc;
+        return BOOT_EXIT;
     }
     psc_log_set_ident(tfc_task_name(b->tfc));
     char *desc = tfc_describe(b->tfc);

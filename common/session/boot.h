@@ -25,17 +25,22 @@ struct boot {
     int nsets;
 };
 
-/* Returned by boot_role() when the role should run. */
-#define BOOT_RUN (-1)
+/* What boot_role() tells a binary's main() to do next. */
+enum boot_next {
+    BOOT_RUN,  /* run the role: *b is filled; boot_release() it at the end */
+    BOOT_EXIT, /* exit now with *exit_status: there is nothing to release */
+};
 
 /*
  * Parses argv and the environment for a binary of role `role`. Returns
- * BOOT_RUN with *b filled, or an exit status: 0 after --help or a valid
- * --check-config (printed to stdout), 2 after a usage or configuration
- * error (one line on stderr).
+ * BOOT_RUN with *b filled (*exit_status untouched), or BOOT_EXIT with
+ * *exit_status set: 0 after --help, --help-job or a valid --check-config
+ * (printed to stdout), PSC_EXIT_CONFIG (2) after a usage or configuration
+ * error (one line on stderr). The result is an enum, not an int, so that
+ * it cannot be taken for a PSC_E* code or an exit status.
  */
-int boot_role(int argc, char **argv, enum tfc_role role, const char *about,
-              struct boot *b);
+enum boot_next boot_role(int argc, char **argv, enum tfc_role role,
+                         const char *about, struct boot *b, int *exit_status);
 
 /* Frees what boot_role() made, the ZeroMQ context included; after a stop
  * signal, logs how long the role took to stop. */

@@ -84,8 +84,12 @@ static void s_send_register(ctl_t *c)
     ctl_send(c, &h);
 }
 
-/* Handles one reply during registration: 1 done, 0 keep waiting, <0 error. */
-static int s_registration_reply(ctl_t *c, char *err)
+/*
+ * Handles one reply during registration: sets *acked when the chief
+ * accepted. Returns 0 (registered or keep waiting), or PSC_EREFUSED with
+ * the chief's reason in err.
+ */
+static int s_registration_reply(ctl_t *c, int *acked, char *err)
 {
     wire_msg_t msg;
     if (wire_recv(c->sock, 0, &msg, &c->counters, ZMQ_DONTWAIT) != 0)
@@ -93,7 +97,7 @@ static int s_registration_reply(ctl_t *c, char *err)
     int type = msg.hdr->type;
     int rc = 0;
     if (type == PSC__MSG_TYPE__REGISTER_ACK) {
-        rc = 1;
+        *acked = 1;
     } else if (type == PSC__MSG_TYPE__REFUSE) {
         rc = psc_seterr(err, PSC_EREFUSED, "the chief refused %s: %s", c->task,
                         msg.hdr->text);
@@ -127,10 +131,11 @@ int ctl_register(ctl_t *c, int (*serve)(void *, int), void *arg, char *err)
             next_send = psc_now() + backoff;
             backoff = backoff * 2 > 2.0 ? 2.0 : backoff * 2;
         }
-        int rc = s_registration_reply(c, err);
-        if (rc < 0)
+        int acked = 0;
+        int rc = s_registration_reply(c, &acked, err);
+        if (rc != 0)
             return rc;
-        if (rc == 1) {
+        if (acked) {
             c->last_heard = psc_now();
             c->next_beat = c->last_heard + c->b->job->heartbeat_interval_s;
             return 0;

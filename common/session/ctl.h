@@ -48,20 +48,22 @@ int ctl_timeout_ms(ctl_t *c);
 
 /*
  * Receives one message from the chief without blocking. Returns its type
- * with *msg filled (release it), or 0 when there is nothing to act on
- * (heartbeat echoes are consumed here).
+ * (a positive PSC__MSG_TYPE__* value) with *msg filled (release it), or 0
+ * when there is nothing to act on (heartbeat echoes are consumed here).
  */
 int ctl_recv(ctl_t *c, wire_msg_t *msg);
 
 /*
  * Waits for the chief's next order until `until` (psc_now() seconds; 0
  * waits without limit), keeping heartbeats going. Returns the order's type
- * (START, STOP, EVAL_REQUEST, ...), 0 when the time is up, PSC_EINTR on a
- * stop signal, or PSC_EPEERGONE when the chief is lost (err says so).
+ * (a positive PSC__MSG_TYPE__* value: START, STOP, EVAL_REQUEST, ...), 0
+ * when the time is up, PSC_EINTR on a stop signal, or PSC_EPEERGONE when
+ * the chief is lost (err says so).
  */
 int ctl_wait(ctl_t *c, double until, char *err);
 
-/* Sends a control message to the chief (sets hdr's task). */
+/* Sends a control message to the chief (sets hdr's task). Returns 0 or
+ * wire_send()'s PSC_E* code. */
 int ctl_send(ctl_t *c, Psc__Header *hdr);
 
 /* Sends BYE with a reason; best effort. */

@@ -712,8 +712,12 @@ static int s_on_piece(psclient_t *c, int s, const wire_msg_t *msg, char *err)
     return 0;
 }
 
-/* Handles shard s's reply; keeps a PARAMS message in c->reply[s]. */
-static int s_handle(psclient_t *c, int s, wire_msg_t *msg, char *err)
+/*
+ * Handles shard s's reply. Returns 0 or a negative PSC_E* code (err says
+ * why); sets *kept when msg is whole values that stay in c->reply[s] for
+ * psclient_values(), else the caller releases msg.
+ */
+static int s_handle(psclient_t *c, int s, wire_msg_t *msg, int *kept, char *err)
 {
     int type = msg->hdr->type;
     if (type == PSC__MSG_TYPE__ERROR)
@@ -728,7 +732,8 @@ static int s_handle(psclient_t *c, int s, wire_msg_t *msg, char *err)
                           s);
     if (type == PSC__MSG_TYPE__PARAMS) {
         c->version[s] = msg->hdr->step;
-        return 1;
+        *kept = 1;
+        return 0;
     }
     if (type == PSC__MSG_TYPE__PUSH_ACK && !c->sparse_req)
         c->version[s] = msg->hdr->step;
@@ -755,8 +760,9 @@ static int s_on_reply(psclient_t *c, int s, char *err)
             continue;
         }
         c->waiting[s]--;
-        rc = s_handle(c, s, msg, err);
-        if (rc == 1)
+        int kept = 0;
+        rc = s_handle(c, s, msg, &kept, err);
+        if (kept)
             return 0; /* whole values, kept in c->reply[s] */
         wire_msg_release(msg);
         if (rc != 0)
@@ -806,6 +812,10 @@ static int s_outstanding(const psclient_t *c)
     return 0;
 }
 
+/*
+ * Serves the chief's session. Returns 0, PSCLIENT_WAIT_CTL with the type of
+ * a chief message in *ctl_type, or PSC_EPEERGONE (err says so).
+ */
 static int s_check_ctl(ctl_t *ctl, int *ctl_type, char *err)
 {
     if (ctl_tick(ctl, err) != 0)
@@ -816,7 +826,7 @@ static int s_check_ctl(ctl_t *ctl, int *ctl_type, char *err)
         return 0;
     wire_msg_release(&msg);
     *ctl_type = type;
-    return 1;
+    return PSCLIENT_WAIT_CTL;
 }
 
 int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,

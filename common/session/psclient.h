@@ -82,14 +82,21 @@ int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,
                          float *rows_out);
 
 /*
+ * What psclient_wait() returns when a chief message ended the wait: not an
+ * error, and positive so that it cannot be taken for a PSC_E* code.
+ */
+#define PSCLIENT_WAIT_CTL 1
+
+/*
  * Waits for every shard's reply to the last request, writing PARAMS into
  * params (flat) when non-NULL (psclient_values() reads them without a copy).
  * While waiting, serves ctl when non-NULL: a chief message other than a
  * heartbeat ends the wait with its type in *ctl_type (the replies stay
- * outstanding; call again to go on waiting). Returns 0 when all replies are in,
- * 1 for a chief message, or PSC_EINTR (signal), PSC_EREFUSED (a ps refused: err
- * says why), PSC_EPEERGONE (lost chief), PSC_ETIMEDOUT (timeout_s passed; 0
- * means no limit).
+ * outstanding; call again to go on waiting). Returns 0 when all replies are
+ * in, PSCLIENT_WAIT_CTL for a chief message (never without ctl), or
+ * PSC_EINTR (signal), PSC_EREFUSED (a ps refused: err says why), PSC_EPROTO
+ * (a reply that does not fit the request: err says so), PSC_EPEERGONE (lost
+ * chief), PSC_ETIMEDOUT (timeout_s passed; 0 means no limit).
  */
 int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
                   double timeout_s, char *err);
