@@ -67,4 +67,18 @@ function(psc_unit_test module)
   add_test(NAME ${T_NAME} COMMAND ${module}_test)
   set_tests_properties(${T_NAME} PROPERTIES TIMEOUT 120 LABELS unit
     ENVIRONMENT "PSC_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  psc_scale_tests(${T_NAME})
+endfunction()
+
+# psc_scale_tests(test...): multiplies each test's TIMEOUT by
+# PSC_TEST_TIME_SCALE and hands the factor to the test, whose own deadlines
+# scale with it (tests/lib.sh).
+function(psc_scale_tests)
+  foreach(t IN LISTS ARGN)
+    get_test_property(${t} TIMEOUT timeout)
+    math(EXPR timeout "${timeout} * ${PSC_TEST_TIME_SCALE}")
+    set_tests_properties(${t} PROPERTIES TIMEOUT ${timeout})
+    set_property(TEST ${t} APPEND PROPERTY
+      ENVIRONMENT "PSC_TEST_TIME_SCALE=${PSC_TEST_TIME_SCALE}")
+  endforeach()
 endfunction()

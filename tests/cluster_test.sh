@@ -8,7 +8,7 @@ SCENARIO=$2
 # A short job on a slice of Fashion-MNIST: formation and shutdown tests
 # need a few steps, not a trained model.
 SHORT=(--set max_steps=30 --set data.train_limit=3000 --set data.test_limit=1000
-       --set model_dir="$WORK/model" --set startup_timeout_s=30)
+       --set model_dir="$WORK/model" --set startup_timeout_s="$(scaled 30)")
 
 all_exit_zero() {
     for t in "$@"; do expect_exit "$t" 0 60; done
@@ -38,14 +38,16 @@ order() {
 # to start the others within it.
 missing_worker() {
     cluster_json 1 2
-    local opts=("${SHORT[@]}" --set startup_timeout_s=15)
+    local give_up
+    give_up=$(scaled 15)
+    local opts=("${SHORT[@]}" --set startup_timeout_s="$give_up")
     start chief chief 0 "${opts[@]}"
     start ps ps 0 "${opts[@]}"
     start w0 worker 0 "${opts[@]}"
     wait_line chief "worker:0 registered" 30
     wait_line chief "waiting for worker:1 to register" 30
-    expect_exit chief 138 40
-    grep -q "gave up after 15 s waiting for worker:1 to register" "$WORK/chief.log" ||
+    expect_exit chief 138 45
+    grep -q "gave up after $give_up s waiting for worker:1 to register" "$WORK/chief.log" ||
         fail "chief did not name worker:1 alone"
 }
 
@@ -127,7 +129,7 @@ signal_stop() {
 restart_worker() {
     cluster_json 1 2
     local opts=("${SHORT[@]}" --set mode=async --set max_steps=$FOREVER
-        --set heartbeat_interval_s=0.2 --set heartbeat_timeout_s=1)
+        --set heartbeat_interval_s=0.2 --set heartbeat_timeout_s="$(scaled 1)")
     start ps ps 0 "${opts[@]}"
     start chief chief 0 "${opts[@]}"
     start w0 worker 0 "${opts[@]}"

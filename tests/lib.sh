@@ -3,7 +3,16 @@
 # up whatever is left. Sourced by the test scripts; BIN must be set.
 
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/support/follow.sh"
 WORK=$(mktemp -d /tmp/psc-test.XXXXXX)
+# Sanitizer builds run several times slower (CMake sets the factor): every
+# deadline below, and the timeouts a test gives the roles, scale by it.
+SCALE=${PSC_TEST_TIME_SCALE:-1}
+
+# scaled SECONDS: SECONDS times the build's time scale.
+scaled() {
+    echo $(($1 * SCALE))
+}
 PIDS=()
 
 cleanup() {
@@ -60,23 +69,18 @@ start() {
 # wait_line NAME PATTERN SECONDS: waits until NAME's log has PATTERN,
 # reading lines as they are written; the follower stops at the match.
 wait_line() {
-    local f="$WORK/$1.log" fd pid rc
+    local f="$WORK/$1.log"
     touch "$f"
-    exec {fd}< <(exec timeout "$3" tail -n +1 -F "$f" 2>/dev/null)
-    pid=$!
-    grep -q -m1 -E "$2" <&"$fd"
-    rc=$?
-    kill "$pid" 2>/dev/null
-    exec {fd}<&-
-    [ $rc -eq 0 ] || fail "no line matching '$2' from $1 within $3 s"
+    follow "$f" "$(scaled "$3")" grep -q -m1 -E "$2" ||
+        fail "no line matching '$2' from $1 within $(scaled "$3") s"
 }
 
 # wait_exit NAME SECONDS: waits for NAME to exit; sets STATUS.
 wait_exit() {
-    local pidvar="PID_$1" deadline=$((SECONDS + $2))
+    local pidvar="PID_$1" deadline=$((SECONDS + $(scaled "$2")))
     local pid=${!pidvar}
     while kill -0 "$pid" 2>/dev/null; do
-        [ $SECONDS -lt $deadline ] || fail "$1 still running after $2 s"
+        [ $SECONDS -lt $deadline ] || fail "$1 still running after $(scaled "$2") s"
         # Wait on the process itself; the timeout only bounds a hang.
         timeout 1 tail --pid="$pid" -f /dev/null 2>/dev/null
     done
@@ -93,33 +97,9 @@ expect_exit() {
 # for checks that need the cluster held while they look; the test stops it.
 FOREVER=1000000000
 
-# last_step MODEL_DIR: the last global step in the chief's metrics.jsonl.
-last_step() {
-    grep -o '"step": *[0-9]*' "$1/metrics.jsonl" 2>/dev/null | tail -n1 | grep -o '[0-9]*$' || echo 0
-}
-
-# step_at_least STEP: reads metrics records until one has step >= STEP.
-# (A read loop, not awk: Debian's mawk buffers its input.)
-step_at_least() {
-    local line s
-    while IFS= read -r line; do
-        s=${line#*\"step\":}
-        s=${s# }
-        s=${s%%[!0-9]*}
-        [ -n "$s" ] && [ "$s" -ge "$1" ] && return 0
-    done
-    return 1
-}
-
 # wait_step MODEL_DIR STEP SECONDS: waits until the chief has logged STEP,
 # following its records as they are written; SECONDS only bounds a hang.
 wait_step() {
-    local f="$1/metrics.jsonl" fd pid rc
-    exec {fd}< <(exec timeout "$3" tail -n +1 -F "$f" 2>/dev/null)
-    pid=$!
-    step_at_least "$2" <&"$fd"
-    rc=$?
-    kill "$pid" 2>/dev/null
-    exec {fd}<&-
-    [ $rc -eq 0 ] || fail "the chief did not log step $2 within $3 s (last: $(last_step "$1"))"
+    follow "$1/metrics.jsonl" "$(scaled "$3")" step_at_least "$2" ||
+        fail "the chief did not log step $2 within $(scaled "$3") s (last: $(last_step "$1"))"
 }

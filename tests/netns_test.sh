@@ -36,6 +36,7 @@ shift || true
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(formation sync-cut sync-backup-cut async-cut)
 job=$src/examples/fashion_mnist_mlp.json
+. "$src/tests/support/follow.sh"
 
 p=psc$$                       # prefix of every namespace this run makes
 # A max_steps no run reaches: the cut scenarios' jobs cannot end before the
@@ -177,39 +178,6 @@ wait_exit() {
         exit_status=$?
         reaped[$1]=$exit_status
     fi
-}
-
-# follow FILE SECONDS PROGRAM...: runs PROGRAM (grep -q -m1 ..., awk ...) on
-# FILE's lines as they are written, returning as soon as PROGRAM does; the
-# follower is stopped then, and SECONDS only bounds a hang.
-follow() {
-    local file=$1 secs=$2 fd pid rc
-    shift 2
-    exec {fd}< <(exec timeout "$secs" tail -n +1 -F "$file" 2>/dev/null)
-    pid=$!
-    "$@" <&"$fd"
-    rc=$?
-    kill "$pid" 2>/dev/null
-    exec {fd}<&-
-    return $rc
-}
-
-# step_of MODEL_DIR: the last global step in the chief's metrics.jsonl.
-step_of() {
-    grep -o '"step": *[0-9]*' "$1/metrics.jsonl" 2>/dev/null | tail -n1 | grep -o '[0-9]*$' || echo 0
-}
-
-# step_at_least STEP: reads metrics records until one has step >= STEP.
-# (A read loop, not awk: Debian's mawk buffers its input.)
-step_at_least() {
-    local line s
-    while IFS= read -r line; do
-        s=${line#*\"step\":}
-        s=${s# }
-        s=${s%%[!0-9]*}
-        [ -n "$s" ] && [ "$s" -ge "$1" ] && return 0
-    done
-    return 1
 }
 
 # wait_step MODEL_DIR STEP SECONDS: until the chief has logged STEP.
@@ -366,7 +334,7 @@ cut_scenario() {
         return
     fi
     local at t0
-    at=$(step_of "$md")
+    at=$(last_step "$md")
     t0=$(date +%s)
     cut "$victim"
     say "$scenario: cut $victim's link at step $at"
@@ -381,9 +349,9 @@ cut_scenario() {
     if [ "$want" = 143 ]; then
         # Training goes on without the victim; then the test ends the job.
         local lost_at
-        lost_at=$(step_of "$md")
+        lost_at=$(last_step "$md")
         if wait_step "$md" $((lost_at + 20)) 60; then
-            ok "$scenario: training went on after worker:$idx was lost: step $lost_at -> $(step_of "$md")"
+            ok "$scenario: training went on after worker:$idx was lost: step $lost_at -> $(last_step "$md")"
         else
             bad "$scenario: no progress after worker:$idx was lost (step $lost_at)"; failed=1
         fi

@@ -4,7 +4,7 @@
 # machine happens to be. The hogs stop when the command does, however it
 # ends. Prints the command's wall time and status.
 #
-# usage: tests/loaded-run.sh [-n HOGS] [COMMAND...]
+# usage: tests/support/loaded-run.sh [-n HOGS] [COMMAND...]
 #   default: one hog per core, and the CI command (CI=true bash .ci/run)
 set -uo pipefail
 
@@ -13,7 +13,7 @@ if [ "${1:-}" = -n ]; then
     hogs=${2:?usage: loaded-run.sh [-n HOGS] [COMMAND...]}
     shift 2
 fi
-[ $# -gt 0 ] || set -- env CI=true bash "$(dirname "$0")/../.ci/run"
+[ $# -gt 0 ] || set -- env CI=true bash "$(dirname "$0")/../../.ci/run"
 
 pids=()
 stop_hogs() {
