@@ -14,6 +14,7 @@
 #include "rng.h"
 #include <cblas.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,18 @@ static void s_release(struct loop *l)
     free(l->y);
 }
 
+/* "--steps N": 0 for a whole decimal number from 1, else PSC_EINVAL. */
+static int s_parse_steps(const char *text, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno == ERANGE || v < 1)
+        return PSC_EINVAL;
+    *out = v;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     /* Job options only: no cluster, so TF_CONFIG is not read. */
@@ -83,8 +96,9 @@ int main(int argc, char **argv)
             path = argv[++i];
         else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc && nsets < 64)
             sets[nsets++] = argv[++i];
-        else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc)
-            steps = atol(argv[++i]);
+        else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc &&
+                 s_parse_steps(argv[i + 1], &steps) == 0)
+            i++;
         else {
             fprintf(stderr, "usage: psc-baseline [--job FILE] [--set K=V]... "
                             "[--steps N]\n");

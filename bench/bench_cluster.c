@@ -103,11 +103,14 @@ static void s_send(bench_cluster_t *c, const uint8_t *peer, size_t len,
 /* ps:N -> N, or -1. */
 static int s_ps_index(const bench_cluster_t *c, const char *task)
 {
-    int i = -1;
-    char extra = 0;
-    if (sscanf(task, "ps:%d%c", &i, &extra) != 1 || i < 0 || i >= c->nps)
+    if (strncmp(task, "ps:", 3) != 0)
         return -1;
-    return i;
+    /* Not sscanf's %d, which wraps "ps:4294967296" to ps:0. */
+    char *end = NULL;
+    long i = strtol(task + 3, &end, 10);
+    if (end == task + 3 || *end != '\0' || i < 0 || i >= c->nps)
+        return -1;
+    return (int) i;
 }
 
 /* A message to the chief thread's ROUTER; arg is the cluster. */
@@ -119,7 +122,8 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
         return;
     switch (msg->hdr->type) {
     case PSC__MSG_TYPE__REGISTER:
-        if (msg->hdr->text == NULL || strcmp(msg->hdr->text, c->canonical)) {
+        if (msg->hdr->text == NULL ||
+            strcmp(msg->hdr->text, c->canonical) != 0) {
             atomic_store(&c->failed, 1);
             s_send(c, msg->peer, msg->peer_len, PSC__MSG_TYPE__REFUSE);
             return;

@@ -305,7 +305,7 @@ static struct shape *s_shapes(const bench_cluster_t *cl,
     size_t elem = job->wire_f16 ? 2 : 4;
     int nps = pl->nps;
     *nsets = ld->op == BENCH_SPARSE ? BENCH_KEYSETS : 1;
-    struct shape *sh = psc_xcalloc((size_t) (*nsets * nps), sizeof *sh);
+    struct shape *sh = psc_xcalloc((size_t) *nsets * (size_t) nps, sizeof *sh);
     keyplan_t *kp = keyplan_new();
     size_t w = jobvars_sparse_width(job);
     for (int k = 0; k < *nsets; k++) {

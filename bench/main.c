@@ -17,8 +17,10 @@
 #include "psclient.h"
 
 #include <cblas.h>
+#include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -174,6 +176,37 @@ static int s_parse_list(const char *text, size_t mult, size_t *list, int *n)
     return *n > 0 ? 0 : -1;
 }
 
+/* Whole decimal numbers only: 0, or PSC_EINVAL for "", "1x" or overflow. */
+static int s_parse_long(const char *text, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno == ERANGE)
+        return PSC_EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int s_parse_int(const char *text, int *out)
+{
+    long v = 0;
+    if (s_parse_long(text, &v) != 0 || v < INT_MIN || v > INT_MAX)
+        return PSC_EINVAL;
+    *out = (int) v;
+    return 0;
+}
+
+static int s_parse_double(const char *text, double *out)
+{
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0')
+        return PSC_EINVAL;
+    *out = v;
+    return 0;
+}
+
 /* Returns -1 to run, else an exit status. */
 static int s_parse(int argc, char **argv, struct opts *o)
 {
@@ -193,6 +226,7 @@ static int s_parse(int argc, char **argv, struct opts *o)
         int c = getopt_long(argc, argv, "qh", longopts, NULL);
         if (c == -1)
             break;
+        int bad = 0;
         switch (c) {
         case 'q':
             break; /* seen before parsing: its defaults yield to options */
@@ -200,10 +234,10 @@ static int s_parse(int argc, char **argv, struct opts *o)
             o->json = optarg;
             break;
         case OPT_REPEATS:
-            o->repeats = atoi(optarg);
+            bad = s_parse_int(optarg, &o->repeats);
             break;
         case OPT_SECONDS:
-            o->seconds = atof(optarg);
+            bad = s_parse_double(optarg, &o->seconds);
             break;
         case OPT_PS:
             snprintf(o->ps_path, sizeof o->ps_path, "%s", optarg);
@@ -230,25 +264,32 @@ static int s_parse(int argc, char **argv, struct opts *o)
             break;
         }
         case OPT_MEMORY:
-            o->memory_params = atol(optarg);
+            bad = s_parse_long(optarg, &o->memory_params);
             break;
         case OPT_ROWS:
-            o->sparse_rows = atol(optarg);
+            bad = s_parse_long(optarg, &o->sparse_rows);
             break;
         case OPT_RAW_ECHO:
             o->raw_echo = optarg;
             break;
         case OPT_IO:
-            o->io_threads = atoi(optarg);
+            bad = s_parse_int(optarg, &o->io_threads);
             break;
         case OPT_SOCKBUF:
-            o->sockbuf = atol(optarg);
+            bad = s_parse_long(optarg, &o->sockbuf);
             break;
         case 'h':
             s_usage();
             return 0;
         default:
             fprintf(stderr, "psc-bench: see 'psc-bench --help'\n");
+            return 2;
+        }
+        if (bad != 0) {
+            fprintf(stderr,
+                    "psc-bench: '%s' is not a number: see "
+                    "'psc-bench --help'\n",
+                    optarg);
             return 2;
         }
     }

@@ -60,10 +60,14 @@ static int s_parse_task(const self_t *self, const char *name, int *role,
 {
     for (int r = 0; r < R_N; r++) {
         size_t n = strlen(s_role_names[r]);
-        char extra = 0;
-        if (strncmp(name, s_role_names[r], n) == 0 && name[n] == ':' &&
-            sscanf(name + n + 1, "%d%c", index, &extra) == 1 && *index >= 0 &&
-            *index < self->count[r]) {
+        if (strncmp(name, s_role_names[r], n) != 0 || name[n] != ':')
+            continue;
+        /* Not sscanf's %d, which wraps "worker:4294967296" to worker 0. */
+        const char *digits = name + n + 1;
+        char *end = NULL;
+        long v = strtol(digits, &end, 10);
+        if (end != digits && *end == '\0' && v >= 0 && v < self->count[r]) {
+            *index = (int) v;
             *role = r;
             return 0;
         }

@@ -54,7 +54,8 @@ chief_metrics_t *chief_metrics_new(const char *model_dir, int nworkers, int nps,
     m->nworkers = nworkers;
     m->nps = nps;
     m->total_steps = total_steps;
-    m->dropped = psc_xcalloc((size_t) (nworkers * nps), sizeof *m->dropped);
+    m->dropped =
+        psc_xcalloc((size_t) nworkers * (size_t) nps, sizeof *m->dropped);
     m->worker_steps = psc_xcalloc((size_t) nworkers, sizeof *m->worker_steps);
     m->tty = isatty(STDERR_FILENO);
     m->start = m->last_flush = psc_now();

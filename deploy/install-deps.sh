@@ -10,6 +10,7 @@ packages=(
     libjansson-dev libopenblas-dev libcurl4-openssl-dev zlib1g-dev
     dataset-fashion-mnist
     python3 iproute2 procps
+    clang-format clang-tidy
 )
 
 missing=()

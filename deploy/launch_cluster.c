@@ -135,7 +135,7 @@ char **launch_cluster_argv(const struct launch_cluster *c,
                            const struct launch_task *t)
 {
     const struct launch_opts *o = c->opts;
-    char **argv = psc_xcalloc((size_t) (4 + 2 * o->nsets), sizeof *argv);
+    char **argv = psc_xcalloc(4 + 2 * (size_t) o->nsets, sizeof *argv);
     int n = 0;
     /* execve() takes char *const[]; nobody writes through these. */
     argv[n++] = t->binary;

@@ -257,8 +257,9 @@ static void s_start_all(self_t *self, const sigset_t *mask)
 int launch_sup_run(struct launch_cluster *c, int sigfd, const sigset_t *mask)
 {
     self_t self = {c, sigfd, SUP_RUNNING, 0, -1, 0, NULL, NULL};
-    self.fds = psc_xcalloc((size_t) (1 + 2 * c->ntasks), sizeof *self.fds);
-    self.owners = psc_xcalloc((size_t) (2 * c->ntasks), sizeof *self.owners);
+    self.fds = psc_xcalloc(1 + 2 * (size_t) c->ntasks, sizeof *self.fds);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers. */
+    self.owners = psc_xcalloc(2 * (size_t) c->ntasks, sizeof *self.owners);
     s_start_all(&self, mask);
     while (self.nrunning > 0) {
         if (s_poll_once(&self) != 0) {

@@ -144,11 +144,16 @@ static void s_self_destroy(self_t **p)
 /* "worker:3" -> 3 when it names one of our workers, else -1. */
 static int s_worker_index(const self_t *self, const char *task)
 {
-    int idx = -1;
-    char extra = 0;
-    if (sscanf(task, "worker:%d%c", &idx, &extra) != 1)
+    static const char prefix[] = "worker:";
+    if (strncmp(task, prefix, sizeof prefix - 1) != 0)
         return -1;
-    return idx >= 0 && idx < self->nworkers ? idx : -1;
+    /* Not sscanf's %d, which wraps "worker:4294967296" to worker 0. */
+    const char *digits = task + sizeof prefix - 1;
+    char *end = NULL;
+    long idx = strtol(digits, &end, 10);
+    if (end == digits || *end != '\0')
+        return -1;
+    return idx >= 0 && idx < self->nworkers ? (int) idx : -1;
 }
 
 static void s_reply_error(self_t *self, const wire_msg_t *req, const char *why)
@@ -285,7 +290,10 @@ static void s_on_init(self_t *self, const wire_msg_t *msg)
         } else {
             const float *slices[WIRE_MAX_FRAMES];
             s_slices_f32(self, msg, slices);
+            /* s_check_layout() made nframes the layout's nslices, which
+             * s_slices_f32() filled; the analyzer sees two layouts. */
             for (int i = 0; i < msg->nframes; i++)
+                /* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
                 ps_shard_init_slice(self->shard, i, slices[i]);
         }
         if (self->sparse != NULL)

@@ -168,7 +168,10 @@ static int s_bind_chief(struct rig *r)
     CHECK_OK(zmq_getsockopt(r->chief, ZMQ_LAST_ENDPOINT, ep, &len));
     const char *colon = strrchr(ep, ':');
     CHECK(colon != NULL);
-    return atoi(colon + 1);
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    CHECK(end != colon + 1 && *end == '\0' && port > 0 && port <= 65535);
+    return (int) port;
 }
 
 /* The placement the ps computes: softmax, one ps. */

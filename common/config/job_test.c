@@ -968,10 +968,12 @@ static void test_refused_file(void)
                    "exp:MEAN_MS, slow:FACTOR or p:PROB:FACTOR");
 
     /* A list whose text passes JOB_STR is refused, not cut short. */
-    char list[2048] = "{\"hidden\": [";
+    char list[2048];
+    size_t off = (size_t) snprintf(list, sizeof list, "{\"hidden\": [");
     for (int i = 0; i < 150; i++)
-        strcat(list, i ? ", 12345" : "12345");
-    strcat(list, "]}");
+        off += (size_t) snprintf(list + off, sizeof list - off, "%s12345",
+                                 i ? ", " : "");
+    snprintf(list + off, sizeof list - off, "]}");
     s_file_refused(list, "job option 'hidden' is too long");
 
     /* The error buffer is optional, on every path. */

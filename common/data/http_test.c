@@ -104,9 +104,12 @@ static void server_start(struct server *s, const char *root)
     }
     fclose(out);
     s->pid = pid;
-    s->port = atoi(line);
+    char *end = NULL;
+    long port = strtol(line, &end, 10);
+    CHECK(end != line && (*end == '\n' || *end == '\0'));
+    CHECK(port > 0 && port <= 65535);
+    s->port = (int) port;
     s->stdin_fd = to_child[1];
-    CHECK(s->port > 0);
     printf("http server '%s' on 127.0.0.1:%d\n", script, s->port);
 }
 

@@ -176,6 +176,10 @@ static int check_dims(const char *path, const uint32_t *dims, int ndims,
     uint64_t pixels = 1;
     for (int i = 1; i < ndims; i++)
         pixels *= dims[i];
+    /* read_header() returned 0, so it set dims. The analyzer cannot see
+     * that psc_seterr() (another file) returns its code: it has
+     * read_header() fail and return 0. */
+    /* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
     if (dims[0] >= 1 && dims[0] <= IDX_MAX_COUNT && pixels >= 1 &&
         pixels <= IDX_MAX_PIXELS)
         return 0;

@@ -10,6 +10,9 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define F16_HAVE_X86 1
+#if defined(__clang__)
+#include <cpuid.h>
+#endif
 #endif
 
 static uint16_t s_one_from_f32(float f)
@@ -141,7 +144,17 @@ s_sgd_step_f16c(float *w_out, const float *w_in, const uint8_t *g, float step,
 
 static int s_have_f16c(void)
 {
+#if defined(__clang__)
+    /* clang (14) knows no "f16c" here: CPUID leaf 1 has the bit. */
+    unsigned int eax = 0;
+    unsigned int ebx = 0;
+    unsigned int ecx = 0;
+    unsigned int edx = 0;
+    return __builtin_cpu_supports("avx") &&
+           __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+#else
     return __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+#endif
 }
 #endif
 

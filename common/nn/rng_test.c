@@ -110,7 +110,7 @@ static void test_below(void)
         counts[k]++;
     }
     for (int k = 0; k < 10; k++)
-        CHECK_NEAR(counts[k], DRAWS / 10, DRAWS / 100);
+        CHECK_NEAR(counts[k], DRAWS / 10.0, DRAWS / 100.0);
     for (int i = 0; i < 100; i++)
         CHECK_EQ(rng_below(&r, 1), 0);
 
@@ -141,7 +141,7 @@ static void test_shuffle(void)
         first_pos[a[0]]++;
     }
     for (int i = 0; i < N; i++)
-        CHECK_NEAR(first_pos[i], ROUNDS / N, ROUNDS / N / 10);
+        CHECK_NEAR(first_pos[i], (double) ROUNDS / N, (double) ROUNDS / N / 10);
 
     /* The same seed gives the same order; empty and single arrays are ok. */
     int a[N];

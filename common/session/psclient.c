@@ -424,6 +424,9 @@ static int s_send_pieces(psclient_t *c, wire_buf_t *grad, uint32_t flags,
             if (!s_holds_dense(c, s) || p >= pieces)
                 continue;
             uint32_t more = p + 1 < pieces ? WIRE_MORE : 0;
+            /* pieces >= 1: s_pieces() gives units only when pieces > units,
+             * and units * unit_bytes / min_bytes is 0 when units is. */
+            /* NOLINTNEXTLINE(clang-analyzer-core.DivideZero) */
             int rc = s_push_piece(c, s, grad, size * p / pieces,
                                   size * (p + 1) / pieces, flags | more);
             if (rc != 0)
