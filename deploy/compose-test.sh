@@ -66,7 +66,9 @@ cleanup() {
             local new
             new=$(podman images -a -q --no-trunc | sort -u | comm -13 "$images_before" -)
             # shellcheck disable=SC2086
-            [ -n "$new" ] && podman rmi -f $new >/dev/null 2>&1
+            # Not -f: an image another run's containers use stays (an
+            # image forced out takes its containers with it).
+            [ -n "$new" ] && podman rmi $new >/dev/null 2>&1
         fi
         kill "$service_pid" 2>/dev/null
         wait "$service_pid" 2>/dev/null
@@ -86,6 +88,15 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# One compose test at a time on a machine: podman's images, networks and
+# this script's clean-up of what appeared while it ran are machine-wide, so
+# two runs at once (two CI checkouts) would remove each other's containers.
+exec 9>/run/lock/psc-compose-test.lock
+if ! flock -w "$run_timeout" 9; then
+    say "another compose test held the lock for ${run_timeout} s"
+    exit
+fi
 
 t=$(now)
 "$here/podman-setup.sh" install
