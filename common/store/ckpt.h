@@ -1,0 +1,122 @@
+/*
+ * psc's checkpoint format: MODEL_DIR/ckpt-<step>/ holds one shard file per
+ * ps and a manifest.json written last; MODEL_DIR/checkpoint names the
+ * newest complete one (as TensorFlow's pointer file). Every file is written
+ * to a temporary name, fsynced and renamed, so a reader sees a whole file
+ * or none. The manifest records where each variable's elements lie in the
+ * shards (the placement at save time), so a reader can cut the same
+ * elements out for any other number of ps.
+ */
+#ifndef CKPT_H
+#define CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CKPT_MAX_ARRAYS 3 /* values, then up to two optimizer slots */
+#define CKPT_NAME_LEN   64
+
+struct placement;
+
+/* What one ps saves: its flat arrays at one version (borrowed). */
+struct ckpt_shard_data {
+    int shard;
+    int nps;
+    uint64_t version;
+    size_t size; /* elements in each array */
+    int narrays;
+    const float *arrays[CKPT_MAX_ARRAYS];
+};
+
+/* A file of a checkpoint as the manifest records it. */
+struct ckpt_file {
+    char name[CKPT_NAME_LEN]; /* inside the checkpoint folder */
+    uint64_t bytes;
+    uint32_t crc32c;
+};
+
+struct ckpt_var {
+    char name[CKPT_NAME_LEN];
+    int rows;
+    int cols;
+    size_t size;
+    size_t offset; /* into the flat array of all variables */
+};
+
+struct ckpt_worker {
+    uint64_t position; /* examples drawn so far */
+    uint64_t epoch;
+};
+
+/* manifest.json, read or to be written. Release with ckpt_manifest_release. */
+struct ckpt_manifest {
+    uint64_t step;
+    double wall_time; /* seconds since the epoch, when it was completed */
+    uint64_t fingerprint;
+    char run_id[CKPT_NAME_LEN];
+    char model[CKPT_NAME_LEN];     /* job's model kind */
+    char optimizer[CKPT_NAME_LEN]; /* optimizer kind */
+    int narrays;
+    int nvars;
+    struct ckpt_var *vars;
+    int nps;
+    struct placement *placement; /* owned */
+    struct ckpt_file *files;     /* nps */
+    int nworkers;
+    struct ckpt_worker *workers;
+};
+
+/* "ckpt-<step>" */
+void ckpt_dir_name(uint64_t step, char *out, size_t cap);
+
+/*
+ * Writes one shard file into ckpt_dir (created if missing), durably, and
+ * fills *file. Returns 0 or a negative PSC_E* with one line in err.
+ */
+int ckpt_write_shard(const char *ckpt_dir, const struct ckpt_shard_data *d,
+                     struct ckpt_file *file, char *err);
+
+/* Writes manifest.json into ckpt_dir durably (temporary name, rename). */
+int ckpt_manifest_write(const char *ckpt_dir, const struct ckpt_manifest *m,
+                        char *err);
+
+/* Reads and checks manifest.json; on success the caller releases m. */
+int ckpt_manifest_read(const char *ckpt_dir, struct ckpt_manifest *m,
+                       char *err);
+void ckpt_manifest_release(struct ckpt_manifest *m);
+
+/* Checks every shard file's size and CRC32C against the manifest. */
+int ckpt_verify(const char *ckpt_dir, char *err);
+
+/* Points MODEL_DIR/checkpoint at ckpt_name, atomically. */
+int ckpt_pointer_update(const char *model_dir, const char *ckpt_name,
+                        char *err);
+
+/*
+ * The newest checkpoint folder of model_dir that verifies, into out; 
+ * skipped ones are logged (one warning line naming the bad file). Returns 0,
+ * PSC_ENOENT when none is valid, or another PSC_E*.
+ */
+int ckpt_find_latest(const char *model_dir, char *out, size_t cap,
+                     char *err);
+
+/* Removes all but the newest keep complete checkpoint folders. */
+int ckpt_prune(const char *model_dir, int keep, char *err);
+
+typedef struct ckpt_reader ckpt_reader_t;
+
+/*
+ * Opens a verified checkpoint for reading elements by their place in the
+ * flat array of all variables, whatever shard they were saved in.
+ * Caller owns; ckpt_reader_close().
+ */
+ckpt_reader_t *ckpt_reader_open(const char *ckpt_dir, char *err);
+const struct ckpt_manifest *ckpt_reader_manifest(const ckpt_reader_t *r);
+uint64_t ckpt_reader_version(const ckpt_reader_t *r);
+
+/* Reads elements [first, first + count) of array (0 = values) into out. */
+int ckpt_reader_read(ckpt_reader_t *r, int array, size_t first, size_t count,
+                     float *out, char *err);
+void ckpt_reader_close(ckpt_reader_t **p);
+
+#endif
