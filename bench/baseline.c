@@ -10,11 +10,13 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
+#include "psc_num.h"
+#include "psc_opts.h"
 #include "psc_time.h"
 #include "rng.h"
 #include <cblas.h>
 
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,41 +74,92 @@ static void s_release(struct loop *l)
     free(l->y);
 }
 
-/* "--steps N": 0 for a whole decimal number from 1, else PSC_EINVAL. */
-static int s_parse_steps(const char *text, long *out)
+enum { OPT_JOB = 256, OPT_SET, OPT_STEPS };
+
+static const struct psc_opt s_opts[] = {
+    {"job", OPT_JOB, "FILE", "job configuration (JSON), as the roles read it"},
+    {"set", OPT_SET, "KEY=VALUE", "override a job option (repeatable)"},
+    {"steps", OPT_STEPS, "N", "training steps to time (default 500)"},
+    {"help", 'h', NULL, "show this help"},
+};
+
+#define NOPTS    (sizeof s_opts / sizeof s_opts[0])
+#define MAX_SETS 64
+
+/* Job options only: no cluster, so TF_CONFIG is not read. */
+struct args {
+    const char *job_path;
+    const char *sets[MAX_SETS];
+    int nsets;
+    long steps;
+    int help;
+};
+
+static int s_apply(int id, const char *arg, struct args *a, char *err)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno == ERANGE || v < 1)
-        return PSC_EINVAL;
-    *out = v;
+    switch (id) {
+    case OPT_JOB:
+        a->job_path = arg;
+        return 0;
+    case OPT_SET:
+        if (a->nsets == MAX_SETS)
+            return psc_seterr(err, PSC_EINVAL, "more than %d --set options",
+                              MAX_SETS);
+        a->sets[a->nsets++] = arg;
+        return 0;
+    case OPT_STEPS:
+        if (psc_num_long(arg, 1, LONG_MAX, &a->steps) != 0)
+            return psc_seterr(err, PSC_EINVAL,
+                              "--steps '%s' is not a whole number from 1", arg);
+        return 0;
+    default: /* 'h' */
+        a->help = 1;
+        return 0;
+    }
+}
+
+/* 0, or PSC_EINVAL with one line in err. */
+static int s_parse(int argc, char **argv, struct args *a, char *err)
+{
+    memset(a, 0, sizeof *a);
+    a->steps = 500;
+    struct psc_opts p;
+    psc_opts_begin(&p, s_opts, NOPTS, argc, argv);
+    int id;
+    while ((id = psc_opts_next(&p, err)) > 0)
+        if (s_apply(id, p.arg, a, err) != 0)
+            return PSC_EINVAL;
+    if (id < 0)
+        return id;
+    const char *extra = psc_opts_operand(&p);
+    if (extra != NULL)
+        return psc_seterr(err, PSC_EINVAL, "unexpected argument '%s'", extra);
     return 0;
+}
+
+static void s_usage(void)
+{
+    printf("usage: psc-baseline [options]\n"
+           "The workers' training loop and the ps's optimizer in one "
+           "process, with no\nnetwork: the examples/s the cluster is "
+           "measured against.\n\noptions:\n");
+    psc_opts_usage(stdout, s_opts, NOPTS);
 }
 
 int main(int argc, char **argv)
 {
-    /* Job options only: no cluster, so TF_CONFIG is not read. */
-    const char *path = NULL;
-    const char *sets[64];
-    int nsets = 0;
-    long steps = 500;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--job") == 0 && i + 1 < argc)
-            path = argv[++i];
-        else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc && nsets < 64)
-            sets[nsets++] = argv[++i];
-        else if (strcmp(argv[i], "--steps") == 0 && i + 1 < argc &&
-                 s_parse_steps(argv[i + 1], &steps) == 0)
-            i++;
-        else {
-            fprintf(stderr, "usage: psc-baseline [--job FILE] [--set K=V]... "
-                            "[--steps N]\n");
-            return 2;
-        }
-    }
+    struct args a;
     char err[PSC_ERR_LEN];
-    struct job *job = job_new(path, sets, nsets, err);
+    if (s_parse(argc, argv, &a, err) != 0) {
+        fprintf(stderr, "psc-baseline: %s: see 'psc-baseline --help'\n", err);
+        return PSC_EXIT_CONFIG;
+    }
+    if (a.help) {
+        s_usage();
+        return 0;
+    }
+    long steps = a.steps;
+    struct job *job = job_new(a.job_path, a.sets, a.nsets, err);
     struct dataset d;
     struct loop l;
     memset(&l, 0, sizeof l);

@@ -13,12 +13,13 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
+#include "psc_num.h"
+#include "psc_opts.h"
 #include "psc_time.h"
 #include "psclient.h"
 
 #include <cblas.h>
 #include <errno.h>
-#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
@@ -33,6 +34,7 @@
 
 struct opts {
     int quick;
+    int help;
     const char *json;
     int repeats;
     double seconds;
@@ -68,68 +70,40 @@ enum {
     OPT_SOCKBUF
 };
 
-struct opt_spec {
-    struct option opt;
-    const char *arg;
-    const char *help; /* NULL: internal, not listed */
-};
-
-static const struct opt_spec s_specs[] = {
-    {{"quick", no_argument, NULL, 'q'},
-     NULL,
-     "a seconds-long smoke run: small sizes, few repeats"},
-    {{"json", required_argument, NULL, OPT_JSON},
-     "FILE",
+/* Options without help are internal: the raw ZeroMQ echo server's. */
+static const struct psc_opt s_opts[] = {
+    {"quick", 'q', NULL, "a seconds-long smoke run: small sizes, few repeats"},
+    {"json", OPT_JSON, "FILE",
      "also write every figure to FILE as a JSON list"},
-    {{"repeats", required_argument, NULL, OPT_REPEATS},
-     "N",
+    {"repeats", OPT_REPEATS, "N",
      "timed runs per figure; medians and spread over these (default 5)"},
-    {{"seconds", required_argument, NULL, OPT_SECONDS},
-     "S",
-     "length of one timed run (default 0.25)"},
-    {{"ps", required_argument, NULL, OPT_PS},
-     "PATH",
-     "the psc-ps binary (default: beside psc-bench)"},
-    {{"only", required_argument, NULL, OPT_ONLY},
-     "LIST",
+    {"seconds", OPT_SECONDS, "S", "length of one timed run (default 0.25)"},
+    {"ps", OPT_PS, "PATH", "the psc-ps binary (default: beside psc-bench)"},
+    {"only", OPT_ONLY, "LIST",
      "suites to run, comma-separated: dense, f16, options, sparse, "
      "optimizer, memory (default: all)"},
-    {{"sizes", required_argument, NULL, OPT_SIZES},
-     "LIST",
+    {"sizes", OPT_SIZES, "LIST",
      "dense bytes per request, e.g. 4K,256K,4M,16M (the default)"},
-    {{"keys", required_argument, NULL, OPT_KEYS},
-     "LIST",
+    {"keys", OPT_KEYS, "LIST",
      "sparse keys per request (default 1000,10000,100000)"},
-    {{"widths", required_argument, NULL, OPT_WIDTHS},
-     "LIST",
-     "sparse row widths (default 1,64)"},
-    {{"memory-params", required_argument, NULL, OPT_MEMORY},
-     "N",
+    {"widths", OPT_WIDTHS, "LIST", "sparse row widths (default 1,64)"},
+    {"memory-params", OPT_MEMORY, "N",
      "parameters of the memory figure's model (default 100000000)"},
-    {{"sparse-rows", required_argument, NULL, OPT_ROWS},
-     "N",
+    {"sparse-rows", OPT_ROWS, "N",
      "rows of the sparse table (default 10000000)"},
-    {{"raw-echo", required_argument, NULL, OPT_RAW_ECHO}, "ENDPOINT", NULL},
-    {{"io-threads", required_argument, NULL, OPT_IO}, "N", NULL},
-    {{"sockbuf", required_argument, NULL, OPT_SOCKBUF}, "BYTES", NULL},
-    {{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
+    {"raw-echo", OPT_RAW_ECHO, "ENDPOINT", NULL},
+    {"io-threads", OPT_IO, "N", NULL},
+    {"sockbuf", OPT_SOCKBUF, "BYTES", NULL},
+    {"help", 'h', NULL, "show this help"},
 };
 
-#define NSPECS (sizeof s_specs / sizeof s_specs[0])
+#define NOPTS (sizeof s_opts / sizeof s_opts[0])
 
 static void s_usage(void)
 {
     printf("usage: psc-bench [options]\nMeasure psc's transport against bare "
            "ZeroMQ on 127.0.0.1 (see README.md, psc-bench).\n\noptions:\n");
-    for (size_t i = 0; i < NSPECS; i++) {
-        char left[64];
-        if (s_specs[i].help == NULL)
-            continue;
-        snprintf(left, sizeof left, "--%s%s%s", s_specs[i].opt.name,
-                 s_specs[i].arg ? " " : "",
-                 s_specs[i].arg ? s_specs[i].arg : "");
-        printf("  %-24s %s\n", left, s_specs[i].help);
-    }
+    psc_opts_usage(stdout, s_opts, NOPTS);
 }
 
 static void s_defaults(struct opts *o)
@@ -176,44 +150,9 @@ static int s_parse_list(const char *text, size_t mult, size_t *list, int *n)
     return *n > 0 ? 0 : -1;
 }
 
-/* Whole decimal numbers only: 0, or PSC_EINVAL for "", "1x" or overflow. */
-static int s_parse_long(const char *text, long *out)
+/* --quick first, wherever it is: the options given yield to its defaults. */
+static void s_quick_defaults(int argc, char **argv, struct opts *o)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno == ERANGE)
-        return PSC_EINVAL;
-    *out = v;
-    return 0;
-}
-
-static int s_parse_int(const char *text, int *out)
-{
-    long v = 0;
-    if (s_parse_long(text, &v) != 0 || v < INT_MIN || v > INT_MAX)
-        return PSC_EINVAL;
-    *out = (int) v;
-    return 0;
-}
-
-static int s_parse_double(const char *text, double *out)
-{
-    char *end = NULL;
-    double v = strtod(text, &end);
-    if (end == text || *end != '\0')
-        return PSC_EINVAL;
-    *out = v;
-    return 0;
-}
-
-/* Returns -1 to run, else an exit status. */
-static int s_parse(int argc, char **argv, struct opts *o)
-{
-    struct option longopts[NSPECS + 1];
-    for (size_t i = 0; i < NSPECS; i++)
-        longopts[i] = s_specs[i].opt;
-    longopts[NSPECS] = (struct option){0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0 || strcmp(argv[i], "-q") == 0) {
             o->quick = 1;
@@ -222,83 +161,92 @@ static int s_parse(int argc, char **argv, struct opts *o)
             o->sparse_rows = 100000;
         }
     }
-    for (;;) {
-        int c = getopt_long(argc, argv, "qh", longopts, NULL);
-        if (c == -1)
+}
+
+static int s_parse_list_opt(int id, const char *arg, struct opts *o)
+{
+    size_t *list = id == OPT_SIZES  ? o->sizes
+                   : id == OPT_KEYS ? o->keys
+                                    : o->widths;
+    int *n = id == OPT_SIZES  ? &o->nsizes
+             : id == OPT_KEYS ? &o->nkeys
+                              : &o->nwidths;
+    if (s_parse_list(arg, id == OPT_SIZES ? 4 : 1, list, n) != 0) {
+        fprintf(stderr,
+                "psc-bench: '%s': give a list such as 4K,256K,4M (sizes: "
+                "multiples of 4)\n",
+                arg);
+        return PSC_EINVAL;
+    }
+    return 0;
+}
+
+/* One option into o: 0, or PSC_EINVAL for a value that is not a number. */
+static int s_apply(int id, const char *arg, struct opts *o)
+{
+    switch (id) {
+    case OPT_JSON:
+        o->json = arg;
+        return 0;
+    case OPT_REPEATS:
+        return psc_num_int(arg, 1, INT_MAX, &o->repeats);
+    case OPT_SECONDS:
+        return psc_num_double(arg, 1e-6, 3600.0, &o->seconds);
+    case OPT_PS:
+        snprintf(o->ps_path, sizeof o->ps_path, "%s", arg);
+        return 0;
+    case OPT_ONLY:
+        snprintf(o->suites, sizeof o->suites, "%s", arg);
+        return 0;
+    case OPT_MEMORY:
+        return psc_num_long(arg, 1, LONG_MAX, &o->memory_params);
+    case OPT_ROWS:
+        return psc_num_long(arg, 1, LONG_MAX, &o->sparse_rows);
+    case OPT_RAW_ECHO:
+        o->raw_echo = arg;
+        return 0;
+    case OPT_IO:
+        return psc_num_int(arg, 1, 64, &o->io_threads);
+    case OPT_SOCKBUF:
+        return psc_num_long(arg, 0, INT_MAX, &o->sockbuf);
+    case 'h':
+        o->help = 1;
+        return 0;
+    default: /* 'q': seen before parsing */
+        return 0;
+    }
+}
+
+/*
+ * Reads argv into o: 0 to go on (o->help set after --help), or PSC_EINVAL
+ * after a usage error, told in one line on stderr.
+ */
+static int s_parse(int argc, char **argv, struct opts *o)
+{
+    s_quick_defaults(argc, argv, o);
+    struct psc_opts p;
+    char err[PSC_ERR_LEN];
+    psc_opts_begin(&p, s_opts, NOPTS, argc, argv);
+    int id;
+    while ((id = psc_opts_next(&p, err)) > 0) {
+        if (id == OPT_SIZES || id == OPT_KEYS || id == OPT_WIDTHS) {
+            if (s_parse_list_opt(id, p.arg, o) != 0)
+                return PSC_EINVAL;
+        } else if (s_apply(id, p.arg, o) != 0) {
+            snprintf(err, sizeof err, "'%s' is out of range or not a number",
+                     p.arg);
+            id = PSC_EINVAL;
             break;
-        int bad = 0;
-        switch (c) {
-        case 'q':
-            break; /* seen before parsing: its defaults yield to options */
-        case OPT_JSON:
-            o->json = optarg;
-            break;
-        case OPT_REPEATS:
-            bad = s_parse_int(optarg, &o->repeats);
-            break;
-        case OPT_SECONDS:
-            bad = s_parse_double(optarg, &o->seconds);
-            break;
-        case OPT_PS:
-            snprintf(o->ps_path, sizeof o->ps_path, "%s", optarg);
-            break;
-        case OPT_ONLY:
-            snprintf(o->suites, sizeof o->suites, "%s", optarg);
-            break;
-        case OPT_SIZES:
-        case OPT_KEYS:
-        case OPT_WIDTHS: {
-            size_t *list = c == OPT_SIZES  ? o->sizes
-                           : c == OPT_KEYS ? o->keys
-                                           : o->widths;
-            int *n = c == OPT_SIZES  ? &o->nsizes
-                     : c == OPT_KEYS ? &o->nkeys
-                                     : &o->nwidths;
-            if (s_parse_list(optarg, c == OPT_SIZES ? 4 : 1, list, n) != 0) {
-                fprintf(stderr,
-                        "psc-bench: '%s': give a list such as "
-                        "4K,256K,4M (sizes: multiples of 4)\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        }
-        case OPT_MEMORY:
-            bad = s_parse_long(optarg, &o->memory_params);
-            break;
-        case OPT_ROWS:
-            bad = s_parse_long(optarg, &o->sparse_rows);
-            break;
-        case OPT_RAW_ECHO:
-            o->raw_echo = optarg;
-            break;
-        case OPT_IO:
-            bad = s_parse_int(optarg, &o->io_threads);
-            break;
-        case OPT_SOCKBUF:
-            bad = s_parse_long(optarg, &o->sockbuf);
-            break;
-        case 'h':
-            s_usage();
-            return 0;
-        default:
-            fprintf(stderr, "psc-bench: see 'psc-bench --help'\n");
-            return 2;
-        }
-        if (bad != 0) {
-            fprintf(stderr,
-                    "psc-bench: '%s' is not a number: see "
-                    "'psc-bench --help'\n",
-                    optarg);
-            return 2;
         }
     }
-    if (optind < argc || o->repeats < 1 || !(o->seconds > 0) ||
-        o->memory_params < 1 || o->sparse_rows < 1) {
-        fprintf(stderr, "psc-bench: bad arguments: see 'psc-bench --help'\n");
-        return 2;
+    const char *extra = id == 0 ? psc_opts_operand(&p) : NULL;
+    if (extra != NULL)
+        snprintf(err, sizeof err, "unexpected argument '%s'", extra);
+    if (id < 0 || extra != NULL) {
+        fprintf(stderr, "psc-bench: %s: see 'psc-bench --help'\n", err);
+        return PSC_EINVAL;
     }
-    return -1;
+    return 0;
 }
 
 /* Everything a suite needs. */
@@ -903,9 +851,12 @@ int main(int argc, char **argv)
 {
     struct opts o;
     s_defaults(&o);
-    int rc = s_parse(argc, argv, &o);
-    if (rc >= 0)
-        return rc;
+    if (s_parse(argc, argv, &o) != 0)
+        return PSC_EXIT_CONFIG;
+    if (o.help) {
+        s_usage();
+        return 0;
+    }
     /* The raw ZeroMQ side gets the same allocator settings as psc's roles. */
     psc_alloc_tune_for_messages();
     if (o.raw_echo != NULL)

@@ -11,6 +11,7 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
+#include "psc_num.h"
 #include "psc_sig.h"
 #include "psc_time.h"
 #include "psclient.h"
@@ -59,15 +60,9 @@ static int s_parse_task(const self_t *self, const char *name, int *role,
                         int *index)
 {
     for (int r = 0; r < R_N; r++) {
-        size_t n = strlen(s_role_names[r]);
-        if (strncmp(name, s_role_names[r], n) != 0 || name[n] != ':')
-            continue;
-        /* Not sscanf's %d, which wraps "worker:4294967296" to worker 0. */
-        const char *digits = name + n + 1;
-        char *end = NULL;
-        long v = strtol(digits, &end, 10);
-        if (end != digits && *end == '\0' && v >= 0 && v < self->count[r]) {
-            *index = (int) v;
+        int v = psc_num_task(name, s_role_names[r], self->count[r]);
+        if (v >= 0) {
+            *index = v;
             *role = r;
             return 0;
         }
@@ -385,6 +380,7 @@ static int s_train(self_t *self)
     s_send_role(self, R_EVAL, PSC__MSG_TYPE__START);
     self->started = 1;
     double next_log = psc_now() + job->log_interval_s;
+    int logged = 0;
     self->training = 1;
     while ((long) chief_metrics_step(self->metrics) < self->total_steps) {
         if (s_stopping(self))
@@ -393,7 +389,10 @@ static int s_train(self_t *self)
         s_check_liveness(self);
         if (self->status != 0)
             return PSC_EINTR;
-        if (psc_now() >= next_log) {
+        /* The curve starts at the first step, however fast the job runs. */
+        int first = !logged && chief_metrics_step(self->metrics) > 0;
+        if (first || psc_now() >= next_log) {
+            logged = 1;
             chief_metrics_flush(self->metrics, s_live_workers(self));
             next_log = psc_now() + job->log_interval_s;
         }

@@ -6,8 +6,9 @@
 
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_num.h"
+#include "psc_opts.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,12 +27,7 @@ enum {
     OPT_HELP_JOB,
 };
 
-static const struct {
-    const char *name;
-    int id;
-    const char *arg; /* NULL for a flag without value */
-    const char *help;
-} s_opts[] = {
+static const struct psc_opt s_opts[] = {
     {"ps", OPT_PS, "N", "number of parameter-server tasks (default 1)"},
     {"workers", OPT_WORKERS, "N", "number of worker tasks (default 2)"},
     {"no-chief", OPT_NO_CHIEF, NULL,
@@ -72,28 +68,22 @@ static void s_defaults(struct launch_opts *o)
 static int s_parse_count(const char *flag, const char *text, int max, int *out,
                          char *err)
 {
-    char *end = NULL;
-    long v = strtol(text, &end, 10);
-    if (end == text || *end != '\0' || v < 1 || v > max)
+    if (psc_num_int(text, 1, max, out) != 0)
         return psc_seterr(err, PSC_EINVAL,
                           "--%s '%s' is not a number from 1 to %d", flag, text,
                           max);
-    *out = (int) v;
     return 0;
 }
 
 static int s_parse_seconds(const char *flag, const char *text, double *out,
                            char *err)
 {
-    char *end = NULL;
-    double v = strtod(text, &end);
     /* The bound keeps the deadline arithmetic far from overflow. */
-    if (end == text || *end != '\0' || !(v >= 0.0 && v <= 86400.0))
+    if (psc_num_double(text, 0.0, 86400.0, out) != 0)
         return psc_seterr(err, PSC_EINVAL,
                           "--%s '%s' is not a number of seconds from 0 to "
                           "86400",
                           flag, text);
-    *out = v;
     return 0;
 }
 
@@ -109,8 +99,8 @@ static int s_parse_host(const char *text, struct launch_opts *o, char *err)
 }
 
 /* Applies one option; name is the table entry's long name. */
-static int s_apply(struct launch_opts *o, int id, const char *name, char *arg,
-                   char *err)
+static int s_apply(struct launch_opts *o, int id, const char *name,
+                   const char *arg, char *err)
 {
     switch (id) {
     case OPT_PS:
@@ -149,65 +139,42 @@ static int s_apply(struct launch_opts *o, int id, const char *name, char *arg,
     return psc_seterr(err, PSC_EINVAL, "unhandled option '--%s'", name);
 }
 
-static void s_longopts(struct option *out)
+static int s_positional(struct launch_opts *o, struct psc_opts *p, char *err)
 {
-    for (size_t i = 0; i < LAUNCH_NOPTS; i++) {
-        out[i].name = s_opts[i].name;
-        out[i].has_arg = s_opts[i].arg ? required_argument : no_argument;
-        out[i].flag = NULL;
-        out[i].val = s_opts[i].id;
-    }
-    out[LAUNCH_NOPTS] = (struct option){0};
-}
-
-static int s_bad_flag(int c, int argc, char **argv, char *err)
-{
-    /* getopt_long has already moved optind past the offending word. */
-    const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "";
-    if (c == ':')
-        return psc_seterr(err, PSC_EINVAL,
-                          "option '%s' needs a value: see psc-launch --help",
-                          word);
-    return psc_seterr(err, PSC_EINVAL,
-                      "unknown option '%s': see psc-launch --help", word);
-}
-
-static int s_positional(struct launch_opts *o, int argc, char **argv, char *err)
-{
-    if (optind < argc)
-        o->job_path = argv[optind++];
-    if (optind < argc)
+    o->job_path = psc_opts_operand(p);
+    const char *extra = o->job_path ? psc_opts_operand(p) : NULL;
+    if (extra != NULL)
         return psc_seterr(err, PSC_EINVAL,
                           "unexpected argument '%s': give at most one job "
                           "file",
-                          argv[optind]);
+                          extra);
     return 0;
+}
+
+/* The table's long name of option id. */
+static const char *s_name(int id)
+{
+    for (size_t i = 0; i < LAUNCH_NOPTS; i++)
+        if (s_opts[i].id == id)
+            return s_opts[i].name;
+    return "?";
 }
 
 int launch_opts_parse(struct launch_opts *o, int argc, char **argv, char *err)
 {
-    struct option longopts[LAUNCH_NOPTS + 1];
+    struct psc_opts p;
     s_defaults(o);
-    s_longopts(longopts);
     o->sets = psc_xcalloc((size_t) argc + 1, sizeof *o->sets);
-    opterr = 0;
-    optind = 1;
+    psc_opts_begin(&p, s_opts, LAUNCH_NOPTS, argc, argv);
+    char why[PSC_ERR_LEN];
+    int id = 0;
     int rc = 0;
-    for (;;) {
-        int idx = -1;
-        int c = getopt_long(argc, argv, ":", longopts, &idx);
-        if (c == -1)
-            break;
-        if (c == '?' || c == ':' || idx < 0) {
-            rc = s_bad_flag(c, argc, argv, err);
-            break;
-        }
-        rc = s_apply(o, c, s_opts[idx].name, optarg, err);
-        if (rc != 0)
-            break;
-    }
+    while (rc == 0 && (id = psc_opts_next(&p, why)) > 0)
+        rc = s_apply(o, id, s_name(id), p.arg, err);
+    if (rc == 0 && id < 0)
+        rc = psc_seterr(err, PSC_EINVAL, "%s: see psc-launch --help", why);
     if (rc == 0)
-        rc = s_positional(o, argc, argv, err);
+        rc = s_positional(o, &p, err);
     if (rc != 0)
         launch_opts_release(o);
     return rc;
@@ -221,26 +188,6 @@ void launch_opts_release(struct launch_opts *o)
 }
 
 /* Writes text word-wrapped to 79 columns, continuing at column `indent`. */
-static void s_wrap(FILE *f, const char *text, int indent)
-{
-    int col = indent;
-    while (*text != '\0') {
-        int word = (int) strcspn(text, " ");
-        if (col > indent && col + 1 + word > 79) {
-            fprintf(f, "\n%*s", indent, "");
-            col = indent;
-        } else if (col > indent) {
-            fputc(' ', f);
-            col++;
-        }
-        fwrite(text, 1, (size_t) word, f);
-        col += word;
-        text += word;
-        text += strspn(text, " ");
-    }
-    fputc('\n', f);
-}
-
 void launch_opts_usage(FILE *f)
 {
     fputs("usage: psc-launch [options] [JOB.json]\n"
@@ -252,11 +199,5 @@ void launch_opts_usage(FILE *f)
           "\n"
           "options:\n",
           f);
-    for (size_t i = 0; i < LAUNCH_NOPTS; i++) {
-        char left[40];
-        snprintf(left, sizeof left, "--%s%s%s", s_opts[i].name,
-                 s_opts[i].arg ? " " : "", s_opts[i].arg ? s_opts[i].arg : "");
-        fprintf(f, "  %-22s ", left);
-        s_wrap(f, s_opts[i].help, 25);
-    }
+    psc_opts_usage(f, s_opts, LAUNCH_NOPTS);
 }

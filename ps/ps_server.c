@@ -13,6 +13,7 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
+#include "psc_num.h"
 #include "psc_sig.h"
 #include "psc_time.h"
 #include "wire.h"
@@ -141,19 +142,12 @@ static void s_self_destroy(self_t **p)
     *p = NULL;
 }
 
-/* "worker:3" -> 3 when it names one of our workers, else -1. */
+/* "worker:3" -> 3 when it names one of our workers, else -1 (ps_shard's
+ * "not a worker"). */
 static int s_worker_index(const self_t *self, const char *task)
 {
-    static const char prefix[] = "worker:";
-    if (strncmp(task, prefix, sizeof prefix - 1) != 0)
-        return -1;
-    /* Not sscanf's %d, which wraps "worker:4294967296" to worker 0. */
-    const char *digits = task + sizeof prefix - 1;
-    char *end = NULL;
-    long idx = strtol(digits, &end, 10);
-    if (end == digits || *end != '\0')
-        return -1;
-    return idx >= 0 && idx < self->nworkers ? (int) idx : -1;
+    int w = psc_num_task(task, "worker", self->nworkers);
+    return w >= 0 ? w : -1;
 }
 
 static void s_reply_error(self_t *self, const wire_msg_t *req, const char *why)

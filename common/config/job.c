@@ -8,11 +8,13 @@
 #include "optim.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_num.h"
 #include "straggler.h"
 
 #include <ctype.h>
-#include <errno.h>
+#include <float.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,44 +146,39 @@ static const struct opt *s_find(const char *key)
     return NULL;
 }
 
-/* stragglers.N for a worker index N: returns N, or -1. */
+/*
+ * stragglers.N for a worker index N: returns N, PSC_ENOTFOUND for a key of
+ * another form, or PSC_EINVAL when N is no worker's index.
+ */
 static int s_straggler_index(const char *key)
 {
     const char *prefix = "stragglers.";
     size_t plen = strlen(prefix);
     if (strncmp(key, prefix, plen) != 0 || !isdigit((unsigned char) key[plen]))
-        return -1;
-    char *end = NULL;
-    long n = strtol(key + plen, &end, 10);
-    if (*end != '\0' || n < 0 || n >= JOB_MAX_STRAGGLERS)
-        return -2;
+        return PSC_ENOTFOUND;
+    long n = 0;
+    if (psc_num_long(key + plen, 0, JOB_MAX_STRAGGLERS - 1, &n) != 0)
+        return PSC_EINVAL;
     return (int) n;
 }
 
 static int s_parse_long(const char *key, const char *value, long *out,
                         char *err)
 {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0')
+    if (psc_num_long(value, LONG_MIN, LONG_MAX, out) != 0)
         return psc_seterr(err, PSC_ECONFIG,
                           "job option '%s' is '%s': give a whole number", key,
                           value);
-    *out = v;
     return 0;
 }
 
 static int s_parse_double(const char *key, const char *value, double *out,
                           char *err)
 {
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(value, &end);
-    if (errno != 0 || end == value || *end != '\0')
+    if (psc_num_double(value, -DBL_MAX, DBL_MAX, out) != 0)
         return psc_seterr(err, PSC_ECONFIG,
-                          "job option '%s' is '%s': give a number", key, value);
-    *out = v;
+                          "job option '%s' is '%s': give a finite number", key,
+                          value);
     return 0;
 }
 
@@ -267,7 +264,7 @@ static int s_set(struct job *job, const char *key, const char *value, char *err)
     int idx = s_straggler_index(key);
     if (idx >= 0)
         return s_set_string(job->stragglers[idx], key, value, err);
-    if (idx == -2)
+    if (idx == PSC_EINVAL)
         return psc_seterr(err, PSC_ECONFIG,
                           "job option '%s' names no worker: use "
                           "stragglers.default or stragglers.N with N < %d",

@@ -699,9 +699,14 @@ static void test_refused_syntax(void)
                   "job option 'seed' is '99999999999999999999': give a whole "
                   "number");
     s_set_refused("learning_rate=fast",
-                  "job option 'learning_rate' is 'fast': give a number");
+                  "job option 'learning_rate' is 'fast': give a finite number");
     s_set_refused("momentum=0.5x",
-                  "job option 'momentum' is '0.5x': give a number");
+                  "job option 'momentum' is '0.5x': give a finite number");
+    s_set_refused("learning_rate=nan",
+                  "job option 'learning_rate' is 'nan': give a finite number");
+    s_set_refused("learning_rate= 0.1",
+                  "job option 'learning_rate' is ' 0.1': give a finite "
+                  "number");
     s_set_refused("nesterov=yes",
                   "job option 'nesterov' is 'yes': give true or false");
     s_set_refused("nesterov=True",
@@ -947,8 +952,9 @@ static void test_refused_file(void)
                    "job option 'batch_size' is 'many': give a whole number");
     s_file_refused("{\"batch_size\": 64.5}",
                    "job option 'batch_size' is '64.5': give a whole number");
-    s_file_refused("{\"learning_rate\": true}",
-                   "job option 'learning_rate' is 'true': give a number");
+    s_file_refused(
+        "{\"learning_rate\": true}",
+        "job option 'learning_rate' is 'true': give a finite number");
     s_file_refused("{\"nesterov\": \"yes\"}",
                    "job option 'nesterov' is 'yes': give true or false");
     s_file_refused("{\"nesterov\": 2}",

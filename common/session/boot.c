@@ -8,11 +8,11 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
+#include "psc_opts.h"
 #include "psc_sig.h"
 #include "psc_time.h"
 
 #include <cblas.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,50 +20,78 @@
 
 enum { OPT_TF_CONFIG = 256, OPT_JOB, OPT_SET, OPT_CHECK, OPT_HELP_JOB };
 
-struct opt_spec {
-    struct option opt;
-    const char *arg;
-    const char *help;
-};
-
-static const struct opt_spec s_specs[] = {
-    {{"tf-config", required_argument, NULL, OPT_TF_CONFIG},
-     "FILE",
+static const struct psc_opt s_opts[] = {
+    {"tf-config", OPT_TF_CONFIG, "FILE",
      "read TF_CONFIG from FILE instead of the environment"},
-    {{"job", required_argument, NULL, OPT_JOB},
-     "FILE",
+    {"job", OPT_JOB, "FILE",
      "job configuration (JSON); the same file for every role"},
-    {{"set", required_argument, NULL, OPT_SET},
-     "KEY=VALUE",
+    {"set", OPT_SET, "KEY=VALUE",
      "override a job option (repeatable; data.dir, stragglers.2, ...)"},
-    {{"check-config", no_argument, NULL, OPT_CHECK},
-     NULL,
+    {"check-config", OPT_CHECK, NULL,
      "validate TF_CONFIG and the job, print them, exit 0 when valid"},
-    {{"verbose", no_argument, NULL, 'v'}, NULL, "log debug lines"},
-    {{"quiet", no_argument, NULL, 'q'}, NULL, "log warnings and errors only"},
-    {{"help-job", no_argument, NULL, OPT_HELP_JOB},
-     NULL,
-     "list every job option with its default"},
-    {{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
+    {"verbose", 'v', NULL, "log debug lines"},
+    {"quiet", 'q', NULL, "log warnings and errors only"},
+    {"help-job", OPT_HELP_JOB, NULL, "list every job option with its default"},
+    {"help", 'h', NULL, "show this help"},
 };
 
-#define NSPECS (sizeof s_specs / sizeof s_specs[0])
+#define NOPTS (sizeof s_opts / sizeof s_opts[0])
 
 static void s_usage(const char *prog, const char *about)
 {
     printf("usage: %s [options]\n%s\n\nTF_CONFIG (environment) gives the "
            "cluster and this task's place in it.\n\noptions:\n",
            prog, about);
-    for (size_t i = 0; i < NSPECS; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", s_specs[i].opt.name,
-                 s_specs[i].arg ? " " : "",
-                 s_specs[i].arg ? s_specs[i].arg : "");
-        printf("  %-24s %s\n", left, s_specs[i].help);
-    }
+    psc_opts_usage(stdout, s_opts, NOPTS);
     printf("\nexit status: 0 done, 2 usage or configuration error "
            "(permanent),\n138 runtime failure (retryable), 128+N stopped by "
            "signal N\n");
+}
+
+/* Applies one option: BOOT_RUN to go on, or BOOT_EXIT with *status set. */
+static enum boot_next s_apply(int id, const char *arg, const char *about,
+                              struct boot *b, int *check, int *status)
+{
+    switch (id) {
+    case OPT_TF_CONFIG:
+        b->tf_config_path = arg;
+        break;
+    case OPT_JOB:
+        b->job_path = arg;
+        break;
+    case OPT_SET:
+        if (b->nsets == BOOT_MAX_SETS) {
+            fprintf(stderr, "%s: more than %d --set options\n", b->prog,
+                    BOOT_MAX_SETS);
+            *status = PSC_EXIT_CONFIG;
+            return BOOT_EXIT;
+        }
+        b->sets[b->nsets++] = arg;
+        break;
+    case OPT_CHECK:
+        *check = 1;
+        break;
+    case 'v':
+        psc_log_set_level(PSC_LOG_DEBUG);
+        break;
+    case 'q':
+        psc_log_set_level(PSC_LOG_WARN);
+        break;
+    case OPT_HELP_JOB: {
+        char *help = job_help();
+        printf("job options (JSON keys; nested ones as data.X and "
+               "stragglers.N), defaults and meaning:\n%s",
+               help);
+        free(help);
+        *status = 0;
+        return BOOT_EXIT;
+    }
+    default: /* 'h' */
+        s_usage(b->prog, about);
+        *status = 0;
+        return BOOT_EXIT;
+    }
+    return BOOT_RUN;
 }
 
 /*
@@ -74,63 +102,18 @@ static void s_usage(const char *prog, const char *about)
 static enum boot_next s_parse_args(int argc, char **argv, const char *about,
                                    struct boot *b, int *check, int *status)
 {
-    struct option longopts[NSPECS + 1];
-    for (size_t i = 0; i < NSPECS; i++)
-        longopts[i] = s_specs[i].opt;
-    longopts[NSPECS] = (struct option){0};
-    optind = 1;
-    for (;;) {
-        int c = getopt_long(argc, argv, "vqh", longopts, NULL);
-        if (c == -1)
-            break;
-        switch (c) {
-        case OPT_TF_CONFIG:
-            b->tf_config_path = optarg;
-            break;
-        case OPT_JOB:
-            b->job_path = optarg;
-            break;
-        case OPT_SET:
-            if (b->nsets == BOOT_MAX_SETS) {
-                fprintf(stderr, "%s: more than %d --set options\n", b->prog,
-                        BOOT_MAX_SETS);
-                *status = PSC_EXIT_CONFIG;
-                return BOOT_EXIT;
-            }
-            b->sets[b->nsets++] = optarg;
-            break;
-        case OPT_CHECK:
-            *check = 1;
-            break;
-        case 'v':
-            psc_log_set_level(PSC_LOG_DEBUG);
-            break;
-        case 'q':
-            psc_log_set_level(PSC_LOG_WARN);
-            break;
-        case OPT_HELP_JOB: {
-            char *help = job_help();
-            printf("job options (JSON keys; nested ones as data.X and "
-                   "stragglers.N), defaults and meaning:\n%s",
-                   help);
-            free(help);
-            *status = 0;
+    struct psc_opts p;
+    char err[PSC_ERR_LEN];
+    psc_opts_begin(&p, s_opts, NOPTS, argc, argv);
+    int id;
+    while ((id = psc_opts_next(&p, err)) > 0)
+        if (s_apply(id, p.arg, about, b, check, status) == BOOT_EXIT)
             return BOOT_EXIT;
-        }
-        case 'h':
-            s_usage(b->prog, about);
-            *status = 0;
-            return BOOT_EXIT;
-        default:
-            fprintf(stderr, "%s: see '%s --help' for the options\n", b->prog,
-                    b->prog);
-            *status = PSC_EXIT_CONFIG;
-            return BOOT_EXIT;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument '%s': see '%s --help'\n",
-                b->prog, argv[optind], b->prog);
+    const char *extra = id == 0 ? psc_opts_operand(&p) : NULL;
+    if (id == 0 && extra != NULL)
+        snprintf(err, sizeof err, "unexpected argument '%s'", extra);
+    if (id < 0 || extra != NULL) {
+        fprintf(stderr, "%s: %s: see '%s --help'\n", b->prog, err, b->prog);
         *status = PSC_EXIT_CONFIG;
         return BOOT_EXIT;
     }

@@ -10,6 +10,7 @@
  * bind, which sets SO_REUSEADDR. Pick all ports of a cluster in one call.
  */
 #include "psc_err.h"
+#include "psc_num.h"
 #include "psc_port.h"
 
 #include <stdio.h>
@@ -20,19 +21,18 @@
 
 int main(int argc, char **argv)
 {
-    char *end = NULL;
-    long n = argc == 2 ? strtol(argv[1], &end, 10) : 0;
-    if (argc != 2 || *end != '\0' || n < 1 || n > MAX_PORTS) {
+    int n = 0;
+    if (argc != 2 || psc_num_int(argv[1], 1, MAX_PORTS, &n) != 0) {
         fprintf(stderr, "usage: psc-test-ports N (1 to %d)\n", MAX_PORTS);
         return 2;
     }
     int ports[MAX_PORTS];
     char err[PSC_ERR_LEN] = "";
-    if (psc_port_pick("127.0.0.1", ports, (int) n, err) != 0) {
+    if (psc_port_pick("127.0.0.1", ports, n, err) != 0) {
         fprintf(stderr, "psc-test-ports: %s\n", err);
         return 1;
     }
-    for (long i = 0; i < n; i++)
+    for (int i = 0; i < n; i++)
         printf("%d\n", ports[i]);
     return 0;
 }
