@@ -109,7 +109,7 @@ static int s_parse(int argc, char **argv, struct opts *o)
 static int s_resolve(const char *dir, char *out, size_t cap, char *err)
 {
     char path[PATH_MAX];
-    char name[CKPT_NAME_LEN];
+    char name[CKPT_NAME_LEN] = "";
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     if (access(path, F_OK) == 0) {
         snprintf(out, cap, "%s", dir);

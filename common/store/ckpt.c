@@ -36,7 +36,6 @@
 #error "the checkpoint format is little-endian; add byte swapping here"
 #endif
 
-#define S_MAGIC        "PSCSHARD"
 #define S_FORMAT       1
 #define S_HEADER_BYTES CKPT_SHARD_HEADER_BYTES
 
@@ -46,6 +45,8 @@
  * after the checksum has read it.
  */
 #define S_CHUNK ((size_t) 4 << 20)
+
+static const uint8_t s_magic[8] = {'P', 'S', 'C', 'S', 'H', 'A', 'R', 'D'};
 
 struct s_header {
     uint32_t format;
@@ -88,7 +89,7 @@ static void s_header_encode(uint8_t out[S_HEADER_BYTES],
                             const struct s_header *h)
 {
     memset(out, 0, S_HEADER_BYTES);
-    memcpy(out, S_MAGIC, 8);
+    memcpy(out, s_magic, sizeof s_magic);
     s_put32(out + 8, h->format);
     s_put32(out + 12, h->shard);
     s_put32(out + 16, h->nps);
@@ -100,7 +101,7 @@ static void s_header_encode(uint8_t out[S_HEADER_BYTES],
 /* Returns 0, or PSC_EPROTO when the magic is wrong. */
 static int s_header_decode(const uint8_t in[S_HEADER_BYTES], struct s_header *h)
 {
-    if (memcmp(in, S_MAGIC, 8) != 0)
+    if (memcmp(in, s_magic, sizeof s_magic) != 0)
         return PSC_EPROTO;
     h->format = s_get32(in + 8);
     h->shard = s_get32(in + 12);

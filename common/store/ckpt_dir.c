@@ -39,12 +39,17 @@ int ckpt_dir_step(const char *name, uint64_t *step)
     if (strncmp(name, S_PREFIX, plen) != 0)
         return 0;
     const char *d = name + plen;
-    size_t n = strlen(d);
+    uint64_t v = 0;
+    size_t n = 0;
     /* Twenty digits can overflow 64 bits; nineteen cannot. */
-    if (n == 0 || n > 19 || strspn(d, "0123456789") != n ||
-        (d[0] == '0' && n > 1))
+    for (; d[n] != '\0'; n++) {
+        if (d[n] < '0' || d[n] > '9' || n == 19)
+            return 0;
+        v = v * 10 + (uint64_t) (d[n] - '0');
+    }
+    if (n == 0 || (n > 1 && d[0] == '0'))
         return 0;
-    *step = strtoull(d, NULL, 10);
+    *step = v;
     return 1;
 }
 
@@ -170,7 +175,7 @@ int ckpt_pointer_read(const char *model_dir, char *out, size_t cap, char *err)
 static int s_pointer_step(const char *model_dir, const uint64_t *steps, int n,
                           uint64_t *step)
 {
-    char name[CKPT_NAME_LEN];
+    char name[CKPT_NAME_LEN] = "";
     char why[PSC_ERR_LEN];
     int rc = ckpt_pointer_read(model_dir, name, sizeof name, why);
     if (rc == PSC_ENOTFOUND)

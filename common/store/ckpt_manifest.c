@@ -318,10 +318,8 @@ static int s_shard(const json_t *e, const char *where, int shard,
 
 static int s_cmp_global(const void *a, const void *b)
 {
-    const struct placement_slice *x =
-        *(const struct placement_slice *const *) a;
-    const struct placement_slice *y =
-        *(const struct placement_slice *const *) b;
+    const struct placement_slice *x = a;
+    const struct placement_slice *y = b;
     if (x->global_offset != y->global_offset)
         return x->global_offset < y->global_offset ? -1 : 1;
     return 0;
@@ -333,29 +331,28 @@ static int s_cover(const placement_t *p, size_t total, char *err)
     size_t n = 0;
     for (int s = 0; s < p->nps; s++)
         n += (size_t) p->shards[s].nslices;
-    const struct placement_slice **all =
-        psc_xmalloc((n > 0 ? n : 1) * sizeof *all);
+    struct placement_slice *all = psc_xmalloc((n > 0 ? n : 1) * sizeof *all);
     size_t k = 0;
     for (int s = 0; s < p->nps; s++) {
         for (int i = 0; i < p->shards[s].nslices; i++)
-            all[k++] = &p->shards[s].slices[i];
+            all[k++] = p->shards[s].slices[i];
     }
-    qsort((void *) all, n, sizeof *all, s_cmp_global);
+    qsort(all, n, sizeof *all, s_cmp_global);
     size_t end = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (all[i]->global_offset < end)
+        if (all[i].global_offset < end)
             rc = psc_seterr(err, PSC_EPROTO,
                             "field 'placement': slices overlap at element "
                             "%zu",
-                            all[i]->global_offset);
-        else if (all[i]->global_offset > end)
+                            all[i].global_offset);
+        else if (all[i].global_offset > end)
             rc = psc_seterr(err, PSC_EPROTO,
                             "field 'placement': no slice holds element %zu",
                             end);
-        end = all[i]->global_offset + all[i]->len;
+        end = all[i].global_offset + all[i].len;
     }
-    free((void *) all);
+    free(all);
     if (rc == 0 && end != total)
         rc = psc_seterr(err, PSC_EPROTO,
                         "field 'placement': slices hold %zu elements, the "
