@@ -121,8 +121,11 @@ int ckpt_pointer_read(const char *model_dir, char *out, size_t cap, char *err);
 /*
  * The path ("<model_dir>/ckpt-<step>") of the checkpoint to restore, into
  * out: the pointer's target when it verifies, else the newest older one
- * that does. Each folder skipped, and each newer one that is partial or
- * bad, is logged (one warning line naming the bad file). Returns 0,
+ * that does (the newest of all when there is no pointer). Folders newer
+ * than the pointer's target are not restored: a crash came before the
+ * pointer moved; they are only checked for completeness. Each folder
+ * skipped, and each newer one that is partial or bad, is logged (one
+ * warning line naming the bad file). Returns 0,
  * PSC_ENOTFOUND when none is valid, or another PSC_E*.
  */
 int ckpt_find_latest(const char *model_dir, char *out, size_t cap, char *err);
