@@ -28,7 +28,7 @@ struct ckpt_shard_data {
     const float *arrays[CKPT_MAX_ARRAYS];
 };
 
-/* A file of a checkpoint as the manifest records it. */
+/* A file of a checkpoint as the manifest records it (files[i]: shard i). */
 struct ckpt_file {
     char name[CKPT_NAME_LEN]; /* inside the checkpoint folder */
     uint64_t bytes;
@@ -51,8 +51,8 @@ struct ckpt_worker {
 /* manifest.json, read or to be written. Release with ckpt_manifest_release. */
 struct ckpt_manifest {
     uint64_t step;
-    double wall_time; /* seconds since the epoch, when it was completed */
-    uint64_t fingerprint;
+    double wall_time;     /* seconds since the epoch, when it was completed */
+    uint64_t fingerprint; /* the job's; JSON holds it as 16 hex digits */
     char run_id[CKPT_NAME_LEN];
     char model[CKPT_NAME_LEN];     /* job's model kind */
     char optimizer[CKPT_NAME_LEN]; /* optimizer kind */
@@ -80,41 +80,84 @@ int ckpt_write_shard(const char *ckpt_dir, const struct ckpt_shard_data *d,
 int ckpt_manifest_write(const char *ckpt_dir, const struct ckpt_manifest *m,
                         char *err);
 
-/* Reads and checks manifest.json; on success the caller releases m. */
+/*
+ * Reads and checks manifest.json (every field's presence, type and range;
+ * variables laid out one after another; the slices covering the flat array
+ * exactly once; file sizes matching the placement). On success fills *m,
+ * which the caller releases with ckpt_manifest_release(). Returns 0,
+ * PSC_ENOTFOUND when there is no manifest (a partial checkpoint), PSC_EPROTO
+ * with one line naming the bad field, or PSC_EIO.
+ */
 int ckpt_manifest_read(const char *ckpt_dir, struct ckpt_manifest *m,
                        char *err);
+/* Frees what ckpt_manifest_read() allocated; m is all zero afterwards. */
 void ckpt_manifest_release(struct ckpt_manifest *m);
 
-/* Checks every shard file's size and CRC32C against the manifest. */
+/*
+ * Checks every shard file's size, header and CRC32C against the manifest.
+ * Returns 0, PSC_ENOTFOUND (no manifest, a missing shard), PSC_EPROTO (bad
+ * manifest or header), PSC_EIO (wrong size, read error) or PSC_ECHECKSUM,
+ * with one line naming the bad file.
+ */
 int ckpt_verify(const char *ckpt_dir, char *err);
 
-/* Points MODEL_DIR/checkpoint at ckpt_name, atomically. */
+/*
+ * ckpt_verify() without reading the data: the manifest, and every shard
+ * present with its size and header. Returns as ckpt_verify().
+ */
+int ckpt_check_complete(const char *ckpt_dir, char *err);
+
+/* Points MODEL_DIR/checkpoint at ckpt_name ("ckpt-<step>"), atomically. */
 int ckpt_pointer_update(const char *model_dir, const char *ckpt_name,
                         char *err);
 
 /*
- * The newest checkpoint folder of model_dir that verifies, into out; 
- * skipped ones are logged (one warning line naming the bad file). Returns 0,
- * PSC_ENOENT when none is valid, or another PSC_E*.
+ * The folder name MODEL_DIR/checkpoint points at, into out (cap bytes).
+ * Returns 0, PSC_ENOTFOUND when there is no pointer file, PSC_EPROTO when
+ * it holds no model_checkpoint_path line, or PSC_EIO/PSC_EINVAL.
  */
-int ckpt_find_latest(const char *model_dir, char *out, size_t cap,
-                     char *err);
+int ckpt_pointer_read(const char *model_dir, char *out, size_t cap, char *err);
 
-/* Removes all but the newest keep complete checkpoint folders. */
+/*
+ * The path ("<model_dir>/ckpt-<step>") of the checkpoint to restore, into
+ * out: the pointer's target when it verifies, else the newest older one
+ * that does (the newest of all when there is no pointer). Folders newer
+ * than the pointer's target are not restored: a crash came before the
+ * pointer moved; they are only checked for completeness. Each folder
+ * skipped, and each newer one that is partial or bad, is logged (one
+ * warning line naming the bad file). Returns 0,
+ * PSC_ENOTFOUND when none is valid, or another PSC_E*.
+ */
+int ckpt_find_latest(const char *model_dir, char *out, size_t cap, char *err);
+
+/*
+ * Removes all but the newest keep (>= 1) complete checkpoint folders, and
+ * incomplete ones older than the newest complete one (leftovers of a crash;
+ * newer ones may still be being written). The pointer's target is never
+ * removed. Returns 0 or PSC_EINVAL/PSC_EIO with one line in err.
+ */
 int ckpt_prune(const char *model_dir, int keep, char *err);
 
 typedef struct ckpt_reader ckpt_reader_t;
 
 /*
- * Opens a verified checkpoint for reading elements by their place in the
- * flat array of all variables, whatever shard they were saved in.
- * Caller owns; ckpt_reader_close().
+ * Opens a checkpoint for reading elements by their place in the flat array
+ * of all variables, whatever shard they were saved in. Checks what
+ * ckpt_check_complete() checks, not the checksums: open what
+ * ckpt_find_latest() returned, or call ckpt_verify() first. Returns NULL
+ * with one line in err on failure. Caller owns; ckpt_reader_close().
  */
 ckpt_reader_t *ckpt_reader_open(const char *ckpt_dir, char *err);
+/* Borrowed; valid until ckpt_reader_close(). */
 const struct ckpt_manifest *ckpt_reader_manifest(const ckpt_reader_t *r);
+/* The highest version in the shards' headers (one save's shards agree). */
 uint64_t ckpt_reader_version(const ckpt_reader_t *r);
 
-/* Reads elements [first, first + count) of array (0 = values) into out. */
+/*
+ * Reads elements [first, first + count) of array (0 = values, then the
+ * optimizer's slots) into out. Returns 0, PSC_EINVAL for a range or array
+ * the checkpoint does not have, or PSC_EIO.
+ */
 int ckpt_reader_read(ckpt_reader_t *r, int array, size_t first, size_t count,
                      float *out, char *err);
 void ckpt_reader_close(ckpt_reader_t **p);

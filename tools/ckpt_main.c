@@ -1,0 +1,232 @@
+/*
+ * psc-ckpt: what a checkpoint holds, as TensorFlow's inspect_checkpoint
+ * shows it: step, wall time, model, optimizer, the variables and the files.
+ * --verify reads every shard and checks its CRC32C; --values prints one
+ * variable's values from wherever the shards hold them.
+ * Exit status: 0, 1 when the checkpoint is missing or bad, 2 for usage.
+ */
+#include "ckpt.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_log.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define S_EXIT_BAD   1
+#define S_EXIT_USAGE 2
+
+enum { OPT_VERIFY = 256, OPT_VALUES };
+
+struct spec {
+    struct option opt;
+    const char *arg;
+    const char *help;
+};
+
+static const struct spec s_specs[] = {
+    {{"verify", no_argument, NULL, OPT_VERIFY},
+     NULL,
+     "read every shard file and check its size and CRC32C"},
+    {{"values", required_argument, NULL, OPT_VALUES},
+     "VAR",
+     "print the values of variable VAR, one row a line"},
+    {{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
+};
+
+#define NSPECS (sizeof s_specs / sizeof s_specs[0])
+
+struct opts {
+    int verify;
+    const char *values;
+    const char *dir;
+};
+
+static void s_usage(void)
+{
+    printf("usage: psc-ckpt [options] MODEL_DIR|CKPT_DIR\n"
+           "Show a psc checkpoint: MODEL_DIR's latest (the one its "
+           "'checkpoint' file\nnames), or the folder CKPT_DIR "
+           "(MODEL_DIR/ckpt-<step>).\n\noptions:\n");
+    for (size_t i = 0; i < NSPECS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s%s", s_specs[i].opt.name,
+                 s_specs[i].arg ? " " : "",
+                 s_specs[i].arg ? s_specs[i].arg : "");
+        printf("  %-14s %s\n", left, s_specs[i].help);
+    }
+    printf("\nexit status: 0, 1 when the checkpoint is missing or bad, 2 "
+           "for bad usage\n");
+}
+
+/* Returns -1 to go on, else an exit status. */
+static int s_parse(int argc, char **argv, struct opts *o)
+{
+    struct option longopts[NSPECS + 1];
+    for (size_t i = 0; i < NSPECS; i++)
+        longopts[i] = s_specs[i].opt;
+    longopts[NSPECS] = (struct option){0};
+    opterr = 0;
+    for (;;) {
+        int c = getopt_long(argc, argv, "h", longopts, NULL);
+        if (c == -1)
+            break;
+        if (c == OPT_VERIFY) {
+            o->verify = 1;
+        } else if (c == OPT_VALUES) {
+            o->values = optarg;
+        } else if (c == 'h') {
+            s_usage();
+            return 0;
+        } else {
+            fprintf(stderr,
+                    "psc-ckpt: unknown option or missing value '%s': see "
+                    "'psc-ckpt --help'\n",
+                    argv[optind - 1]);
+            return S_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr,
+                "psc-ckpt: give one MODEL_DIR or CKPT_DIR: see 'psc-ckpt "
+                "--help'\n");
+        return S_EXIT_USAGE;
+    }
+    o->dir = argv[optind];
+    return -1;
+}
+
+/*
+ * The checkpoint folder dir means: dir itself when it holds a manifest,
+ * else the one its pointer names, else the newest that verifies.
+ */
+static int s_resolve(const char *dir, char *out, size_t cap, char *err)
+{
+    char path[PATH_MAX];
+    char name[CKPT_NAME_LEN] = "";
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    if (access(path, F_OK) == 0) {
+        snprintf(out, cap, "%s", dir);
+        return 0;
+    }
+    int rc = ckpt_pointer_read(dir, name, sizeof name, err);
+    if (rc == PSC_ENOTFOUND)
+        return ckpt_find_latest(dir, out, cap, err);
+    if (rc != 0)
+        return rc;
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    if (n < 0 || (size_t) n >= cap)
+        return psc_seterr(err, PSC_EINVAL, "path '%s/%s' is too long", dir,
+                          name);
+    return 0;
+}
+
+static void s_print(const char *dir, const struct ckpt_manifest *m)
+{
+    char when[64] = "?";
+    struct tm tm;
+    time_t t = (time_t) m->wall_time;
+    if (gmtime_r(&t, &tm) != NULL)
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    printf("checkpoint   %s\n", dir);
+    printf("step         %" PRIu64 "\n", m->step);
+    printf("wall time    %s (%.3f)\n", when, m->wall_time);
+    printf("model        %s\n", m->model);
+    printf("optimizer    %s (%d array%s: values%s)\n", m->optimizer, m->narrays,
+           m->narrays == 1 ? "" : "s", m->narrays == 1 ? "" : " and slots");
+    printf("run id       %s\n", m->run_id);
+    printf("fingerprint  %016" PRIx64 "\n", m->fingerprint);
+    printf("nps          %d\n", m->nps);
+    printf("workers      %d\n", m->nworkers);
+    int width = 4;
+    size_t floats = 0;
+    for (int v = 0; v < m->nvars; v++) {
+        int len = (int) strlen(m->vars[v].name);
+        width = len > width ? len : width;
+        floats += m->vars[v].size;
+    }
+    printf("variables    %d, %zu floats each array\n", m->nvars, floats);
+    for (int v = 0; v < m->nvars; v++) {
+        char shape[48];
+        snprintf(shape, sizeof shape, "[%d x %d]", m->vars[v].rows,
+                 m->vars[v].cols);
+        printf("  %-*s  %-14s %zu\n", width, m->vars[v].name, shape,
+               m->vars[v].size);
+    }
+    uint64_t total = 0;
+    printf("files\n");
+    for (int s = 0; s < m->nps; s++) {
+        printf("  %-*s  %12" PRIu64 " bytes  crc32c %08" PRIx32 "\n", width,
+               m->files[s].name, m->files[s].bytes, m->files[s].crc32c);
+        total += m->files[s].bytes;
+    }
+    printf("total        %" PRIu64 " bytes\n", total);
+}
+
+static int s_values(const char *dir, const struct ckpt_manifest *m,
+                    const char *var, char *err)
+{
+    const struct ckpt_var *v = NULL;
+    for (int i = 0; i < m->nvars && v == NULL; i++) {
+        if (strcmp(m->vars[i].name, var) == 0)
+            v = &m->vars[i];
+    }
+    if (v == NULL)
+        return psc_seterr(err, PSC_ENOTFOUND,
+                          "checkpoint '%s' has no variable '%s'", dir, var);
+    ckpt_reader_t *r = ckpt_reader_open(dir, err);
+    if (r == NULL)
+        return PSC_EIO;
+    float *vals = psc_xmalloc((v->size > 0 ? v->size : 1) * sizeof *vals);
+    int rc = ckpt_reader_read(r, 0, v->offset, v->size, vals, err);
+    ckpt_reader_close(&r);
+    if (rc == 0) {
+        size_t cols = v->cols > 0 ? (size_t) v->cols : 1;
+        printf("%s [%d x %d]\n", v->name, v->rows, v->cols);
+        for (size_t i = 0; i < v->size; i++)
+            printf("%.9g%c", vals[i], (i + 1) % cols == 0 ? '\n' : ' ');
+    }
+    free(vals);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    psc_log_set_ident("psc-ckpt");
+    struct opts o = {0};
+    int status = s_parse(argc, argv, &o);
+    if (status >= 0)
+        return status;
+    char err[PSC_ERR_LEN] = "";
+    char dir[PATH_MAX];
+    struct ckpt_manifest m;
+    int rc = s_resolve(o.dir, dir, sizeof dir, err);
+    if (rc == 0)
+        rc = ckpt_manifest_read(dir, &m, err);
+    if (rc != 0) {
+        fprintf(stderr, "psc-ckpt: %s\n", err);
+        return S_EXIT_BAD;
+    }
+    s_print(dir, &m);
+    if (o.verify) {
+        rc = ckpt_verify(dir, err);
+        if (rc == 0)
+            printf("verified     %d files: sizes, headers and crc32c match\n",
+                   m.nps);
+    }
+    if (rc == 0 && o.values != NULL)
+        rc = s_values(dir, &m, o.values, err);
+    ckpt_manifest_release(&m);
+    fflush(stdout);
+    if (rc != 0) {
+        fprintf(stderr, "psc-ckpt: %s\n", err);
+        return S_EXIT_BAD;
+    }
+    return 0;
+}
