@@ -25,7 +25,7 @@ launch() { # NAME ARGS...: runs a cluster on $JOB, model dir $OUT/NAME
 rate() { # NAME FIELD: FIELD per second over the run (last metrics record)
     python3 - "$OUT/$1/metrics.jsonl" "$2" <<'PY'
 import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
+recs = [r for r in map(json.loads, open(sys.argv[1])) if "loss" in r]  # not the run markers
 last = recs[-1]
 print("%.1f" % (last[sys.argv[2]] / last["wall_s"]))
 PY
@@ -34,7 +34,7 @@ PY
 first_088() { # NAME: wall_s of the first evaluation >= 0.88, and the final one
     python3 - "$OUT/$1/eval.jsonl" <<'PY'
 import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
+recs = [r for r in map(json.loads, open(sys.argv[1])) if "loss" in r]  # not the run markers
 hit = next((r for r in recs if r["accuracy"] >= 0.88), None)
 print("%s %.4f" % ("%.1f" % hit["wall_s"] if hit else "never", recs[-1]["accuracy"]))
 PY

@@ -3,10 +3,12 @@
  */
 #include "chief.h"
 
+#include "chief_ckpt.h"
 #include "chief_metrics.h"
 #include "jobvars.h"
 #include "model.h"
 #include "net.h"
+#include "optim.h"
 #include "placement.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
@@ -20,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 enum { R_PS, R_WORKER, R_EVAL, R_N };
 
@@ -52,6 +56,11 @@ typedef struct self {
     int status;
     int training; /* workers are expected to be live */
     int started;  /* START went out: late registrations get it at once */
+    char run_id[CKPT_NAME_LEN];
+    uint64_t start_step; /* the restored checkpoint's step, or 0 */
+    struct ckpt_var *vars;
+    int nvars;
+    chief_ckpt_t *ckpt;
 } self_t;
 
 static const char *const s_role_names[R_N] = {"ps", "worker", "evaluator"};
@@ -79,6 +88,26 @@ static void s_send(self_t *self, const char *to, Psc__MsgType type,
     wire_send(self->router, to, strlen(to), &h, NULL, 0);
 }
 
+/*
+ * START: the run's id and the step it starts at; a worker also learns how
+ * many examples it had drawn by then.
+ */
+static void s_send_start(self_t *self, int role, int index)
+{
+    char to[32];
+    snprintf(to, sizeof to, "%s:%d", s_role_names[role], index);
+    Psc__Report r = PSC__REPORT__INIT;
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__START, "chief:0");
+    h.text = self->run_id;
+    h.step = self->start_step;
+    if (role == R_WORKER && self->ckpt != NULL) {
+        r.examples = chief_ckpt_position(self->ckpt, index);
+        h.report = &r;
+    }
+    wire_send(self->router, to, strlen(to), &h, NULL, 0);
+}
+
 static void s_send_role(self_t *self, int role, Psc__MsgType type)
 {
     for (int i = 0; i < self->count[role]; i++) {
@@ -87,7 +116,10 @@ static void s_send_role(self_t *self, int role, Psc__MsgType type)
             continue;
         char name[32];
         snprintf(name, sizeof name, "%s:%d", s_role_names[role], i);
-        s_send(self, name, type, NULL);
+        if (type == PSC__MSG_TYPE__START)
+            s_send_start(self, role, i);
+        else
+            s_send(self, name, type, NULL);
     }
 }
 
@@ -119,7 +151,7 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
         self->train_examples = (long) msg->hdr->report->examples;
     s_send(self, who, PSC__MSG_TYPE__REGISTER_ACK, NULL);
     if (self->started && self->training)
-        s_send(self, who, PSC__MSG_TYPE__START, NULL);
+        s_send_start(self, role, index);
 }
 
 static void s_on_bye(self_t *self, struct task *t, const wire_msg_t *msg)
@@ -155,6 +187,13 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
         if (self->metrics != NULL && role == R_WORKER)
             chief_metrics_report(self->metrics, index, msg->hdr->step,
                                  msg->hdr->report);
+        if (self->ckpt != NULL && role == R_WORKER && msg->hdr->report)
+            chief_ckpt_on_report(self->ckpt, index, msg->hdr->step,
+                                 msg->hdr->report->examples);
+        break;
+    case PSC__MSG_TYPE__SAVED:
+        if (self->ckpt != NULL && role == R_PS)
+            chief_ckpt_on_saved(self->ckpt, index, msg->hdr);
         break;
     case PSC__MSG_TYPE__PS_STATS:
         if (self->metrics != NULL && role == R_PS && msg->hdr->stats != NULL)
@@ -260,45 +299,135 @@ static int s_form(self_t *self)
     return 0;
 }
 
+/* The variables as checkpoints name them: the model's, or bench's one. */
+static void s_list_vars(self_t *self)
+{
+    const struct job *job = self->b->job;
+    if (self->model == NULL) {
+        self->nvars = 1;
+        self->vars = psc_xcalloc(1, sizeof *self->vars);
+        snprintf(self->vars[0].name, CKPT_NAME_LEN, "bench/dense");
+        self->vars[0].rows = (int) job->bench_dense_floats;
+        self->vars[0].cols = 1;
+        self->vars[0].size = (size_t) job->bench_dense_floats;
+        return;
+    }
+    self->nvars = model_num_vars(self->model);
+    self->vars = psc_xcalloc((size_t) self->nvars, sizeof *self->vars);
+    for (int i = 0; i < self->nvars; i++) {
+        const struct model_var *v = model_var(self->model, i);
+        snprintf(self->vars[i].name, CKPT_NAME_LEN, "%s", v->name);
+        self->vars[i].rows = v->rows;
+        self->vars[i].cols = v->cols;
+        self->vars[i].size = v->size;
+        self->vars[i].offset = v->offset;
+    }
+}
+
+/* A run id: unique enough to tell the runs of one model_dir apart. */
+static void s_make_run_id(self_t *self)
+{
+    snprintf(self->run_id, sizeof self->run_id, "%08lx%04x",
+             (unsigned long) time(NULL), (unsigned) getpid() & 0xffffu);
+}
+
 /*
- * Initialises every ps. Training models get their values from here,
- * computed from the job's seed; model bench (100 M parameters and more)
- * is initialised by each ps from the seed itself, which gives the same
- * values whatever the number of ps.
+ * Finds the checkpoint the job resumes from (job option restore): 0 with
+ * its folder in dir, PSC_ENOTFOUND to start afresh, or PSC_ECONFIG.
+ */
+static int s_pick_restore(self_t *self, char *dir, size_t cap)
+{
+    char err[PSC_ERR_LEN];
+    struct optim_config oc;
+    job_optim_config(self->b->job, &oc);
+    struct ckpt_manifest m;
+    int rc = chief_ckpt_pick_restore(self->b->job, self->vars, self->nvars,
+                                     1 + optim_num_slots(oc.kind), dir, cap, &m,
+                                     err);
+    if (rc == PSC_ENOTFOUND)
+        return rc;
+    if (rc != 0) {
+        psc_log_err("%s", err);
+        s_stop(self, PSC_EXIT_CONFIG);
+        return rc;
+    }
+    self->start_step = m.step;
+    chief_ckpt_set_positions(self->ckpt, m.workers, m.nworkers);
+    chief_ckpt_start_from(self->ckpt, m.step);
+    if (m.nworkers != self->count[R_WORKER])
+        psc_log_warn("%s was saved by %d workers, this job has %d: the "
+                     "data positions of the others start afresh",
+                     dir, m.nworkers, self->count[R_WORKER]);
+    ckpt_manifest_release(&m);
+    return 0;
+}
+
+/* Sends INIT (values, the seed or a checkpoint) and waits for every ps. */
+static int s_init_ps(self_t *self, const char *restore_dir, char *err)
+{
+    const struct job *job = self->b->job;
+    int bench = self->model == NULL;
+    float *values = NULL;
+    if (restore_dir == NULL && !bench) {
+        values = psc_xaligned(model_num_params(self->model) * 4 + 4);
+        model_init_params(self->model, (uint64_t) job->seed, values);
+    }
+    psclient_t *c = psclient_new(self->b, self->placement, "chief:0", err);
+    int rc = PSC_ENET;
+    if (c != NULL && restore_dir != NULL)
+        rc = psclient_init_restore(c, restore_dir);
+    else if (c != NULL)
+        rc = bench ? psclient_init_seed(c) : psclient_init(c, values);
+    if (rc == 0)
+        rc = psclient_wait(c, NULL, NULL, NULL, job->startup_timeout_s, err);
+    psclient_destroy(&c);
+    free(values);
+    return rc;
+}
+
+/*
+ * Initialises every ps: from the checkpoint the job resumes from, or, for
+ * a new job, training models from values computed here from the job's
+ * seed; model bench (100 M parameters and more) is initialised by each ps
+ * from the seed itself, which gives the same values whatever the number of
+ * ps.
  */
 static int s_initialise(self_t *self)
 {
     char err[PSC_ERR_LEN];
     const struct job *job = self->b->job;
-    int bench = strcmp(job->model, "bench") == 0;
-    float *values = NULL;
     self->placement = jobvars_placement(job, self->count[R_PS], err);
     if (self->placement == NULL) {
         psc_log_err("%s", err);
         s_stop(self, PSC_EXIT_CONFIG);
         return PSC_ECONFIG;
     }
-    if (!bench) {
+    if (strcmp(job->model, "bench") != 0)
         self->model =
             model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, err);
-        values = psc_xaligned(model_num_params(self->model) * 4 + 4);
-        model_init_params(self->model, (uint64_t) job->seed, values);
-    }
-    psclient_t *c = psclient_new(self->b, self->placement, "chief:0", err);
-    int rc = PSC_ENET;
-    if (c != NULL)
-        rc = bench ? psclient_init_seed(c) : psclient_init(c, values);
-    if (rc == 0)
-        rc = psclient_wait(c, NULL, NULL, NULL, job->startup_timeout_s, err);
-    psclient_destroy(&c);
-    free(values);
+    s_list_vars(self);
+    s_make_run_id(self);
+    self->ckpt =
+        chief_ckpt_new(job, self->run_id, self->vars, self->nvars,
+                       self->placement, self->count[R_WORKER], self->router);
+    char dir[4096];
+    int rc = s_pick_restore(self, dir, sizeof dir);
+    if (rc != 0 && rc != PSC_ENOTFOUND)
+        return rc;
+    int restoring = rc == 0;
+    rc = s_init_ps(self, restoring ? dir : NULL, err);
     if (rc != 0) {
         psc_log_err("cannot initialise the variables: %s", err);
-        s_stop(self, PSC_EXIT_RETRY);
+        s_stop(self, rc == PSC_EREFUSED && restoring ? PSC_EXIT_CONFIG
+                                                     : PSC_EXIT_RETRY);
         return rc;
     }
-    psc_log_info("initialised the variables on %d ps from seed %ld",
-                 self->count[R_PS], job->seed);
+    if (restoring)
+        psc_log_info("resumed from %s at step %llu on %d ps", dir,
+                     (unsigned long long) self->start_step, self->count[R_PS]);
+    else
+        psc_log_info("initialised the variables on %d ps from seed %ld",
+                     self->count[R_PS], job->seed);
     return 0;
 }
 
@@ -374,7 +503,7 @@ static int s_train(self_t *self)
     }
     psc_log_info("starting the job: %ld steps, mode %s", self->total_steps,
                  job->mode_name);
-    chief_metrics_start(self->metrics);
+    chief_metrics_start(self->metrics, self->run_id, self->start_step);
     s_send_role(self, R_PS, PSC__MSG_TYPE__START);
     s_send_role(self, R_WORKER, PSC__MSG_TYPE__START);
     s_send_role(self, R_EVAL, PSC__MSG_TYPE__START);
@@ -390,7 +519,9 @@ static int s_train(self_t *self)
         if (self->status != 0)
             return PSC_EINTR;
         /* The curve starts at the first step, however fast the job runs. */
-        int first = !logged && chief_metrics_step(self->metrics) > 0;
+        uint64_t step = chief_metrics_step(self->metrics);
+        chief_ckpt_tick(self->ckpt, step, job->mode == JOB_SYNC);
+        int first = !logged && step > self->start_step;
         if (first || psc_now() >= next_log) {
             logged = 1;
             chief_metrics_flush(self->metrics, s_live_workers(self));
@@ -435,12 +566,31 @@ static void s_final_eval(self_t *self)
                      self->eval_accuracy);
 }
 
+static void s_serve_for(void *arg, int timeout_ms)
+{
+    s_serve(arg, timeout_ms);
+}
+
+/* The last checkpoint of a job that ended well; a failure to write it fails
+ * the job (retryable: the model would otherwise be lost). */
+static void s_final_checkpoint(self_t *self)
+{
+    if (self->ckpt == NULL || self->metrics == NULL)
+        return;
+    uint64_t step = chief_metrics_step(self->metrics);
+    if (chief_ckpt_final(self->ckpt, step, self->b->job->startup_timeout_s,
+                         s_serve_for, self) != 0)
+        s_stop(self, PSC_EXIT_RETRY);
+}
+
 /* Stops everybody in order; the ps last, so the evaluator can pull. */
 static void s_shutdown(self_t *self)
 {
     self->training = 0;
     s_send_role(self, R_WORKER, PSC__MSG_TYPE__STOP);
     s_wait_byes(self, R_WORKER, 10);
+    if (self->status == 0)
+        s_final_checkpoint(self);
     if (self->status == 0)
         s_final_eval(self);
     s_send_role(self, R_EVAL, PSC__MSG_TYPE__STOP);
@@ -475,6 +625,8 @@ static void s_self_destroy(self_t **p)
     for (int r = 0; r < R_N; r++)
         free(self->tasks[r]);
     free(self->canonical);
+    chief_ckpt_destroy(&self->ckpt);
+    free(self->vars);
     model_destroy(&self->model);
     placement_destroy(&self->placement);
     chief_metrics_destroy(&self->metrics);

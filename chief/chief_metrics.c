@@ -73,9 +73,18 @@ void chief_metrics_destroy(chief_metrics_t **p)
     *p = NULL;
 }
 
-void chief_metrics_start(chief_metrics_t *m)
+void chief_metrics_start(chief_metrics_t *m, const char *run_id,
+                         uint64_t start_step)
 {
     m->start = m->last_flush = psc_now();
+    m->step = start_step;
+    json_t *rec =
+        json_pack("{s:s, s:I, s:b}", "run", run_id, "start_step",
+                  (json_int_t) start_step, "restored", start_step > 0);
+    json_dumpf(rec, m->out, JSON_COMPACT);
+    fputc('\n', m->out);
+    fflush(m->out);
+    json_decref(rec);
 }
 
 void chief_metrics_report(chief_metrics_t *m, int worker, uint64_t step,

@@ -24,8 +24,13 @@ chief_metrics_t *chief_metrics_new(const char *model_dir, int nworkers, int nps,
                                    long total_steps, char *err);
 void chief_metrics_destroy(chief_metrics_t **p);
 
-/* Marks the start of training (wall_s counts from here). */
-void chief_metrics_start(chief_metrics_t *m);
+/*
+ * Marks the start of training (wall_s counts from here) with a record
+ * naming the run and the step it starts at (a restored checkpoint's), so
+ * the curves of several runs in one model_dir are never mixed up.
+ */
+void chief_metrics_start(chief_metrics_t *m, const char *run_id,
+                         uint64_t start_step);
 
 /* A worker's step: its loss, examples and the version it got back. */
 void chief_metrics_report(chief_metrics_t *m, int worker, uint64_t step,

@@ -134,6 +134,17 @@ static int s_final(self_t *self, char *err)
     return 0;
 }
 
+/* The chief's START names the run: its line marks where the run starts. */
+static void s_mark_run(self_t *self)
+{
+    const struct ctl_start *st = ctl_start_order(self->ctl);
+    fprintf(self->out,
+            "{\"run\": \"%s\", \"start_step\": %llu, \"restored\": %s}\n",
+            st->run_id, (unsigned long long) st->step,
+            st->step > 0 ? "true" : "false");
+    fflush(self->out);
+}
+
 /*
  * Serves the chief until the next evaluation is due. Returns the chief's
  * EVAL_REQUEST or STOP (its PSC__MSG_TYPE__* value), 0 when the evaluation
@@ -143,6 +154,8 @@ static int s_idle(self_t *self, double until, char *err)
 {
     for (;;) {
         int rc = ctl_wait(self->ctl, until, err);
+        if (rc == PSC__MSG_TYPE__START)
+            s_mark_run(self);
         if (rc <= 0 || rc == PSC__MSG_TYPE__EVAL_REQUEST ||
             rc == PSC__MSG_TYPE__STOP)
             return rc;
@@ -169,6 +182,8 @@ static int s_loop(self_t *self, char *err)
             return s_final(self, err);
         if (rc == PSCLIENT_WAIT_CTL && type == PSC__MSG_TYPE__STOP)
             return 0;
+        if (rc == PSCLIENT_WAIT_CTL && type == PSC__MSG_TYPE__START)
+            s_mark_run(self);
         if (rc < 0)
             return rc;
     }

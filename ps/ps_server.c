@@ -3,11 +3,13 @@
  */
 #include "ps_server.h"
 
+#include "ckpt.h"
 #include "ctl.h"
 #include "f16.h"
 #include "jobvars.h"
 #include "net.h"
 #include "placement.h"
+#include "ps_save.h"
 #include "ps_shard.h"
 #include "ps_sparse.h"
 #include "psc_alloc.h"
@@ -44,6 +46,9 @@ struct piecewise {
  * has gone, and one no send holds is reused. */
 #define PIECE_BUFS 16
 
+/* How often the loop looks at a checkpoint being written (ms). */
+#define SAVE_POLL_MS 10
+
 typedef struct self {
     struct boot *b;
     char task[64];
@@ -71,6 +76,12 @@ typedef struct self {
     double next_stats;
     double give_back_at; /* idle from then on: free memory goes back (0: none
                             to give) */
+    ps_save_t *save;
+    int save_wanted;        /* a SAVE waits for the shard to reach save_at */
+    uint64_t save_at;       /* the version it saves at */
+    uint64_t save_order_at; /* the SAVE's min_version (0: as it is) */
+    uint64_t saving_at;     /* save_order_at of the write in progress */
+    char save_dir[4096];
     int stop;
     int exit_status;
 } self_t;
@@ -113,6 +124,7 @@ static self_t *s_self_new(struct boot *b, char *err)
     self->shard = ps_shard_new(b->job, self->placement, self->index,
                                self->nworkers, self->pool);
     self->sparse = ps_sparse_new(b->job, self->index, nps, self->pool);
+    self->save = ps_save_new();
     self->router = net_socket(b->zctx, ZMQ_ROUTER, NULL);
     if (self->router != NULL) {
         net_set_sockbuf(self->router, b->job->zmq_sockbuf_bytes);
@@ -130,6 +142,7 @@ static void s_self_destroy(self_t **p)
     for (int i = 0; i < PIECE_BUFS; i++)
         wire_buf_release(&self->piece_bufs[i]);
     free(self->open);
+    ps_save_destroy(&self->save);
     ps_shard_destroy(&self->shard);
     ps_sparse_destroy(&self->sparse);
     pool_destroy(&self->pool);
@@ -271,6 +284,59 @@ static int s_push_slices(self_t *self, const wire_msg_t *msg, const void **out)
     return f16;
 }
 
+/* Reads the shard's elements of every array out of a checkpoint. */
+static int s_read_arrays(const self_t *self, ckpt_reader_t *r, float **arrays,
+                         int narrays, char *err)
+{
+    const struct placement_shard *sh = ps_shard_layout(self->shard);
+    for (int i = 0; i < sh->nslices; i++) {
+        const struct placement_slice *sl = &sh->slices[i];
+        for (int a = 0; a < narrays; a++) {
+            int rc = ckpt_reader_read(r, a, sl->global_offset, sl->len,
+                                      arrays[a] + sl->shard_offset, err);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The shard's values, slots and version from the checkpoint folder dir,
+ * whatever number of ps saved it. Sparse rows start from the seed.
+ */
+static int s_restore(self_t *self, const char *dir, char *err)
+{
+    ckpt_reader_t *r = ckpt_reader_open(dir, err);
+    if (r == NULL)
+        return PSC_EIO;
+    int narrays = ps_shard_num_arrays(self->shard);
+    int rc = 0;
+    if (ckpt_reader_manifest(r)->narrays != narrays)
+        rc = psc_seterr(err, PSC_ECONFIG,
+                        "checkpoint %s holds %d arrays per variable, this "
+                        "job's optimizer %d",
+                        dir, ckpt_reader_manifest(r)->narrays, narrays);
+    size_t size = ps_shard_layout(self->shard)->size;
+    float *arrays[CKPT_MAX_ARRAYS] = {NULL};
+    for (int a = 0; a < narrays && rc == 0; a++)
+        arrays[a] = psc_xaligned((size + 1) * sizeof(float));
+    if (rc == 0)
+        rc = s_read_arrays(self, r, arrays, narrays, err);
+    if (rc == 0) {
+        ps_shard_restore(self->shard, ckpt_reader_version(r),
+                         (const float *const *) arrays);
+        if (self->sparse != NULL)
+            ps_sparse_init(self->sparse);
+        psc_log_info("restored %zu parameters at version %llu from %s", size,
+                     (unsigned long long) ckpt_reader_version(r), dir);
+    }
+    for (int a = 0; a < narrays; a++)
+        free(arrays[a]);
+    ckpt_reader_close(&r);
+    return rc;
+}
+
 static void s_on_init(self_t *self, const wire_msg_t *msg)
 {
     const char *why = msg->nframes == 0 ? NULL : s_check_layout(self, msg);
@@ -278,7 +344,14 @@ static void s_on_init(self_t *self, const wire_msg_t *msg)
         s_reply_error(self, msg, why);
         return;
     }
-    if (!ps_shard_ready(self->shard)) {
+    if (!ps_shard_ready(self->shard) && (msg->hdr->flags & WIRE_INIT_RESTORE)) {
+        char err[PSC_ERR_LEN];
+        if (s_restore(self, msg->hdr->text ? msg->hdr->text : "", err) != 0) {
+            psc_log_err("%s", err);
+            s_reply_error(self, msg, err);
+            return;
+        }
+    } else if (!ps_shard_ready(self->shard)) {
         if (msg->nframes == 0) {
             ps_shard_init_seed(self->shard);
         } else {
@@ -301,6 +374,7 @@ static void s_on_init(self_t *self, const wire_msg_t *msg)
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__INIT_ACK, self->task);
     h.request_id = msg->hdr->request_id;
+    h.step = ps_shard_version(self->shard);
     wire_send(self->router, msg->peer, msg->peer_len, &h, NULL, 0);
     s_release_pending(self);
 }
@@ -620,6 +694,101 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
     s_send_rows(self, msg, out, n);
 }
 
+/* Answers the SAVE for folder and min_version at: file, or why not. */
+static void s_send_saved(self_t *self, const char *folder, uint64_t at,
+                         const struct ckpt_file *file, uint64_t version,
+                         const char *why)
+{
+    Psc__Saved saved = PSC__SAVED__INIT;
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__SAVED, self->task);
+    h.text = (char *) why;
+    h.min_version = at;
+    saved.folder = (char *) folder;
+    if (why == NULL) {
+        saved.file = (char *) file->name;
+        saved.bytes = file->bytes;
+        saved.crc32c = file->crc32c;
+        saved.version = version;
+    }
+    h.saved = &saved;
+    ctl_send(self->ctl, &h);
+}
+
+/* Copies the shard and starts writing it into the wanted folder. */
+static void s_start_save(self_t *self)
+{
+    self->save_wanted = 0;
+    int nps = self->placement->nps;
+    self->saving_at = self->save_order_at;
+    if (ps_save_start(self->save, self->shard, self->index, nps,
+                      self->save_dir) != 0)
+        s_send_saved(self, self->save_dir, self->save_order_at, NULL, 0,
+                     "a checkpoint is still being written");
+}
+
+/* After each request: a wanted checkpoint starts at its version. */
+static void s_check_save(self_t *self)
+{
+    if (!self->save_wanted)
+        return;
+    uint64_t v = ps_shard_version(self->shard);
+    if (v == self->save_at) {
+        s_start_save(self);
+    } else if (v > self->save_at) {
+        char why[128];
+        snprintf(why, sizeof why, "the shard went past version %llu",
+                 (unsigned long long) self->save_at);
+        self->save_wanted = 0;
+        s_send_saved(self, self->save_dir, self->save_order_at, NULL, 0, why);
+    }
+}
+
+/* Reports a finished write (waiting for it with wait set). */
+static void s_finish_save(self_t *self, int wait)
+{
+    int rc = 0;
+    struct ckpt_file file;
+    uint64_t version = 0;
+    char err[PSC_ERR_LEN] = "";
+    if (!ps_save_finish(self->save, wait, &rc, &file, &version, err))
+        return;
+    if (rc != 0)
+        psc_log_err("checkpoint not written: %s", err);
+    else
+        psc_log_debug("wrote %s (%llu bytes) at version %llu", file.name,
+                      (unsigned long long) file.bytes,
+                      (unsigned long long) version);
+    s_send_saved(self, ps_save_dir(self->save), self->saving_at, &file, version,
+                 rc != 0 ? err : NULL);
+}
+
+/*
+ * A SAVE replaces one still waiting for its version (that one is answered
+ * as not written) and waits for a write in progress to end first.
+ */
+static void s_on_save(self_t *self, const wire_msg_t *msg)
+{
+    const char *dir = msg->hdr->text ? msg->hdr->text : "";
+    uint64_t at = msg->hdr->min_version;
+    if (dir[0] == '\0' || strlen(dir) >= sizeof self->save_dir ||
+        !ps_shard_ready(self->shard)) {
+        s_send_saved(self, dir, at, NULL, 0,
+                     "no checkpoint folder, too long a one, or the shard is "
+                     "not initialised");
+        return;
+    }
+    if (self->save_wanted)
+        s_send_saved(self, self->save_dir, self->save_order_at, NULL, 0,
+                     "replaced by a newer checkpoint");
+    s_finish_save(self, 1);
+    snprintf(self->save_dir, sizeof self->save_dir, "%s", dir);
+    self->save_order_at = at;
+    self->save_at = at != 0 ? at : ps_shard_version(self->shard);
+    self->save_wanted = 1;
+    s_check_save(self);
+}
+
 /* A request on the ROUTER; arg is the self_t. */
 static void s_on_request(void *arg, const wire_msg_t *msg)
 {
@@ -642,6 +811,7 @@ static void s_on_request(void *arg, const wire_msg_t *msg)
         s_reply_error(self, msg, "not a request a ps answers");
         break;
     }
+    s_check_save(self);
 }
 
 static void s_send_stats(self_t *self)
@@ -669,6 +839,8 @@ static void s_on_control(self_t *self)
     if (type == PSC__MSG_TYPE__STOP) {
         psc_log_info("the chief says stop");
         self->stop = 1;
+    } else if (type == PSC__MSG_TYPE__SAVE) {
+        s_on_save(self, &msg);
     } else if (type == PSC__MSG_TYPE__LOST) {
         int w = s_worker_index(self, msg.hdr->text ? msg.hdr->text : "");
         ps_shard_worker_lost(self->shard, w);
@@ -709,6 +881,9 @@ static int s_poll_timeout_ms(const self_t *self, double now)
         if (give_ms < ms)
             ms = give_ms;
     }
+    /* A write in progress is looked at often: the chief waits for it. */
+    if (ps_save_busy(self->save) && (ms < 0 || ms > SAVE_POLL_MS))
+        ms = SAVE_POLL_MS;
     return ms;
 }
 
@@ -736,7 +911,9 @@ static int s_serve_loop(self_t *self)
             self->give_back_at = 0;
         }
         s_poll_once(self, s_poll_timeout_ms(self, now));
+        s_finish_save(self, 0);
     }
+    s_finish_save(self, 1);
     s_send_stats(self);
     ctl_bye(self->ctl, "done");
     return 0;

@@ -260,6 +260,31 @@ void ps_shard_init_done(ps_shard_t *s)
     s->version = 0;
 }
 
+int ps_shard_num_arrays(const ps_shard_t *s)
+{
+    return 1 + optim_num_slots(s->optim.kind);
+}
+
+void ps_shard_snapshot(const ps_shard_t *s, float *const *arrays)
+{
+    const float *from[3] = {wire_buf_data(s->values), s->slot0, s->slot1};
+    size_t bytes = s->layout->size * sizeof(float);
+    for (int a = 0; a < ps_shard_num_arrays(s); a++)
+        memcpy(arrays[a], from[a], bytes);
+}
+
+void ps_shard_restore(ps_shard_t *s, uint64_t version,
+                      const float *const *arrays)
+{
+    float *to[3] = {s_writable(s), s->slot0, s->slot1};
+    size_t bytes = s->layout->size * sizeof(float);
+    for (int a = 0; a < ps_shard_num_arrays(s); a++)
+        memcpy(to[a], arrays[a], bytes);
+    s->half_valid = 0;
+    s->ready = 1;
+    s->version = version;
+}
+
 int ps_shard_ready(const ps_shard_t *s)
 {
     return s->ready;

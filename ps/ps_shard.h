@@ -49,6 +49,19 @@ int ps_shard_ready(const ps_shard_t *s);
 
 uint64_t ps_shard_version(const ps_shard_t *s);
 
+/* Arrays a checkpoint of the shard holds: the values, then each slot. */
+int ps_shard_num_arrays(const ps_shard_t *s);
+
+/* Copies the values and the optimizer's slots into arrays[0..n-1]. */
+void ps_shard_snapshot(const ps_shard_t *s, float *const *arrays);
+
+/*
+ * Sets the values and slots from arrays[0..n-1] and the version (the
+ * updates the checkpoint had applied), instead of the initial values.
+ */
+void ps_shard_restore(ps_shard_t *s, uint64_t version,
+                      const float *const *arrays);
+
 /*
  * Offers one gradient, computed by worker (index, or -1 for a client that
  * is not a worker) from version `read`, one array per slice as it came off

@@ -196,13 +196,14 @@ static int s_step(self_t *self, char *err)
         return psc_seterr(err, rc, "cannot send the gradient");
     double t1 = psc_now();
     rc = s_wait(self, err);
-    if (rc == 0) {
-        if (self->steps == 0)
-            psc_log_info("first step done, at version %llu",
-                         (unsigned long long) psclient_version(self->ps, 0));
-        self->steps++;
+    if (rc == 0 && self->steps == 0)
+        psc_log_info("first step done, at version %llu",
+                     (unsigned long long) psclient_version(self->ps, 0));
+    self->steps += rc == 0;
+    /* A gradient that went out counts even when the chief said stop before
+     * the values came: its batch is drawn (checkpoints record how many). */
+    if (rc == 0 || rc == PSC__MSG_TYPE__STOP)
         s_report(self, loss, compute, psc_now() - t1);
-    }
     return rc;
 }
 
@@ -218,6 +219,41 @@ static int s_wait_start(self_t *self, char *err)
     }
 }
 
+/* After the last step: waits for the chief's STOP (returned as such). */
+static int s_wait_stop(self_t *self, char *err)
+{
+    psc_log_info("the last step is done; waiting for the chief");
+    for (;;) {
+        int rc = ctl_wait(self->ctl, 0, err);
+        if (rc < 0 || rc == PSC__MSG_TYPE__STOP)
+            return rc;
+    }
+}
+
+/*
+ * Skips the examples drawn before a restored checkpoint, so the batches
+ * that follow are those an uninterrupted run would have drawn.
+ */
+static void s_skip_examples(self_t *self, uint64_t n)
+{
+    if (n == 0)
+        return;
+    if (self->b->job->sharding == JOB_SAMPLE) {
+        for (uint64_t i = 0; i < n; i++)
+            (void) rng_below(&self->rng, (uint64_t) self->data.count);
+    } else {
+        /* s_make_share() shuffled epoch 0; epoch e is a shuffle of its own. */
+        uint64_t epochs = n / (uint64_t) self->norder;
+        if (epochs > 0) {
+            self->epoch = (long) epochs;
+            s_shuffle_epoch(self);
+        }
+        self->cursor = (int) (n % (uint64_t) self->norder);
+    }
+    psc_log_info("resuming at example %llu of its data (epoch %ld)",
+                 (unsigned long long) n, self->epoch - 1);
+}
+
 /* Trains until the chief says stop (PSC__MSG_TYPE__STOP) or a failure. */
 static int s_train(self_t *self, char *err)
 {
@@ -225,6 +261,7 @@ static int s_train(self_t *self, char *err)
     int rc = s_wait_start(self, err);
     if (rc != 0)
         return rc;
+    s_skip_examples(self, ctl_start_order(self->ctl)->position);
     /* Warm-up: only worker 0 trains on the first warmup_steps versions. */
     uint64_t first = job->mode == JOB_ASYNC && self->index != 0
                          ? (uint64_t) job->warmup_steps
@@ -232,8 +269,14 @@ static int s_train(self_t *self, char *err)
     rc = psclient_pull(self->ps, first);
     if (rc == 0)
         rc = s_wait(self, err);
-    while (rc == 0)
+    /* Sync: no step past the last one, so a run ends at the same version
+     * (and values) however it was interrupted and resumed. */
+    uint64_t last =
+        (uint64_t) job_total_steps(job, self->data.count, self->nworkers);
+    while (rc == 0 && psclient_version(self->ps, 0) < last)
         rc = s_step(self, err);
+    if (rc == 0)
+        rc = s_wait_stop(self, err);
     return rc;
 }
 

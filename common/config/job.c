@@ -102,7 +102,17 @@ static const struct opt s_opts[] = {
     O("data.test_limit", T_INT, test_limit, "0",
       "evaluate only the first N test examples (0: all)"),
     O("model_dir", T_STR, model_dir, "psc-model",
-      "metrics.jsonl and eval.jsonl go here"),
+      "metrics.jsonl, eval.jsonl and the checkpoints go here"),
+    O("checkpoint_interval_s", T_FLOAT, checkpoint_interval_s, "30",
+      "seconds between checkpoints (0: none on a clock)"),
+    O("checkpoint_steps", T_INT, checkpoint_steps, "0",
+      "steps between checkpoints (0: none by steps); one is also written "
+      "at the end"),
+    O("keep_checkpoints", T_INT, keep_checkpoints, "5",
+      "newest checkpoints kept in model_dir"),
+    O("restore", T_STR, restore, "latest",
+      "none (start afresh), latest (resume from the newest valid "
+      "checkpoint in model_dir, if any) or the path of a checkpoint folder"),
     O("log_interval_s", T_FLOAT, log_interval_s, "1",
       "seconds between progress lines and metrics records"),
     O("eval_interval_s", T_FLOAT, eval_interval_s, "5",
@@ -489,6 +499,24 @@ static int s_check_timing(const struct job *job, char *err)
     return 0;
 }
 
+static int s_check_checkpoints(const struct job *job, char *err)
+{
+    if (!(job->checkpoint_interval_s >= 0) || job->checkpoint_steps < 0)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "checkpoint_interval_s and checkpoint_steps must "
+                          "be 0 (off) or positive");
+    if (job->keep_checkpoints < 1 || job->keep_checkpoints > 1000000)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "keep_checkpoints %ld is out of range: keep 1 to "
+                          "1000000",
+                          job->keep_checkpoints);
+    if (job->restore[0] == '\0')
+        return psc_seterr(err, PSC_ECONFIG,
+                          "restore is empty: give none, latest or a "
+                          "checkpoint folder");
+    return 0;
+}
+
 static int s_check_bench(const struct job *job, char *err)
 {
     if (job->bench_dense_floats < 0 || job->bench_dense_floats > (1L << 34) ||
@@ -566,7 +594,8 @@ struct job *job_new(const char *path, const char *const *sets, int nsets,
     }
     if (s_derive_names(job, err) != 0 || s_check_ranges(job, err) != 0 ||
         s_check_timing(job, err) != 0 || s_check_stragglers(job, err) != 0 ||
-        s_check_data(job, err) != 0 || s_check_bench(job, err) != 0)
+        s_check_data(job, err) != 0 || s_check_bench(job, err) != 0 ||
+        s_check_checkpoints(job, err) != 0)
         goto fail;
     return job;
 fail:

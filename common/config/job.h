@@ -62,6 +62,10 @@ struct job {
     long train_limit;
     long test_limit;
     char model_dir[JOB_STR];
+    double checkpoint_interval_s;
+    long checkpoint_steps;
+    long keep_checkpoints;
+    char restore[JOB_STR];
     double log_interval_s;
     double eval_interval_s;
     double startup_timeout_s;

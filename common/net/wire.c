@@ -179,7 +179,7 @@ static const char *s_check_frame_count(const Psc__Header *hdr, int n)
 {
     switch (hdr->type) {
     case PSC__MSG_TYPE__INIT:
-        if (n == 0 && (hdr->flags & WIRE_INIT_SEED))
+        if (n == 0 && (hdr->flags & (WIRE_INIT_SEED | WIRE_INIT_RESTORE)))
             return NULL;
         return n >= 1 ? NULL : "no payload frames";
     case PSC__MSG_TYPE__PUSH:
@@ -205,7 +205,7 @@ static const char *s_validate(const wire_msg_t *msg)
     if (hdr->version != WIRE_VERSION)
         return "wrong protocol version";
     if (hdr->type <= PSC__MSG_TYPE__MSG_NONE ||
-        hdr->type > PSC__MSG_TYPE__PUSH_ACK)
+        hdr->type > PSC__MSG_TYPE__SAVED)
         return "unknown message type";
     if (hdr->codec != PSC__CODEC__F32 && hdr->codec != PSC__CODEC__F16)
         return "unknown codec";

@@ -13,13 +13,14 @@
 #include <stdint.h>
 #include <zmq.h>
 
-#define WIRE_VERSION     3 /* 2: sparse pieces (offset, MORE); 3: dense too */
-#define WIRE_MAX_FRAMES  64
-#define WIRE_MAX_PEER    255
-#define WIRE_WANT_PARAMS 1u /* PUSH: reply with the updated values */
-#define WIRE_INIT_SEED   2u /* INIT without frames: from the job's seed */
-#define WIRE_MORE        4u /* more pieces of one push follow */
-#define WIRE_PIECE       8u /* PUSH: a piece, at offset (shard elements) */
+#define WIRE_VERSION      3 /* 2: sparse pieces (offset, MORE); 3: dense too */
+#define WIRE_MAX_FRAMES   64
+#define WIRE_MAX_PEER     255
+#define WIRE_WANT_PARAMS  1u  /* PUSH: reply with the updated values */
+#define WIRE_INIT_SEED    2u  /* INIT without frames: from the job's seed */
+#define WIRE_MORE         4u  /* more pieces of one push follow */
+#define WIRE_PIECE        8u  /* PUSH: a piece, at offset (shard elements) */
+#define WIRE_INIT_RESTORE 16u /* INIT without frames: from checkpoint text */
 
 /*
  * A reference-counted payload buffer. The owner holds one reference; every

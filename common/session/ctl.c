@@ -10,6 +10,7 @@
 #include "psc_sig.h"
 #include "psc_time.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ struct ctl {
     double next_beat;
     double last_heard;
     struct wire_counters counters;
+    struct ctl_start start;
 };
 
 ctl_t *ctl_new(const struct boot *b, char *err)
@@ -182,7 +184,19 @@ int ctl_recv(ctl_t *c, wire_msg_t *msg)
         wire_msg_release(msg);
         return 0;
     }
+    if (type == PSC__MSG_TYPE__START) {
+        const Psc__Header *h = msg->hdr;
+        c->start.step = h->step;
+        c->start.position = h->report != NULL ? h->report->examples : 0;
+        snprintf(c->start.run_id, sizeof c->start.run_id, "%s",
+                 h->text != NULL ? h->text : "");
+    }
     return type;
+}
+
+const struct ctl_start *ctl_start_order(const ctl_t *c)
+{
+    return &c->start;
 }
 
 int ctl_wait(ctl_t *c, double until, char *err)

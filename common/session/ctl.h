@@ -62,6 +62,14 @@ int ctl_recv(ctl_t *c, wire_msg_t *msg);
  */
 int ctl_wait(ctl_t *c, double until, char *err);
 
+/* What the chief's START said (all 0 until one came). */
+struct ctl_start {
+    uint64_t step;     /* the step the job starts at (a restored one) */
+    uint64_t position; /* workers: examples drawn before, to skip */
+    char run_id[64];
+};
+const struct ctl_start *ctl_start_order(const ctl_t *c);
+
 /* Sends a control message to the chief (sets hdr's task). Returns 0 or
  * wire_send()'s PSC_E* code. */
 int ctl_send(ctl_t *c, Psc__Header *hdr);

@@ -480,6 +480,21 @@ int psclient_init_seed(psclient_t *c)
     return 0;
 }
 
+int psclient_init_restore(psclient_t *c, const char *ckpt_dir)
+{
+    s_begin(c, 0);
+    for (int s = 0; s < c->nps; s++) {
+        Psc__Header h;
+        wire_header_init(&h, PSC__MSG_TYPE__INIT, c->task);
+        h.flags = WIRE_INIT_RESTORE;
+        h.text = (char *) ckpt_dir;
+        int rc = s_send(c, s, &h, NULL, 0);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
 /* Room for count floats in sp.wide. */
 static float *s_wide(psclient_t *c, size_t count)
 {
@@ -738,7 +753,8 @@ static int s_handle(psclient_t *c, int s, wire_msg_t *msg, int *kept, char *err)
         *kept = 1;
         return 0;
     }
-    if (type == PSC__MSG_TYPE__PUSH_ACK && !c->sparse_req)
+    if ((type == PSC__MSG_TYPE__PUSH_ACK && !c->sparse_req) ||
+        type == PSC__MSG_TYPE__INIT_ACK)
         c->version[s] = msg->hdr->step;
     else if (type == PSC__MSG_TYPE__SPARSE_PARAMS)
         return s_on_rows(c, s, msg, err);

@@ -51,6 +51,13 @@ int psclient_init(psclient_t *c, const float *values);
 int psclient_init_seed(psclient_t *c);
 
 /*
+ * Sends INIT to every ps telling it to load its shard from the checkpoint
+ * folder ckpt_dir (any number of ps may have saved it); wait with
+ * psclient_wait(), after which psclient_version() is each shard's version.
+ */
+int psclient_init_restore(psclient_t *c, const char *ckpt_dir);
+
+/*
  * Pushes one gradient row per key (grad: n x width floats, width that of
  * the job's sparse table; keys in any order, repeats summed). With
  * rows_out non-NULL the shards answer with the updated rows, which
