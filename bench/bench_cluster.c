@@ -20,9 +20,12 @@
 #include <string.h>
 #include <zmq.h>
 
-_Static_assert(BENCH_MAX_PS <= RIG_MAX_PS && BENCH_MAX_SETS <= RIG_MAX_SETS &&
-                   BENCH_MAX_WORKERS <= RIG_MAX_WORKERS,
-               "the rig holds psc-bench's cluster");
+/* The rig holds psc-bench's largest cluster. */
+_Static_assert(BENCH_MAX_PS <= RIG_MAX_PS, "more ps than the rig holds");
+_Static_assert(BENCH_MAX_WORKERS <= RIG_MAX_WORKERS,
+               "more workers than the rig holds");
+_Static_assert(BENCH_MAX_SETS <= RIG_MAX_SETS,
+               "more job options than the rig holds");
 
 /* How long the ps have to say goodbye and exit after STOP. */
 #define BENCH_STOP_S 10.0
