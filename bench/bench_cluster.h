@@ -1,9 +1,9 @@
 /*
- * A cluster of real psc-ps processes on 127.0.0.1 for psc-bench: spawns
- * them with a generated TF_CONFIG and the job's --set options, plays the
- * chief on a thread of its own (registration, heartbeats, INIT from the
- * seed, STOP), hands client threads what they need to act as worker:N, and
- * reads the ps's memory from /proc.
+ * A cluster of real psc-ps processes on 127.0.0.1 for psc-bench: the rig
+ * (rig.h) starts them and plays the chief (registration, heartbeats,
+ * STOP), on a thread of its own once they registered; this module sends
+ * INIT from the seed, hands client threads what they need to act as
+ * worker:N, and reads the ps's memory from /proc.
  */
 #ifndef BENCH_CLUSTER_H
 #define BENCH_CLUSTER_H
@@ -31,9 +31,11 @@ bench_cluster_t *bench_cluster_new(const char *ps_path, int nps, int nworkers,
 void bench_cluster_destroy(bench_cluster_t **p);
 
 /*
- * Sends STOP and waits for every ps to exit (killing any still there after
- * 5 s). Returns how many did not exit with status 0; a sanitizer's report
- * in a ps shows here. bench_cluster_destroy() does it when not done yet.
+ * Sends STOP and waits for every ps to say goodbye and exit (killing any
+ * still there after 10 s). Returns how many did not end with BYE and
+ * status 0, and logs why for the first; a sanitizer's report in a ps shows
+ * here. bench_cluster_destroy() does it when not done yet; a second call
+ * returns the same count.
  */
 int bench_cluster_stop(bench_cluster_t *c);
 
@@ -51,7 +53,10 @@ int bench_cluster_boot(const bench_cluster_t *c, int index, void *zctx,
                        struct boot *b, char *err);
 void bench_cluster_boot_release(struct boot *b);
 
-/* Resident and peak memory of ps i in KiB (/proc/PID/status), or -1. */
+/*
+ * Resident and peak memory of ps i in KiB (/proc/PID/status), or -1 (also
+ * once the ps exited).
+ */
 long bench_cluster_rss_kb(const bench_cluster_t *c, int ps, long *peak_kb);
 
 /* Writes "tcp://127.0.0.1:PORT" of ps i into buf. */

@@ -1,37 +1,39 @@
 /*
- * TF_CONFIG generation with jansson. Every text is parsed back with the
- * same parser the roles use, so a TF_CONFIG the roles would refuse is
- * caught before anything starts.
+ * TF_CONFIG texts for the launcher's tasks, written by tfc_format(). Every
+ * text is parsed back with the same parser the roles use, so a TF_CONFIG
+ * the roles would refuse is caught before anything starts.
  */
 #include "launch_tfc.h"
 
+#include "psc_alloc.h"
 #include "psc_err.h"
 
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Roles in the order the cluster object lists them. */
-static const enum tfc_role s_cluster_roles[] = {TFC_CHIEF, TFC_PS, TFC_WORKER};
-
-static json_t *s_cluster(const struct launch_cluster *c)
+/*
+ * The cluster of c with t as this task. addrs (c->ntasks slots) holds the
+ * addresses role by role, in table order; the evaluator stays outside the
+ * cluster, as in TensorFlow, and with --no-chief there is no chief key.
+ */
+static void s_spec(const struct launch_cluster *c, const struct launch_task *t,
+                   const char **addrs, struct tfc_spec *spec)
 {
-    json_t *cluster = json_object();
-    for (size_t r = 0; r < sizeof s_cluster_roles / sizeof *s_cluster_roles;
-         r++) {
-        enum tfc_role role = s_cluster_roles[r];
-        json_t *addrs = json_array();
+    int k = 0;
+    memset(spec, 0, sizeof *spec);
+    for (int r = 0; r < TFC_NROLES; r++) {
+        if (r == TFC_EVALUATOR)
+            continue;
+        spec->addrs[r] = addrs + k;
         for (int i = 0; i < c->ntasks; i++) {
-            if (c->tasks[i].role == role)
-                json_array_append_new(addrs, json_string(c->tasks[i].addr));
+            if (c->tasks[i].role != (enum tfc_role) r)
+                continue;
+            addrs[k++] = c->tasks[i].addr;
+            spec->n[r]++;
         }
-        /* With --no-chief there is no chief key at all, as TF expects. */
-        if (json_array_size(addrs) > 0)
-            json_object_set_new(cluster, tfc_role_name(role), addrs);
-        else
-            json_decref(addrs);
     }
-    return cluster;
+    spec->task_role = t->role;
+    spec->task_index = t->index;
 }
 
 static int s_check(const char *text, const struct launch_task *t, char *err)
@@ -49,16 +51,14 @@ static int s_check(const char *text, const struct launch_task *t, char *err)
 char *launch_tfc_json(const struct launch_cluster *c,
                       const struct launch_task *t, char *err)
 {
-    json_t *task = json_object();
-    json_object_set_new(task, "type", json_string(tfc_role_name(t->role)));
-    json_object_set_new(task, "index", json_integer(t->index));
-    json_t *root = json_object();
-    json_object_set_new(root, "cluster", s_cluster(c));
-    json_object_set_new(root, "task", task);
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
+    char why[PSC_ERR_LEN];
+    struct tfc_spec spec;
+    const char **addrs = psc_xcalloc((size_t) c->ntasks, sizeof *addrs);
+    s_spec(c, t, addrs, &spec);
+    char *text = tfc_format(&spec, why);
+    free(addrs);
     if (text == NULL) {
-        psc_seterr(err, PSC_ECONFIG, "cannot format TF_CONFIG for %s", t->name);
+        psc_seterr(err, PSC_ECONFIG, "TF_CONFIG for %s: %s", t->name, why);
         return NULL;
     }
     if (s_check(text, t, err) != 0) {

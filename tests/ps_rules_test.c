@@ -9,18 +9,13 @@
 #include "model.h"
 #include "placement.h"
 #include "psc_err.h"
-#include "psc_port.h"
-#include "psc_proc.h"
 #include "psc_time.h"
+#include "rig.h"
 #include "test.h"
 #include "wire.h"
 
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdint.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define NWORKERS  3
@@ -28,23 +23,8 @@
 #define MAX_SETS  16
 #define LR        0.5f
 #define QUIET_MS  150   /* "not answered": nothing arrives within this */
-#define REPLY_MS  20000 /* bound on anything that should arrive */
+#define REPLY_MS  20000 /* bound on anything that should arrive, unscaled */
 #define TOL       1e-6
-
-/*
- * The ps process of the running scenario, for the exit handler: a failed
- * CHECK exits, and the ps must not outlive the test.
- */
-static pid_t s_child;
-
-static void s_kill_child(void)
-{
-    if (s_child > 0) {
-        kill(s_child, SIGKILL);
-        waitpid(s_child, NULL, 0);
-        s_child = 0;
-    }
-}
 
 static const char *const s_worker_names[NWORKERS] = {"worker:0", "worker:1",
                                                      "worker:2"};
@@ -58,15 +38,17 @@ struct stats {
     uint64_t hist[HIST_BINS];
 };
 
-/* One ps under test and every socket that talks to it. */
-struct rig {
+/*
+ * One ps under test, started and answered by the rig (bench/rig.h), and
+ * every socket that talks to it.
+ */
+struct fixture {
     void *zctx;
-    void *chief;            /* ROUTER: the ps registers here */
+    rig_t *rig;             /* the ps and the chief it registers with */
     void *init;             /* DEALER "chief:0": sends INIT */
     void *worker[NWORKERS]; /* DEALERs "worker:N" */
-    int ps_port;
-    struct job *job;
-    char *canonical;
+    int reply_ms;           /* REPLY_MS, scaled for this build */
+    const struct job *job;
     placement_t *pl;
     const struct placement_shard *sh;
     size_t nparams;
@@ -75,10 +57,6 @@ struct rig {
     float *scratch;
     uint64_t version; /* the version the ps should be at now */
     uint64_t request_id;
-    uint8_t ps_peer[WIRE_MAX_PEER];
-    size_t ps_peer_len;
-    int registered;
-    int bye;
     struct stats st;
     struct wire_counters counters;
 };
@@ -89,7 +67,7 @@ static float s_grad(size_t i, int c)
     return (float) c * (1.0f + (float) (i % 4) * 0.25f);
 }
 
-static void s_fill_grad(struct rig *r, int c)
+static void s_fill_grad(struct fixture *r, int c)
 {
     for (size_t i = 0; i < r->nparams; i++)
         r->grad[i] = s_grad(i, c);
@@ -100,21 +78,21 @@ static void s_fill_grad(struct rig *r, int c)
  * [a, b): w -= lr * g. Computed in float, as the ps does, so only a
  * different rule can differ. The version counts whole updates only.
  */
-static void s_model_apply_range(struct rig *r, float lr, int c, size_t a,
+static void s_model_apply_range(struct fixture *r, float lr, int c, size_t a,
                                 size_t b)
 {
     for (size_t i = a; i < b; i++)
         r->expect[i] -= lr * s_grad(i, c);
 }
 
-static void s_model_apply(struct rig *r, float lr, int c)
+static void s_model_apply(struct fixture *r, float lr, int c)
 {
     s_model_apply_range(r, lr, c, 0, r->nparams);
     r->version++;
 }
 
 /* A sync step: the sum of gradients c1 and c2, scaled by 1/2. */
-static void s_model_apply_mean(struct rig *r, int c1, int c2)
+static void s_model_apply_mean(struct fixture *r, int c1, int c2)
 {
     float step = LR * (1.0f / 2.0f);
     for (size_t i = 0; i < r->nparams; i++)
@@ -122,19 +100,7 @@ static void s_model_apply_mean(struct rig *r, int c1, int c2)
     r->version++;
 }
 
-/* A free port on 127.0.0.1, reserved for the ps (psc_port.h). */
-static int s_free_port(void)
-{
-    char err[PSC_ERR_LEN] = "";
-    int port = 0;
-    int rc = psc_port_pick("127.0.0.1", &port, 1, err);
-    if (rc != 0)
-        fprintf(stderr, "%s\n", err);
-    CHECK_OK(rc);
-    return port;
-}
-
-static void *s_socket(struct rig *r, int type, const char *id)
+static void *s_socket(struct fixture *r, int type, const char *id)
 {
     void *s = zmq_socket(r->zctx, type);
     CHECK(s != NULL);
@@ -146,32 +112,13 @@ static void *s_socket(struct rig *r, int type, const char *id)
 }
 
 /* A DEALER with routing id id, connected to the ps. */
-static void *s_dealer(struct rig *r, const char *id)
+static void *s_dealer(struct fixture *r, const char *id)
 {
     char ep[64];
     void *s = s_socket(r, ZMQ_DEALER, id);
-    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", r->ps_port);
+    rig_endpoint(r->rig, 0, ep, sizeof ep);
     CHECK_OK(zmq_connect(s, ep));
     return s;
-}
-
-/* Binds the chief's ROUTER on a free port and returns the port. */
-static int s_bind_chief(struct rig *r)
-{
-    char ep[256];
-    size_t len = sizeof ep;
-    int mandatory = 1;
-    r->chief = s_socket(r, ZMQ_ROUTER, NULL);
-    CHECK_OK(zmq_setsockopt(r->chief, ZMQ_ROUTER_MANDATORY, &mandatory,
-                            sizeof mandatory));
-    CHECK_OK(zmq_bind(r->chief, "tcp://127.0.0.1:*"));
-    CHECK_OK(zmq_getsockopt(r->chief, ZMQ_LAST_ENDPOINT, ep, &len));
-    const char *colon = strrchr(ep, ':');
-    CHECK(colon != NULL);
-    char *end = NULL;
-    long port = strtol(colon + 1, &end, 10);
-    CHECK(end != colon + 1 && *end == '\0' && port > 0 && port <= 65535);
-    return (int) port;
 }
 
 /* The placement the ps computes: softmax, one ps. */
@@ -191,58 +138,11 @@ static placement_t *s_placement(const struct job *job)
     return p;
 }
 
-static void s_spawn(const char *ps_path, const char *const *sets, int nsets,
-                    int chief_port, int ps_port)
+/* The rig's PS_STATS callback; arg is the fixture. */
+static void s_on_stats(void *arg, int ps, const Psc__PsStats *s)
 {
-    char tf_config[512];
-    char *argv[2 + 2 * MAX_SETS];
-    int argc = 0;
-    CHECK(nsets <= MAX_SETS);
-    snprintf(tf_config, sizeof tf_config,
-             "{\"cluster\":{\"chief\":[\"127.0.0.1:%d\"],"
-             "\"ps\":[\"127.0.0.1:%d\"],\"worker\":[\"127.0.0.1:1\","
-             "\"127.0.0.1:2\",\"127.0.0.1:3\"]},"
-             "\"task\":{\"type\":\"ps\",\"index\":0}}",
-             chief_port, ps_port);
-    CHECK_OK(setenv("TF_CONFIG", tf_config, 1));
-    argv[argc++] = (char *) ps_path;
-    for (int i = 0; i < nsets; i++) {
-        argv[argc++] = "--set";
-        argv[argc++] = (char *) sets[i];
-    }
-    argv[argc] = NULL;
-    fflush(NULL);
-    /* Dies with the test, even when the test is killed. */
-    pid_t pid = psc_spawn_tied(ps_path, argv, NULL);
-    CHECK(pid >= 0);
-    s_child = pid;
-}
-
-static void s_send_control(struct rig *r, Psc__MsgType type)
-{
-    Psc__Header h;
-    wire_header_init(&h, type, "chief:0");
-    CHECK_OK(wire_send(r->chief, r->ps_peer, r->ps_peer_len, &h, NULL, 0));
-}
-
-static void s_on_register(struct rig *r, const wire_msg_t *msg)
-{
-    CHECK_EQ(msg->peer_len, 4);
-    CHECK(memcmp(msg->peer, "ps:0", 4) == 0);
-    CHECK_STR(msg->hdr->task, "ps:0");
-    /* The ps's job must be the job this test believes it runs. */
-    CHECK_STR(msg->hdr->text, r->canonical);
-    CHECK(msg->hdr->fingerprint == job_fingerprint(r->job));
-    memcpy(r->ps_peer, msg->peer, msg->peer_len);
-    r->ps_peer_len = msg->peer_len;
-    s_send_control(r, PSC__MSG_TYPE__REGISTER_ACK);
-    r->registered = 1;
-}
-
-static void s_on_stats(struct rig *r, const wire_msg_t *msg)
-{
-    const Psc__PsStats *s = msg->hdr->stats;
-    CHECK(s != NULL);
+    struct fixture *r = arg;
+    CHECK_EQ(ps, 0);
     CHECK_EQ(s->n_dropped, NWORKERS);
     CHECK(s->n_staleness_hist >= 1 && s->n_staleness_hist <= HIST_BINS);
     memset(&r->st, 0, sizeof r->st);
@@ -254,71 +154,28 @@ static void s_on_stats(struct rig *r, const wire_msg_t *msg)
            s->n_staleness_hist * sizeof r->st.hist[0]);
 }
 
-/* Answers everything waiting on the chief socket; 1 when there was any. */
-static int s_serve_chief(struct rig *r)
-{
-    int served = 0;
-    for (;;) {
-        wire_msg_t msg;
-        int rc = wire_recv(r->chief, 1, &msg, &r->counters, ZMQ_DONTWAIT);
-        if (rc == PSC_EAGAIN)
-            return served;
-        CHECK_OK(rc);
-        served = 1;
-        switch (msg.hdr->type) {
-        case PSC__MSG_TYPE__REGISTER:
-            s_on_register(r, &msg);
-            break;
-        case PSC__MSG_TYPE__HEARTBEAT:
-            s_send_control(r, PSC__MSG_TYPE__HEARTBEAT);
-            break;
-        case PSC__MSG_TYPE__PS_STATS:
-            s_on_stats(r, &msg);
-            break;
-        case PSC__MSG_TYPE__BYE:
-            CHECK_STR(msg.hdr->text, "done");
-            r->bye = 1;
-            break;
-        default:
-            fprintf(stderr, "the chief got an unexpected %s\n",
-                    wire_type_name(msg.hdr->type));
-            CHECK(0);
-        }
-        wire_msg_release(&msg);
-    }
-}
-
 /*
- * Waits up to ms for sock (NULL: only the chief) to become readable,
- * answering the chief socket meanwhile. Returns 1 when sock is readable, or
- * (sock NULL) as soon as the chief socket had something; 0 on timeout.
+ * Waits up to ms for sock (NULL: only the chief) to become readable while
+ * the rig answers the ps; anything wrong from the ps fails the test.
+ * Returns 1 when sock is readable, or (sock NULL) as soon as the ps sent
+ * the chief something; 0 on timeout.
  */
-static int s_wait(struct rig *r, void *sock, int ms)
+static int s_wait(struct fixture *r, void *sock, int ms)
 {
-    double deadline = psc_now() + ms / 1000.0;
-    for (;;) {
-        zmq_pollitem_t items[2] = {{r->chief, 0, ZMQ_POLLIN, 0},
-                                   {sock, 0, ZMQ_POLLIN, 0}};
-        int left = (int) ((deadline - psc_now()) * 1000.0);
-        if (left < 0)
-            left = 0;
-        int rc = zmq_poll(items, sock != NULL ? 2 : 1, left);
-        CHECK(rc >= 0 || zmq_errno() == EINTR);
-        int served = (items[0].revents & ZMQ_POLLIN) && s_serve_chief(r);
-        if (sock != NULL && (items[1].revents & ZMQ_POLLIN))
-            return 1;
-        if (sock == NULL && served)
-            return 1;
-        if (left == 0)
-            return 0;
-    }
+    char err[PSC_ERR_LEN] = "";
+    int rc = rig_poll(r->rig, sock, ms, err);
+    if (rc < 0)
+        fprintf(stderr, "%s\n", err);
+    CHECK(rc >= 0);
+    return rc;
 }
 
 /* Receives the next message on sock, which must be of the given type. */
-static void s_recv(struct rig *r, void *sock, int type, wire_msg_t *msg)
+static void s_recv(struct fixture *r, void *sock, int type, wire_msg_t *msg)
 {
-    if (!s_wait(r, sock, REPLY_MS)) {
-        fprintf(stderr, "no %s within %d ms\n", wire_type_name(type), REPLY_MS);
+    if (!s_wait(r, sock, r->reply_ms)) {
+        fprintf(stderr, "no %s within %d ms\n", wire_type_name(type),
+                r->reply_ms);
         CHECK(0);
     }
     CHECK_OK(wire_recv(sock, 0, msg, &r->counters, ZMQ_DONTWAIT));
@@ -331,13 +188,13 @@ static void s_recv(struct rig *r, void *sock, int type, wire_msg_t *msg)
 }
 
 /* Checks that nothing arrives on sock for QUIET_MS: a reply is held. */
-static void s_check_quiet(struct rig *r, void *sock)
+static void s_check_quiet(struct fixture *r, void *sock)
 {
     CHECK(!s_wait(r, sock, QUIET_MS));
 }
 
 /* The next message on sock is PARAMS for request id: the expected values. */
-static void s_expect_params(struct rig *r, void *sock, uint64_t id)
+static void s_expect_params(struct fixture *r, void *sock, uint64_t id)
 {
     wire_msg_t msg;
     s_recv(r, sock, PSC__MSG_TYPE__PARAMS, &msg);
@@ -362,7 +219,7 @@ static void s_expect_params(struct rig *r, void *sock, uint64_t id)
 }
 
 /* The next message on sock is ERROR for request id, its text saying why. */
-static void s_expect_error(struct rig *r, void *sock, uint64_t id,
+static void s_expect_error(struct fixture *r, void *sock, uint64_t id,
                            const char *why)
 {
     wire_msg_t msg;
@@ -373,7 +230,7 @@ static void s_expect_error(struct rig *r, void *sock, uint64_t id,
 }
 
 /* One frame per slice of the flat array values. */
-static int s_frames(const struct rig *r, const float *values,
+static int s_frames(const struct fixture *r, const float *values,
                     struct wire_frame *frames)
 {
     for (int i = 0; i < r->sh->nslices; i++) {
@@ -387,7 +244,7 @@ static int s_frames(const struct rig *r, const float *values,
 }
 
 /* Sends a message with payload frames; returns its request id. */
-static uint64_t s_send(struct rig *r, void *sock, Psc__Header *h,
+static uint64_t s_send(struct fixture *r, void *sock, Psc__Header *h,
                        const struct wire_frame *frames, int n)
 {
     h->request_id = ++r->request_id;
@@ -396,7 +253,7 @@ static uint64_t s_send(struct rig *r, void *sock, Psc__Header *h,
 }
 
 /* Pushes gradient c, computed from version read, asking for the values. */
-static uint64_t s_push_from(struct rig *r, void *sock, const char *task,
+static uint64_t s_push_from(struct fixture *r, void *sock, const char *task,
                             uint64_t read, int c)
 {
     struct wire_frame frames[WIRE_MAX_FRAMES];
@@ -409,12 +266,12 @@ static uint64_t s_push_from(struct rig *r, void *sock, const char *task,
     return s_send(r, sock, &h, frames, n);
 }
 
-static uint64_t s_push(struct rig *r, int w, uint64_t read, int c)
+static uint64_t s_push(struct fixture *r, int w, uint64_t read, int c)
 {
     return s_push_from(r, r->worker[w], s_worker_names[w], read, c);
 }
 
-static uint64_t s_pull(struct rig *r, void *sock, const char *task,
+static uint64_t s_pull(struct fixture *r, void *sock, const char *task,
                        uint64_t min_version)
 {
     Psc__Header h;
@@ -442,9 +299,9 @@ static int s_stats_equal(const struct stats *a, const struct stats *b)
 }
 
 /* Waits until the ps's PS_STATS report exactly want. */
-static void s_wait_stats(struct rig *r, const struct stats *want)
+static void s_wait_stats(struct fixture *r, const struct stats *want)
 {
-    double deadline = psc_now() + REPLY_MS / 1000.0;
+    double deadline = psc_now() + r->reply_ms / 1000.0;
     while (!s_stats_equal(&r->st, want)) {
         int left = (int) ((deadline - psc_now()) * 1000.0);
         if (left <= 0) {
@@ -457,20 +314,30 @@ static void s_wait_stats(struct rig *r, const struct stats *want)
 }
 
 /*
- * Starts a ps with the job options in sets (one "key=value" each), answers
- * its registration and connects the chief's and the workers' DEALERs.
+ * Starts a ps with the job options in sets (one "key=value" each) through
+ * the rig, which answers its registration, and connects the chief's and
+ * the workers' DEALERs.
  */
-static void s_rig_start(struct rig *r, void *zctx, const char *ps_path,
+static void s_rig_start(struct fixture *r, void *zctx, const char *ps_path,
                         const char *const *sets, int nsets)
 {
     char err[PSC_ERR_LEN] = "";
     memset(r, 0, sizeof *r);
     r->zctx = zctx;
-    r->job = job_new(NULL, sets, nsets, err);
-    if (r->job == NULL)
-        fprintf(stderr, "job: %s\n", err);
-    CHECK(r->job != NULL);
-    r->canonical = job_canonical(r->job);
+    r->reply_ms = (int) (REPLY_MS * psc_test_time_scale());
+    struct rig_spec spec = {.ps_path = ps_path,
+                            .nps = 1,
+                            .nworkers = NWORKERS,
+                            .sets = sets,
+                            .nsets = nsets,
+                            .startup_s = r->reply_ms / 1000.0,
+                            .on_stats = s_on_stats,
+                            .arg = r};
+    r->rig = rig_new(&spec, zctx, err);
+    if (r->rig == NULL)
+        fprintf(stderr, "rig: %s\n", err);
+    CHECK(r->rig != NULL);
+    r->job = rig_job(r->rig);
     r->pl = s_placement(r->job);
     r->sh = &r->pl->shards[0];
     r->nparams = r->sh->size;
@@ -479,21 +346,6 @@ static void s_rig_start(struct rig *r, void *zctx, const char *ps_path,
     r->grad = calloc(r->nparams, sizeof(float));
     r->scratch = calloc(r->nparams, sizeof(float));
     CHECK(r->expect != NULL && r->grad != NULL && r->scratch != NULL);
-    int chief_port = s_bind_chief(r);
-    r->ps_port = s_free_port();
-    s_spawn(ps_path, sets, nsets, chief_port, r->ps_port);
-    double deadline = psc_now() + REPLY_MS / 1000.0;
-    while (!r->registered) {
-        int status = 0;
-        if (waitpid(s_child, &status, WNOHANG) == s_child) {
-            s_child = 0;
-            fprintf(stderr, "psc-ps exited before registering (status %d)\n",
-                    status);
-            CHECK(0);
-        }
-        CHECK(psc_now() < deadline);
-        s_wait(r, NULL, 100);
-    }
     /* The ps binds its port before it registers: connecting now works. */
     r->init = s_dealer(r, "chief:0");
     for (int w = 0; w < NWORKERS; w++)
@@ -501,7 +353,7 @@ static void s_rig_start(struct rig *r, void *zctx, const char *ps_path,
 }
 
 /* Sends INIT with the values w[i] = i * 0.0001 and waits for INIT_ACK. */
-static void s_rig_init(struct rig *r)
+static void s_rig_init(struct fixture *r)
 {
     struct wire_frame frames[WIRE_MAX_FRAMES];
     wire_msg_t msg;
@@ -519,47 +371,29 @@ static void s_rig_init(struct rig *r)
 
 /*
  * Sends STOP and checks that the ps reports want in its last PS_STATS,
- * says BYE and exits with status 0; then frees the rig.
+ * says BYE and exits with status 0; then frees the fixture.
  */
-static void s_rig_stop(struct rig *r, const struct stats *want)
+static void s_rig_stop(struct fixture *r, const struct stats *want)
 {
-    s_send_control(r, PSC__MSG_TYPE__STOP);
-    double deadline = psc_now() + REPLY_MS / 1000.0;
-    while (!r->bye) {
-        int left = (int) ((deadline - psc_now()) * 1000.0);
-        if (left <= 0)
-            fprintf(stderr, "no BYE within %d ms of STOP\n", REPLY_MS);
-        CHECK(left > 0);
-        s_wait(r, NULL, left);
-    }
+    char err[PSC_ERR_LEN] = "";
+    int bad = rig_stop(r->rig, r->reply_ms / 1000.0 + 5.0, err);
+    if (bad != 0)
+        fprintf(stderr, "%s\n", err);
+    CHECK_EQ(bad, 0);
     /* The final PS_STATS comes just before BYE on the same socket. */
     if (!s_stats_equal(&r->st, want)) {
         s_print_stats("final PS_STATS", &r->st);
         s_print_stats("expected", want);
     }
     CHECK(s_stats_equal(&r->st, want));
-    /* Exit is no socket event: poll the chief socket in short steps. */
-    int status = 0;
-    pid_t got = 0;
-    while (got == 0 && psc_now() < deadline + 5.0) {
-        got = waitpid(s_child, &status, WNOHANG);
-        if (got == 0)
-            s_wait(r, NULL, 10);
-    }
-    CHECK_EQ(got, s_child);
-    s_child = 0;
-    CHECK(WIFEXITED(status));
-    CHECK_EQ(WEXITSTATUS(status), 0);
     zmq_close(r->init);
     for (int w = 0; w < NWORKERS; w++)
         zmq_close(r->worker[w]);
-    zmq_close(r->chief);
+    rig_destroy(&r->rig);
     free(r->expect);
     free(r->grad);
     free(r->scratch);
     placement_destroy(&r->pl);
-    free(r->canonical);
-    job_destroy(&r->job);
 }
 
 /* The job options every scenario shares; each adds its own. */
@@ -577,7 +411,7 @@ static void test_async_none(void *zctx, const char *ps)
 {
     static const char *const sets[] = {COMMON_SETS, "mode=async",
                                        "staleness_policy=none"};
-    struct rig r;
+    struct fixture r;
     s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
     s_rig_init(&r);
     uint64_t id = s_push(&r, 0, 0, 1); /* staleness 0 */
@@ -614,7 +448,7 @@ static void test_async_inverse(void *zctx, const char *ps)
 {
     static const char *const sets[] = {COMMON_SETS, "mode=async",
                                        "staleness_policy=inverse"};
-    struct rig r;
+    struct fixture r;
     s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
     s_rig_init(&r);
     uint64_t id = s_push(&r, 0, 0, 1); /* staleness 0: full lr */
@@ -644,7 +478,7 @@ static void test_async_drop(void *zctx, const char *ps)
 {
     static const char *const sets[] = {
         COMMON_SETS, "mode=async", "staleness_policy=drop", "max_staleness=1"};
-    struct rig r;
+    struct fixture r;
     s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
     s_rig_init(&r);
     uint64_t id = s_push(&r, 0, 0, 1); /* staleness 0 */
@@ -680,8 +514,9 @@ static void test_async_drop(void *zctx, const char *ps)
  * of request id (0: a new request), asking for values. One ps: shard order
  * is the flat order.
  */
-static uint64_t s_push_piece(struct rig *r, int w, uint64_t id, uint64_t read,
-                             int c, size_t a, size_t b, uint32_t more)
+static uint64_t s_push_piece(struct fixture *r, int w, uint64_t id,
+                             uint64_t read, int c, size_t a, size_t b,
+                             uint32_t more)
 {
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__PUSH, s_worker_names[w]);
@@ -696,7 +531,7 @@ static uint64_t s_push_piece(struct rig *r, int w, uint64_t id, uint64_t read,
 }
 
 /* The next message is the answer to a piece: elements [a, b) expected. */
-static void s_expect_piece(struct rig *r, int w, uint64_t id, size_t a,
+static void s_expect_piece(struct fixture *r, int w, uint64_t id, size_t a,
                            size_t b)
 {
     wire_msg_t msg;
@@ -723,7 +558,7 @@ static void test_async_pieces(void *zctx, const char *ps)
 {
     static const char *const sets[] = {
         COMMON_SETS, "mode=async", "staleness_policy=drop", "max_staleness=1"};
-    struct rig r;
+    struct fixture r;
     s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
     s_rig_init(&r);
     for (int i = 0; i < r.sh->nslices; i++)
@@ -769,7 +604,7 @@ static void test_sync(void *zctx, const char *ps)
 {
     static const char *const sets[] = {COMMON_SETS, "mode=sync",
                                        "replicas_to_aggregate=2"};
-    struct rig r;
+    struct fixture r;
     s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
     s_rig_init(&r);
     uint64_t id0 = s_push(&r, 0, 0, 1);
@@ -815,7 +650,7 @@ static void test_bounded_staleness(void *zctx, const char *ps)
 {
     static const char *const sets[] = {COMMON_SETS, "mode=async",
                                        "ssp_bound=1"};
-    struct rig r;
+    struct fixture r;
     s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
     s_rig_init(&r);
     uint64_t id = s_push(&r, 0, 0, 1); /* one ahead: answered */
@@ -871,14 +706,14 @@ static void s_send_garbage(void *sock)
 }
 
 /* A pull from the raw socket: the ps still serves, values unchanged. */
-static void s_check_serves(struct rig *r, void *raw)
+static void s_check_serves(struct fixture *r, void *raw)
 {
     uint64_t id = s_pull(r, raw, "raw:0", 0);
     s_expect_params(r, raw, id);
 }
 
 /* Messages the wire drops silently (each counts as rejected). */
-static void s_malformed_dropped(struct rig *r, void *raw)
+static void s_malformed_dropped(struct fixture *r, void *raw)
 {
     struct wire_frame frames[WIRE_MAX_FRAMES];
     Psc__Header h;
@@ -918,7 +753,7 @@ static void s_malformed_dropped(struct rig *r, void *raw)
 }
 
 /* Messages valid on the wire that the ps refuses with ERROR. */
-static void s_malformed_refused(struct rig *r, void *raw)
+static void s_malformed_refused(struct fixture *r, void *raw)
 {
     struct wire_frame frames[WIRE_MAX_FRAMES];
     Psc__Header h;
@@ -955,7 +790,7 @@ static void s_malformed_refused(struct rig *r, void *raw)
 static void test_malformed(void *zctx, const char *ps)
 {
     static const char *const sets[] = {COMMON_SETS, "mode=async"};
-    struct rig r;
+    struct fixture r;
     s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
     void *raw = s_dealer(&r, "raw:0");
 
@@ -1001,8 +836,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s PATH-TO-psc-ps\n", argv[0]);
         return 2;
     }
+    /* psc_spawn_tied(): no ps outlives a failed CHECK's exit. */
     CHECK(access(argv[1], X_OK) == 0);
-    atexit(s_kill_child);
     void *zctx = zmq_ctx_new();
     CHECK(zctx != NULL);
     double start = psc_now();

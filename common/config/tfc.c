@@ -619,6 +619,78 @@ void tfc_endpoint(const tfc_t *c, enum tfc_role r, int index, char *buf,
     snprintf(buf, len, "tcp://%s", addr);
 }
 
+/* The addresses of role r as a JSON array, or NULL with a line in err. */
+static json_t *s_format_job(const struct tfc_spec *spec, enum tfc_role r,
+                            char *err)
+{
+    json_t *addrs = json_array();
+    for (int i = 0; i < spec->n[r]; i++) {
+        const char *a = spec->addrs[r] != NULL ? spec->addrs[r][i] : NULL;
+        json_t *s = a != NULL ? json_string(a) : NULL;
+        if (s == NULL) {
+            json_decref(addrs);
+            psc_seterr(err, PSC_EINVAL,
+                       "cannot format TF_CONFIG: the address of '%s:%d' is %s",
+                       tfc_role_name(r), i,
+                       a == NULL ? "missing" : "not UTF-8");
+            return NULL;
+        }
+        json_array_append_new(addrs, s);
+    }
+    return addrs;
+}
+
+/* The "cluster" object of spec, or NULL with a line in err. */
+static json_t *s_format_cluster(const struct tfc_spec *spec, char *err)
+{
+    json_t *cluster = json_object();
+    for (int r = 0; r < TFC_NROLES; r++) {
+        if (spec->n[r] < 0) {
+            json_decref(cluster);
+            psc_seterr(err, PSC_EINVAL,
+                       "cannot format TF_CONFIG: %d tasks of '%s'", spec->n[r],
+                       tfc_role_name((enum tfc_role) r));
+            return NULL;
+        }
+        if (spec->n[r] == 0)
+            continue;
+        json_t *addrs = s_format_job(spec, (enum tfc_role) r, err);
+        if (addrs == NULL) {
+            json_decref(cluster);
+            return NULL;
+        }
+        json_object_set_new(cluster, s_role_names[r], addrs);
+    }
+    return cluster;
+}
+
+char *tfc_format(const struct tfc_spec *spec, char *err)
+{
+    if ((int) spec->task_role < 0 || spec->task_role >= TFC_NROLES ||
+        spec->task_index < 0) {
+        psc_seterr(err, PSC_EINVAL,
+                   "cannot format TF_CONFIG: no such task '%s:%d'",
+                   tfc_role_name(spec->task_role), spec->task_index);
+        return NULL;
+    }
+    json_t *cluster = s_format_cluster(spec, err);
+    if (cluster == NULL)
+        return NULL;
+    json_t *task = json_object();
+    json_object_set_new(task, "type",
+                        json_string(s_role_names[spec->task_role]));
+    json_object_set_new(task, "index", json_integer(spec->task_index));
+    json_t *root = json_object();
+    json_object_set_new(root, "cluster", cluster);
+    json_object_set_new(root, "task", task);
+    /* jansson allocates with malloc(): the caller's free() matches. */
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    if (text == NULL)
+        psc_seterr(err, PSC_EINVAL, "cannot format TF_CONFIG: out of memory");
+    return text;
+}
+
 /* A growable string for tfc_describe(). */
 struct s_text {
     char *buf;

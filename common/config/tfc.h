@@ -93,6 +93,31 @@ void tfc_endpoint(const tfc_t *c, enum tfc_role r, int index, char *buf,
                   size_t len);
 
 /*
+ * A cluster to write as TF_CONFIG: for each role, the addresses of its
+ * tasks ("host:port", "[v6]:port") in index order, and this task's role
+ * and index. A role with n[r] == 0 gets no key in "cluster": a cluster
+ * without chief, or the evaluator outside the cluster as TensorFlow has
+ * it. The strings are borrowed for the call.
+ */
+struct tfc_spec {
+    const char *const *addrs[TFC_NROLES];
+    int n[TFC_NROLES];
+    enum tfc_role task_role;
+    int task_index;
+};
+
+/*
+ * Formats spec as compact TF_CONFIG JSON in the shape TensorFlow writes:
+ * {"cluster":{"chief":[...],"ps":[...],"worker":[...]},
+ * "task":{"type":"worker","index":1}}, roles in enum order. It checks
+ * only what it needs to write the text; tfc_new_from_json() is the check
+ * of what a role accepts. Returns NULL with one line in err (may be NULL)
+ * for a role outside the enum, a negative count or index, or a missing or
+ * non-UTF-8 address. Caller owns; free with free().
+ */
+char *tfc_format(const struct tfc_spec *spec, char *err);
+
+/*
  * Returns a multi-line human description: each job with its addresses, then
  * "this task: worker:1 at host:port" (or "this task: evaluator:0 (outside
  * the cluster, no address)"), and "worker 0 also acts as chief" when the

@@ -618,6 +618,133 @@ static void test_from_env(void)
     unsetenv("TF_CONFIG");
 }
 
+/* Formats spec, which must succeed; the caller frees the text. */
+static char *s_format_ok(const struct tfc_spec *spec)
+{
+    char err[PSC_ERR_LEN] = "";
+    char *text = tfc_format(spec, err);
+    if (text == NULL)
+        fprintf(stderr, "unexpected error: %s\n", err);
+    CHECK(text != NULL);
+    return text;
+}
+
+/* Formats spec, parses the text back and checks every task of it. */
+static void s_round_trip(const struct tfc_spec *spec)
+{
+    char *text = s_format_ok(spec);
+    tfc_t *c = s_parse_ok(text);
+    for (int r = 0; r < TFC_NROLES; r++) {
+        enum tfc_role role = (enum tfc_role) r;
+        CHECK_EQ(tfc_count(c, role), spec->n[r]);
+        for (int i = 0; i < spec->n[r]; i++) {
+            char want[300];
+            char ep[300];
+            snprintf(want, sizeof want, "tcp://%s", spec->addrs[r][i]);
+            tfc_endpoint(c, role, i, ep, sizeof ep);
+            CHECK_STR(ep, want);
+        }
+    }
+    CHECK_EQ(tfc_task_role(c), spec->task_role);
+    CHECK_EQ(tfc_task_index(c), spec->task_index);
+    CHECK_EQ(tfc_has_chief(c), spec->n[TFC_CHIEF] > 0);
+    tfc_destroy(&c);
+    free(text);
+}
+
+static const char *const s_chief[] = {"chief-0:2222"};
+static const char *const s_ps[] = {"ps-0:2222", "ps-1:2223", "[::1]:2224"};
+static const char *const s_workers[] = {"w0:1", "w1:2", "10.0.0.3:3",
+                                        "w3:65535"};
+static const char *const s_evals[] = {"e0:2222", "e1:2223"};
+
+/* The text is the shape TensorFlow writes, keys in its order. */
+static void test_format_text(void)
+{
+    struct tfc_spec spec = {.addrs = {s_chief, s_ps, s_workers},
+                            .n = {1, 2, 1},
+                            .task_role = TFC_WORKER,
+                            .task_index = 0};
+    char *text = s_format_ok(&spec);
+    CHECK_STR(text, "{\"cluster\":{\"chief\":[\"chief-0:2222\"],"
+                    "\"ps\":[\"ps-0:2222\",\"ps-1:2223\"],"
+                    "\"worker\":[\"w0:1\"]},"
+                    "\"task\":{\"type\":\"worker\",\"index\":0}}");
+    free(text);
+}
+
+/* Every task of clusters with several ps and workers, chief or not. */
+static void test_format_round_trip(void)
+{
+    struct tfc_spec spec = {.addrs = {s_chief, s_ps, s_workers},
+                            .n = {1, 3, 4}};
+    for (int r = TFC_CHIEF; r <= TFC_WORKER; r++) {
+        spec.task_role = (enum tfc_role) r;
+        for (spec.task_index = 0; spec.task_index < spec.n[r];
+             spec.task_index++)
+            s_round_trip(&spec);
+    }
+    /* No chief: no key at all, and worker 0 acts as chief. */
+    spec.n[TFC_CHIEF] = 0;
+    spec.task_role = TFC_WORKER;
+    spec.task_index = 3;
+    s_round_trip(&spec);
+    char *text = s_format_ok(&spec);
+    CHECK(strstr(text, "chief") == NULL);
+    free(text);
+    spec.task_index = 0;
+    s_round_trip(&spec);
+}
+
+/* The evaluator inside the cluster, and outside it as TensorFlow has it. */
+static void test_format_evaluator(void)
+{
+    struct tfc_spec spec = {.addrs = {s_chief, s_ps, s_workers, s_evals},
+                            .n = {1, 2, 2, 2},
+                            .task_role = TFC_EVALUATOR,
+                            .task_index = 1};
+    s_round_trip(&spec);
+    spec.n[TFC_EVALUATOR] = 0;
+    spec.task_index = 0;
+    s_round_trip(&spec);
+    char *text = s_format_ok(&spec);
+    CHECK_CONTAINS(text, "\"task\":{\"type\":\"evaluator\",\"index\":0}");
+    CHECK(strstr(text, "e0:2222") == NULL);
+    free(text);
+}
+
+/* Formats spec, which must fail with one line containing want. */
+static void s_format_fails(const struct tfc_spec *spec, const char *want)
+{
+    char err[PSC_ERR_LEN] = "";
+    CHECK(tfc_format(spec, err) == NULL);
+    CHECK_CONTAINS(err, want);
+    CHECK(strchr(err, '\n') == NULL);
+    CHECK(tfc_format(spec, NULL) == NULL);
+}
+
+static void test_format_errors(void)
+{
+    static const char *const holes[] = {"ps-0:1", NULL};
+    static const char *const latin1[] = {"h\xe9te:1"};
+    struct tfc_spec spec = {.addrs = {s_chief, holes}, .n = {1, 2}};
+    s_format_fails(&spec, "the address of 'ps:1' is missing");
+    spec.addrs[TFC_PS] = NULL;
+    s_format_fails(&spec, "the address of 'ps:0' is missing");
+    spec.addrs[TFC_PS] = latin1;
+    spec.n[TFC_PS] = 1;
+    s_format_fails(&spec, "the address of 'ps:0' is not UTF-8");
+    spec.addrs[TFC_PS] = s_ps;
+    spec.n[TFC_WORKER] = -1;
+    s_format_fails(&spec, "-1 tasks of 'worker'");
+    spec.n[TFC_WORKER] = 0;
+    spec.task_index = -1;
+    s_format_fails(&spec, "no such task 'chief:-1'");
+    spec.task_index = 0;
+    spec.task_role = TFC_NROLES;
+    s_format_fails(&spec, "no such task 'unknown:0'");
+}
+
 int main(void)
 {
     test_tensorflow_chief();
@@ -639,6 +766,10 @@ int main(void)
     test_errors_duplicates();
     test_errors_long_values();
     test_from_env();
+    test_format_text();
+    test_format_round_trip();
+    test_format_evaluator();
+    test_format_errors();
     printf("tfc_test: all checks passed\n");
     return 0;
 }

@@ -75,4 +75,19 @@
         }                                                                    \
     } while (0)
 
+/*
+ * The factor on a test's own deadlines: PSC_TEST_TIME_SCALE, which ctest
+ * sets from the build (3 under ASan, 10 under TSan; cmake/PscHelpers.cmake),
+ * or 1 when it is unset or not a number of at least 1.
+ */
+static inline double psc_test_time_scale(void)
+{
+    const char *s = getenv("PSC_TEST_TIME_SCALE");
+    char *end = NULL;
+    double f = s != NULL ? strtod(s, &end) : 1.0;
+    if (s == NULL || end == s || *end != '\0' || !(f >= 1.0))
+        return 1.0;
+    return f;
+}
+
 #endif
