@@ -7,6 +7,7 @@
 
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_num.h"
 #include "psc_port.h"
 #include "psc_proc.h"
 #include "psc_time.h"
@@ -114,14 +115,8 @@ static void s_kill(rig_t *r, int i)
 /* ps:N of this rig -> N, or -1. */
 static int s_ps_index(const rig_t *r, const char *task)
 {
-    if (task == NULL || strncmp(task, "ps:", 3) != 0)
-        return -1;
-    /* Not sscanf's %d, which wraps "ps:4294967296" to ps:0. */
-    char *end = NULL;
-    long i = strtol(task + 3, &end, 10);
-    if (end == task + 3 || *end != '\0' || i < 0 || i >= r->nps)
-        return -1;
-    return (int) i;
+    int i = task != NULL ? psc_num_task(task, "ps", r->nps) : -1;
+    return i >= 0 ? i : -1;
 }
 
 static void s_send(rig_t *r, const uint8_t *peer, size_t len, Psc__MsgType type)
