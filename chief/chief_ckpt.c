@@ -105,11 +105,8 @@ static int s_compatible(const struct ckpt_manifest *m, const struct job *job,
                  job->optimizer);
         return 0;
     }
-    if (m->nvars != nvars) {
-        snprintf(why, cap, "%d variables there, %d here", m->nvars, nvars);
-        return 0;
-    }
-    for (int i = 0; i < nvars; i++) {
+    int common = m->nvars < nvars ? m->nvars : nvars;
+    for (int i = 0; i < common; i++) {
         const struct ckpt_var *a = &m->vars[i];
         const struct ckpt_var *b = &vars[i];
         if (strcmp(a->name, b->name) != 0 || a->rows != b->rows ||
@@ -118,6 +115,10 @@ static int s_compatible(const struct ckpt_manifest *m, const struct job *job,
                      i, a->name, a->rows, a->cols, b->name, b->rows, b->cols);
             return 0;
         }
+    }
+    if (m->nvars != nvars) {
+        snprintf(why, cap, "%d variables there, %d here", m->nvars, nvars);
+        return 0;
     }
     return 1;
 }

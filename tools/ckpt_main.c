@@ -9,8 +9,8 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
+#include "psc_opts.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -24,26 +24,20 @@
 
 enum { OPT_VERIFY = 256, OPT_VALUES };
 
-struct spec {
-    struct option opt;
-    const char *arg;
-    const char *help;
-};
-
-static const struct spec s_specs[] = {
-    {{"verify", no_argument, NULL, OPT_VERIFY},
-     NULL,
+static const struct psc_opt s_opts[] = {
+    {"verify", OPT_VERIFY, NULL,
      "read every shard file and check its size and CRC32C"},
-    {{"values", required_argument, NULL, OPT_VALUES},
-     "VAR",
-     "print the values of variable VAR, one row a line"},
-    {{"help", no_argument, NULL, 'h'}, NULL, "show this help"},
+    {"values", OPT_VALUES, "VAR",
+     "print variable VAR alone: its shape, then its values one row a line "
+     "(to compare or plot)"},
+    {"help", 'h', NULL, "show this help"},
 };
 
-#define NSPECS (sizeof s_specs / sizeof s_specs[0])
+#define NOPTS (sizeof s_opts / sizeof s_opts[0])
 
 struct opts {
     int verify;
+    int help;
     const char *values;
     const char *dir;
 };
@@ -54,52 +48,31 @@ static void s_usage(void)
            "Show a psc checkpoint: MODEL_DIR's latest (the one its "
            "'checkpoint' file\nnames), or the folder CKPT_DIR "
            "(MODEL_DIR/ckpt-<step>).\n\noptions:\n");
-    for (size_t i = 0; i < NSPECS; i++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", s_specs[i].opt.name,
-                 s_specs[i].arg ? " " : "",
-                 s_specs[i].arg ? s_specs[i].arg : "");
-        printf("  %-14s %s\n", left, s_specs[i].help);
-    }
+    psc_opts_usage(stdout, s_opts, NOPTS);
     printf("\nexit status: 0, 1 when the checkpoint is missing or bad, 2 "
            "for bad usage\n");
 }
 
-/* Returns -1 to go on, else an exit status. */
-static int s_parse(int argc, char **argv, struct opts *o)
+/* 0, or PSC_EINVAL with one line in err. */
+static int s_parse(int argc, char **argv, struct opts *o, char *err)
 {
-    struct option longopts[NSPECS + 1];
-    for (size_t i = 0; i < NSPECS; i++)
-        longopts[i] = s_specs[i].opt;
-    longopts[NSPECS] = (struct option){0};
-    opterr = 0;
-    for (;;) {
-        int c = getopt_long(argc, argv, "h", longopts, NULL);
-        if (c == -1)
-            break;
-        if (c == OPT_VERIFY) {
+    struct psc_opts p;
+    psc_opts_begin(&p, s_opts, NOPTS, argc, argv);
+    int id;
+    while ((id = psc_opts_next(&p, err)) > 0) {
+        if (id == OPT_VERIFY)
             o->verify = 1;
-        } else if (c == OPT_VALUES) {
-            o->values = optarg;
-        } else if (c == 'h') {
-            s_usage();
-            return 0;
-        } else {
-            fprintf(stderr,
-                    "psc-ckpt: unknown option or missing value '%s': see "
-                    "'psc-ckpt --help'\n",
-                    argv[optind - 1]);
-            return S_EXIT_USAGE;
-        }
+        else if (id == OPT_VALUES)
+            o->values = p.arg;
+        else
+            o->help = 1;
     }
-    if (argc - optind != 1) {
-        fprintf(stderr,
-                "psc-ckpt: give one MODEL_DIR or CKPT_DIR: see 'psc-ckpt "
-                "--help'\n");
-        return S_EXIT_USAGE;
-    }
-    o->dir = argv[optind];
-    return -1;
+    if (id < 0 || o->help)
+        return id;
+    o->dir = psc_opts_operand(&p);
+    if (o->dir == NULL || psc_opts_operand(&p) != NULL)
+        return psc_seterr(err, PSC_EINVAL, "give one MODEL_DIR or CKPT_DIR");
+    return 0;
 }
 
 /*
@@ -200,10 +173,15 @@ int main(int argc, char **argv)
 {
     psc_log_set_ident("psc-ckpt");
     struct opts o = {0};
-    int status = s_parse(argc, argv, &o);
-    if (status >= 0)
-        return status;
     char err[PSC_ERR_LEN] = "";
+    if (s_parse(argc, argv, &o, err) != 0) {
+        fprintf(stderr, "psc-ckpt: %s: see 'psc-ckpt --help'\n", err);
+        return S_EXIT_USAGE;
+    }
+    if (o.help) {
+        s_usage();
+        return 0;
+    }
     char dir[PATH_MAX];
     struct ckpt_manifest m;
     int rc = s_resolve(o.dir, dir, sizeof dir, err);
@@ -213,10 +191,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "psc-ckpt: %s\n", err);
         return S_EXIT_BAD;
     }
-    s_print(dir, &m);
+    if (o.values == NULL)
+        s_print(dir, &m);
     if (o.verify) {
         rc = ckpt_verify(dir, err);
-        if (rc == 0)
+        if (rc == 0 && o.values == NULL)
             printf("verified     %d files: sizes, headers and crc32c match\n",
                    m.nps);
     }

@@ -242,12 +242,11 @@ static void s_skip_examples(self_t *self, uint64_t n)
         for (uint64_t i = 0; i < n; i++)
             (void) rng_below(&self->rng, (uint64_t) self->data.count);
     } else {
-        /* s_make_share() shuffled epoch 0; epoch e is a shuffle of its own. */
+        /* Each epoch reshuffles the order the one before left: replay them
+         * (s_make_share() did epoch 0). */
         uint64_t epochs = n / (uint64_t) self->norder;
-        if (epochs > 0) {
-            self->epoch = (long) epochs;
+        for (uint64_t e = 0; e < epochs; e++)
             s_shuffle_epoch(self);
-        }
         self->cursor = (int) (n % (uint64_t) self->norder);
     }
     psc_log_info("resuming at example %llu of its data (epoch %ld)",

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Checkpoints and resume through psc-launch and the real roles: a resumed
+# sync job ends with the same values, to the float, as one that ran
+# through (after a clean stop, after kill -9 of every process, onto 3 and
+# then 2 ps); a damaged newest checkpoint is skipped for the one before; a
+# checkpoint of another model is refused with the difference named.
+# usage: ckpt_test.sh BIN_DIR SCENARIO
+BIN=$1
+SCENARIO=$2
+. "$(dirname "$0")/lib.sh"
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+JOB=$SRC/examples/fashion_mnist_mlp.json
+# Sync with two workers: a step's two gradients are summed in either
+# order to the same float, so runs with the same seed are bit for bit equal.
+COMMON=(--workers 2 --set mode=sync --set data.train_limit=12000
+        --set checkpoint_interval_s=0)
+
+# run NAME MODEL_DIR [args...]: psc-launch to the end; log in $WORK/NAME.log.
+run() {
+    local name=$1 dir=$2
+    shift 2
+    "$BIN/psc-launch" "${COMMON[@]}" --set model_dir="$dir" "$@" "$JOB" \
+        >"$WORK/$name.log" 2>&1
+    STATUS=$?
+}
+
+must_run() {
+    run "$@"
+    [ "$STATUS" -eq 0 ] || fail "$1: psc-launch exited $STATUS"
+}
+
+# values CKPT_DIR: every variable's values, as psc-ckpt prints them.
+values() {
+    local v
+    for v in layer0/kernel layer0/bias layer1/kernel layer1/bias layer2/kernel layer2/bias; do
+        "$BIN/psc-ckpt" --values "$v" "$1" || fail "psc-ckpt --values $v $1 failed"
+    done
+}
+
+# same_values CKPT_A CKPT_B: the two hold equal values, float for float.
+same_values() {
+    values "$1" >"$WORK/a.values"
+    values "$2" >"$WORK/b.values"
+    [ -s "$WORK/a.values" ] || fail "no values printed for $1"
+    cmp -s "$WORK/a.values" "$WORK/b.values" ||
+        fail "$2 differs from $1 (first difference: $(cmp "$WORK/a.values" "$WORK/b.values"))"
+}
+
+# reference STEPS [args]: the uninterrupted run, once per scenario.
+reference() {
+    must_run ref "$WORK/ref" --ps 1 --set max_steps="$1" "${@:2}"
+    "$BIN/psc-ckpt" --verify "$WORK/ref" >/dev/null || fail "the reference checkpoint does not verify"
+}
+
+resume_exact() {
+    reference 120 --set checkpoint_steps=25
+    must_run first "$WORK/model" --ps 1 --set max_steps=60
+    grep -q 'checkpoint ckpt-60:' "$WORK/first.log" || fail "no checkpoint at the end of the first run"
+    must_run second "$WORK/model" --ps 1 --set max_steps=120
+    grep -q 'resumed from .*/ckpt-60 at step 60' "$WORK/second.log" || fail "the second run did not resume from ckpt-60"
+    grep -q 'resuming at example 7680 ' "$WORK/second.log" || fail "a worker did not resume after its 60 batches"
+    same_values "$WORK/ref/ckpt-120" "$WORK/model/ckpt-120"
+    python3 - "$WORK/model/metrics.jsonl" <<'PY' || fail "metrics.jsonl does not mark the two runs"
+import json, sys
+runs = [r for r in map(json.loads, open(sys.argv[1])) if "run" in r]
+assert len(runs) == 2 and runs[0]["run"] != runs[1]["run"], runs
+assert runs[0]["start_step"] == 0 and not runs[0]["restored"], runs
+assert runs[1]["start_step"] == 60 and runs[1]["restored"], runs
+PY
+}
+
+# Every process of the job killed with SIGKILL once a checkpoint is
+# written; the same command then finishes the job from it.
+kill_resume() {
+    reference 200
+    # A straggler delay on both workers keeps the job running long enough
+    # to be killed mid-way; it changes no number.
+    local slow=(--ps 2 --set max_steps=200 --set checkpoint_steps=30
+                --set stragglers.default=fixed:20)
+    "$BIN/psc-launch" "${COMMON[@]}" --set model_dir="$WORK/model" "${slow[@]}" "$JOB" \
+        >"$WORK/killed.log" 2>&1 &
+    local launcher=$!
+    PIDS+=("$launcher")
+    wait_line killed 'checkpoint ckpt-[0-9]+:' 120
+    local kids
+    kids=$(pgrep -P "$launcher")
+    kill -KILL "$launcher" $kids 2>/dev/null
+    wait "$launcher" 2>/dev/null
+    local p
+    for p in $kids; do
+        while kill -0 "$p" 2>/dev/null; do timeout 1 tail --pid="$p" -f /dev/null; done
+    done
+    grep -q 'checkpoint ckpt-200:' "$WORK/killed.log" && echo "note: the job ended before the kill"
+    must_run resumed "$WORK/model" "${slow[@]}" --set stragglers.default=none
+    grep -q 'resumed from .*/ckpt-' "$WORK/resumed.log" || fail "the restarted job did not resume"
+    same_values "$WORK/ref/ckpt-200" "$WORK/model/ckpt-200"
+}
+
+# Saved on 1 ps, resumed on 3, then on 2: the shards are cut anew each time.
+recut() {
+    reference 150
+    must_run on1 "$WORK/model" --ps 1 --set max_steps=50
+    must_run on3 "$WORK/model" --ps 3 --set max_steps=100
+    [ "$(grep -c 'restored .* parameters at version 50' "$WORK/on3.log")" -eq 3 ] ||
+        fail "not every one of 3 ps restored its shard from step 50"
+    must_run on2 "$WORK/model" --ps 2 --set max_steps=150
+    [ "$(grep -c 'restored .* parameters at version 100' "$WORK/on2.log")" -eq 2 ] ||
+        fail "not every one of 2 ps restored its shard from step 100"
+    "$BIN/psc-ckpt" "$WORK/model" | grep -q '^nps  *2$' || fail "the last checkpoint is not of 2 ps"
+    same_values "$WORK/ref/ckpt-150" "$WORK/model/ckpt-150"
+}
+
+# damaged HOW: the newest checkpoint's shard truncated or with one byte
+# flipped; the next run names the file and resumes from the one before.
+damaged() {
+    must_run first "$WORK/model" --ps 1 --set max_steps=60 --set checkpoint_steps=25
+    local prev
+    prev=$(ls -d "$WORK"/model/ckpt-* | grep -v 'ckpt-60$' | sort -t- -k2 -n | tail -n1)
+    [ -n "$prev" ] || fail "no checkpoint before ckpt-60"
+    local shard=$WORK/model/ckpt-60/shard-0-of-1
+    if [ "$1" = truncated ]; then
+        truncate -s -100 "$shard"
+    else
+        python3 - "$shard" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) // 2)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x10]))
+PY
+    fi
+    "$BIN/psc-ckpt" --verify "$WORK/model/ckpt-60" >"$WORK/verify.log" 2>&1 &&
+        fail "psc-ckpt --verify passed a $1 shard"
+    grep -q 'shard-0-of-1' "$WORK/verify.log" || fail "psc-ckpt --verify did not name the bad file"
+    must_run second "$WORK/model" --ps 1 --set max_steps=80
+    grep -q 'ckpt-60/shard-0-of-1' "$WORK/second.log" || fail "the $1 shard was not named"
+    grep -q "resumed from $prev at step" "$WORK/second.log" || fail "did not resume from $prev"
+}
+
+incompatible() {
+    must_run first "$WORK/model" --ps 1 --set max_steps=20
+    run second "$WORK/model" --ps 1 --set max_steps=40 --set hidden=64
+    [ "$STATUS" -eq 2 ] || fail "a checkpoint of another model gave exit $STATUS, not 2"
+    grep -q 'was saved by another model (variable 0 is layer0/kernel 784x256 there, layer0/kernel 784x64 here)' \
+        "$WORK/second.log" || fail "the refusal does not name the difference"
+    must_run third "$WORK/model" --ps 1 --set max_steps=40 --set hidden=64 --set restore=none
+    grep -q 'initialised the variables' "$WORK/third.log" || fail "restore=none did not start afresh"
+    run fourth "$WORK/model" --ps 1 --set max_steps=40 --set restore="$WORK/nothing"
+    [ "$STATUS" -eq 2 ] || fail "restore=PATH of no checkpoint gave exit $STATUS, not 2"
+    grep -q "restore=$WORK/nothing is not a valid checkpoint" "$WORK/fourth.log" ||
+        fail "restore=PATH of no checkpoint was not refused by name"
+}
+
+case $SCENARIO in
+resume_exact) resume_exact ;;
+kill_resume) kill_resume ;;
+recut) recut ;;
+truncated | flipped) damaged "$SCENARIO" ;;
+incompatible) incompatible ;;
+*) fail "unknown scenario $SCENARIO" ;;
+esac
+echo "PASS: $SCENARIO"
