@@ -16,3 +16,4 @@ acc=$(tail -n 1 "$model_dir/eval.jsonl" | sed -E 's/.*"accuracy": ([0-9.]+).*/\1
 printf '\ndemo: final test accuracy %s after %d s\n' "$acc" $((SECONDS - start))
 echo "demo: training curve   $model_dir/metrics.jsonl (step, wall_s, loss, examples_per_s, dropped, staleness)"
 echo "demo: evaluation curve $model_dir/eval.jsonl (step, wall_s, loss, accuracy)"
+echo "demo: trained model    $model_dir/$(sed -E 's/.*"(.*)"/\1/' "$model_dir/checkpoint") (see: build/bin/psc-ckpt $model_dir)"
