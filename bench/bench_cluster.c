@@ -29,6 +29,8 @@ _Static_assert(BENCH_MAX_SETS <= RIG_MAX_SETS,
 
 /* How long the ps have to say goodbye and exit after STOP. */
 #define BENCH_STOP_S 10.0
+/* A bound on one checkpoint's writing: gigabytes on a slow disk. */
+#define BENCH_SAVE_S 600.0
 
 struct bench_cluster {
     int nps;
@@ -42,6 +44,7 @@ struct bench_cluster {
     int stopped;
     int bad; /* ps that did not end well, once stopped */
     _Atomic uint64_t rejected[BENCH_MAX_PS];
+    double init_s; /* how long INIT took, answers included */
 };
 
 /* The rig's stats callback, on the chief thread; arg is the cluster. */
@@ -79,7 +82,8 @@ static tfc_t *s_tfc(const bench_cluster_t *c, enum tfc_role role, int index,
     return tfc;
 }
 
-static int s_init_ps(bench_cluster_t *c, char *err)
+/* INIT from the seed, or from the checkpoint folder restore (not NULL). */
+static int s_init_ps(bench_cluster_t *c, const char *restore, char *err)
 {
     struct boot b;
     memset(&b, 0, sizeof b);
@@ -89,9 +93,14 @@ static int s_init_ps(bench_cluster_t *c, char *err)
     b.job = rig_job(c->rig);
     b.zctx = zmq_ctx_new();
     psclient_t *pc = psclient_new(&b, c->pl, "chief:0", err);
-    int rc = pc != NULL ? psclient_init_seed(pc) : PSC_ENET;
+    double t0 = psc_now();
+    int rc = PSC_ENET;
+    if (pc != NULL)
+        rc = restore ? psclient_init_restore(pc, restore)
+                     : psclient_init_seed(pc);
     if (rc == 0)
         rc = psclient_wait(pc, NULL, NULL, NULL, b.job->startup_timeout_s, err);
+    c->init_s = psc_now() - t0;
     psclient_destroy(&pc);
     zmq_ctx_term(b.zctx);
     tfc_destroy(&b.tfc);
@@ -114,7 +123,25 @@ static int s_wake_pair(bench_cluster_t *c, char *err)
     return 0;
 }
 
-static int s_start(bench_cluster_t *c, const struct rig_spec *spec, char *err)
+static int s_start_chief(bench_cluster_t *c, char *err)
+{
+    if (pthread_create(&c->thread, NULL, s_chief, c) != 0)
+        return psc_seterr(err, PSC_EIO, "cannot start the chief thread");
+    c->thread_started = 1;
+    return 0;
+}
+
+static void s_stop_chief(bench_cluster_t *c)
+{
+    if (!c->thread_started)
+        return;
+    zmq_send(c->wake[0], "", 0, 0);
+    pthread_join(c->thread, NULL);
+    c->thread_started = 0;
+}
+
+static int s_start(bench_cluster_t *c, const struct rig_spec *spec,
+                   const char *restore, char *err)
 {
     c->rig = rig_new(spec, c->zctx, err);
     if (c->rig == NULL)
@@ -128,15 +155,22 @@ static int s_start(bench_cluster_t *c, const struct rig_spec *spec, char *err)
     if (rc != 0)
         return rc;
     /* The ps are registered: from here the thread keeps them answered. */
-    if (pthread_create(&c->thread, NULL, s_chief, c) != 0)
-        return psc_seterr(err, PSC_EIO, "cannot start the chief thread");
-    c->thread_started = 1;
-    return s_init_ps(c, err);
+    rc = s_start_chief(c, err);
+    return rc != 0 ? rc : s_init_ps(c, restore, err);
 }
 
 bench_cluster_t *bench_cluster_new(const char *ps_path, int nps, int nworkers,
                                    const char *const *sets, int nsets,
                                    char *err)
+{
+    return bench_cluster_new_from(ps_path, nps, nworkers, sets, nsets, NULL,
+                                  err);
+}
+
+bench_cluster_t *bench_cluster_new_from(const char *ps_path, int nps,
+                                        int nworkers, const char *const *sets,
+                                        int nsets, const char *restore,
+                                        char *err)
 {
     if (nps < 1 || nps > BENCH_MAX_PS || nworkers < 1 ||
         nworkers > BENCH_MAX_WORKERS || nsets > BENCH_MAX_SETS) {
@@ -154,18 +188,29 @@ bench_cluster_t *bench_cluster_new(const char *ps_path, int nps, int nworkers,
                             .quiet = 1,
                             .on_stats = s_on_stats,
                             .arg = c};
-    if (s_start(c, &spec, err) != 0)
+    if (s_start(c, &spec, restore, err) != 0)
         bench_cluster_destroy(&c);
     return c;
 }
 
+double bench_cluster_init_s(const bench_cluster_t *c)
+{
+    return c->init_s;
+}
+
+int bench_cluster_save(bench_cluster_t *c, const char *dir,
+                       struct ckpt_file *files, char *err)
+{
+    /* The rig answers on one thread at a time: the save runs on this one. */
+    s_stop_chief(c);
+    int rc = rig_save(c->rig, dir, BENCH_SAVE_S, files, err);
+    int started = s_start_chief(c, err);
+    return rc != 0 ? rc : started;
+}
+
 int bench_cluster_stop(bench_cluster_t *c)
 {
-    if (c->thread_started) {
-        zmq_send(c->wake[0], "", 0, 0);
-        pthread_join(c->thread, NULL);
-        c->thread_started = 0;
-    }
+    s_stop_chief(c);
     if (c->rig != NULL && !c->stopped) {
         char err[PSC_ERR_LEN] = "";
         c->bad = rig_stop(c->rig, BENCH_STOP_S, err);

@@ -9,6 +9,7 @@
 #define BENCH_CLUSTER_H
 
 #include "boot.h"
+#include "ckpt.h"
 #include "placement.h"
 
 #include <stdint.h>
@@ -28,7 +29,25 @@ typedef struct bench_cluster bench_cluster_t;
 bench_cluster_t *bench_cluster_new(const char *ps_path, int nps, int nworkers,
                                    const char *const *sets, int nsets,
                                    char *err);
+
+/* bench_cluster_new() with the ps restored from the checkpoint folder
+ * restore instead (NULL: from the seed). */
+bench_cluster_t *bench_cluster_new_from(const char *ps_path, int nps,
+                                        int nworkers, const char *const *sets,
+                                        int nsets, const char *restore,
+                                        char *err);
 void bench_cluster_destroy(bench_cluster_t **p);
+
+/* Seconds the ps took to initialise (from the seed or a checkpoint). */
+double bench_cluster_init_s(const bench_cluster_t *c);
+
+/*
+ * Has every ps write its shard into the checkpoint folder dir now (the
+ * rig's SAVE); what each wrote goes to files[0..nps-1]. Returns 0 or a
+ * PSC_E* with one line in err.
+ */
+int bench_cluster_save(bench_cluster_t *c, const char *dir,
+                       struct ckpt_file *files, char *err);
 
 /*
  * Sends STOP and waits for every ps to say goodbye and exit (killing any

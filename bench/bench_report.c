@@ -93,6 +93,18 @@ static void s_line(const struct bench_rec *r, FILE *out)
                 r->value, r->value2, target);
         return;
     }
+    if (strncmp(r->op, "ckpt_", 5) == 0) {
+        double ratio = r->value2 > 0 ? r->value / r->value2 : 0;
+        if (r->target > 0)
+            snprintf(target, sizeof target, "target >= %.2f x dd %s", r->target,
+                     ratio >= r->target ? "met" : "MISSED");
+        fprintf(out,
+                "%-16s %5s %6s %3s %-7s %2d %2s %-4s %-3s %-13s "
+                "%.3f GB/s, dd %.3f GB/s, ratio %.2f %s\n",
+                r->op, size, "-", "-", "-", r->ps, "-", "disk", "f32",
+                r->variant, r->value, r->value2, ratio, target);
+        return;
+    }
     double ratio = s_ratio(r);
     if (r->target > 0 && strcmp(r->target_what, "ratio") == 0)
         snprintf(target, sizeof target, ">= %.1f %s", r->target,
@@ -147,6 +159,8 @@ void bench_report_summary(const bench_report_t *rep, FILE *out)
         int ok;
         if (strcmp(r->op, "memory") == 0)
             ok = r->value <= r->target;
+        else if (strncmp(r->op, "ckpt_", 5) == 0)
+            ok = r->value2 > 0 && r->value / r->value2 >= r->target;
         else if (r->compare > 0)
             ok = r->compare <= r->target;
         else
@@ -176,6 +190,12 @@ static json_t *s_rec_json(const struct bench_rec *r)
         json_object_set_new(o, "updates_per_s", json_real(r->value));
         json_object_set_new(o, "ns_per_param", json_real(r->value2));
         json_object_set_new(o, "gb_per_s_touched", json_real(r->compare));
+        return o;
+    }
+    if (strncmp(r->op, "ckpt_", 5) == 0) {
+        json_object_set_new(o, "gbps", json_real(r->value));
+        json_object_set_new(o, "dd_gbps", json_real(r->value2));
+        json_object_set_new(o, "target_ratio", json_real(r->target));
         return o;
     }
     if (strcmp(r->op, "memory") == 0) {

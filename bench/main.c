@@ -5,6 +5,7 @@
  * threads acting as worker:N; prints a table and, with --json, the same
  * figures as a JSON list.
  */
+#include "bench_ckpt.h"
 #include "bench_cluster.h"
 #include "bench_raw.h"
 #include "bench_report.h"
@@ -81,7 +82,7 @@ static const struct psc_opt s_opts[] = {
     {"ps", OPT_PS, "PATH", "the psc-ps binary (default: beside psc-bench)"},
     {"only", OPT_ONLY, "LIST",
      "suites to run, comma-separated: dense, f16, options, sparse, "
-     "optimizer, memory (default: all)"},
+     "optimizer, memory, checkpoint (default: all)"},
     {"sizes", OPT_SIZES, "LIST",
      "dense bytes per request, e.g. 4K,256K,4M,16M (the default)"},
     {"keys", OPT_KEYS, "LIST",
@@ -117,7 +118,7 @@ static void s_defaults(struct opts *o)
     o->sockbuf = 4 * MIB;
     snprintf(o->suites, sizeof o->suites,
              "dense,f16,options,sparse,"
-             "optimizer,memory");
+             "optimizer,memory,checkpoint");
     ssize_t n = readlink("/proc/self/exe", o->self, sizeof o->self - 1);
     o->self[n > 0 ? n : 0] = '\0';
     char dir[4096];
@@ -822,6 +823,26 @@ static void s_suite_memory(struct ctx *x)
     bench_cluster_destroy(&cl);
 }
 
+/* Checkpoint write and restore of the memory figure's model, on the disk
+ * of $TMPDIR (default /var/tmp: a disk, where /tmp may be memory). */
+static void s_suite_checkpoint(struct ctx *x)
+{
+    long params = x->o->quick ? 4000000 : x->o->memory_params;
+    struct sets s;
+    s_base_sets(&s);
+    s.n = 0;
+    s_set(&s, "model=bench");
+    s_set(&s, "mode=async");
+    s_set(&s, "optimizer=adam");
+    s_set(&s, "startup_timeout_s=300");
+    s_set(&s, "bench.dense_floats=%ld", params);
+    const char *dir = getenv("TMPDIR");
+    char err[PSC_ERR_LEN];
+    if (bench_ckpt_run(x->o->ps_path, dir && *dir ? dir : "/var/tmp", params,
+                       s.p, s.n, x->rep, err) != 0)
+        s_fail(x, "checkpoint", err);
+}
+
 static void s_run(struct ctx *x)
 {
     static const size_t full[] = {4096, 256 * 1024, 4 * (size_t) MIB,
@@ -845,6 +866,8 @@ static void s_run(struct ctx *x)
         s_suite_optimizer(x);
     if (s_wants(x, "memory"))
         s_suite_memory(x);
+    if (s_wants(x, "checkpoint"))
+        s_suite_checkpoint(x);
 }
 
 int main(int argc, char **argv)

@@ -33,9 +33,10 @@ struct rig_ps {
     int pidfd;  /* readable when the ps exited; -1 once reaped */
     int status; /* its wait status, once reaped */
     int registered;
-    int bye;  /* said BYE "done" */
-    int bad;  /* sent something wrong, or exited before rig_stop() */
-    int seen; /* counted by rig_stop() */
+    int bye;    /* said BYE "done" */
+    int bad;    /* sent something wrong, or exited before rig_stop() */
+    int seen;   /* counted by rig_stop() */
+    int saving; /* a SAVE went out, its SAVED has not come */
     uint8_t peer[WIRE_MAX_PEER];
     size_t peer_len;
 };
@@ -52,6 +53,8 @@ struct rig {
     rig_on_stats_fn *on_stats;
     void *arg;
     int stopping;
+    char save_dir[4096];
+    struct ckpt_file *save_files; /* rig_save()'s, while it runs */
     int rc; /* the first failure rig_poll() has not reported yet */
     char err[PSC_ERR_LEN];
     struct wire_counters counters;
@@ -161,6 +164,28 @@ static void s_on_bye(rig_t *r, int i, const wire_msg_t *msg)
         r->ps[i].bye = 1;
 }
 
+static void s_on_saved(rig_t *r, int i, const wire_msg_t *msg)
+{
+    const Psc__Saved *sv = msg->hdr->saved;
+    struct rig_ps *p = &r->ps[i];
+    if (!p->saving || sv == NULL || sv->folder == NULL ||
+        strcmp(sv->folder, r->save_dir) != 0) {
+        s_fail(r, i, PSC_EPROTO, "ps:%d answered a SAVE the rig did not send",
+               i);
+        return;
+    }
+    p->saving = 0;
+    if (sv->file == NULL || sv->file[0] == '\0') {
+        s_fail(r, i, PSC_EIO, "ps:%d did not save: %s", i,
+               msg->hdr->text ? msg->hdr->text : "no reason given");
+        return;
+    }
+    struct ckpt_file *f = &r->save_files[i];
+    snprintf(f->name, sizeof f->name, "%s", sv->file);
+    f->bytes = sv->bytes;
+    f->crc32c = sv->crc32c;
+}
+
 /* A message to the chief's ROUTER; arg is the rig. */
 static void s_on_message(void *arg, const wire_msg_t *msg)
 {
@@ -188,6 +213,9 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
         break;
     case PSC__MSG_TYPE__BYE:
         s_on_bye(r, i, msg);
+        break;
+    case PSC__MSG_TYPE__SAVED:
+        s_on_saved(r, i, msg);
         break;
     default:
         s_fail(r, i, PSC_EPROTO, "the chief got an unexpected %s from ps:%d",
@@ -448,6 +476,44 @@ static int s_all_reaped(const rig_t *r)
             return 0;
     }
     return 1;
+}
+
+static int s_saving(const rig_t *r)
+{
+    for (int i = 0; i < r->nps; i++)
+        if (r->ps[i].saving && r->ps[i].pid > 0)
+            return 1;
+    return 0;
+}
+
+int rig_save(rig_t *r, const char *dir, double timeout_s,
+             struct ckpt_file *files, char *err)
+{
+    snprintf(r->save_dir, sizeof r->save_dir, "%s", dir);
+    r->save_files = files;
+    memset(files, 0, (size_t) r->nps * sizeof *files);
+    for (int i = 0; i < r->nps; i++) {
+        Psc__Header h;
+        wire_header_init(&h, PSC__MSG_TYPE__SAVE, "chief:0");
+        h.text = r->save_dir;
+        r->ps[i].saving = 1;
+        (void) wire_send(r->router, r->ps[i].peer, r->ps[i].peer_len, &h, NULL,
+                         0);
+    }
+    double deadline = psc_now() + timeout_s;
+    while (s_saving(r)) {
+        if (psc_now() > deadline)
+            return psc_seterr(err, PSC_ETIMEDOUT,
+                              "the ps did not save within %.0f s", timeout_s);
+        int left = (int) ((deadline - psc_now()) * 1000.0) + 1;
+        int rc = rig_poll(r, NULL, left, err);
+        if (rc < 0)
+            return rc;
+    }
+    for (int i = 0; i < r->nps; i++)
+        if (files[i].name[0] == '\0')
+            return psc_seterr(err, PSC_EIO, "ps:%d did not save", i);
+    return 0;
 }
 
 int rig_stop(rig_t *r, double timeout_s, char *err)

@@ -13,11 +13,13 @@
 #ifndef RIG_H
 #define RIG_H
 
+#include "ckpt.h"
 #include "job.h"
 #include "psc.pb-c.h"
 #include "tfc.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define RIG_MAX_PS      8
@@ -66,6 +68,15 @@ void rig_destroy(rig_t **p);
  * PSC_ENET when polling failed. Each is reported once; the rig goes on.
  */
 int rig_poll(rig_t *r, void *sock, int ms, char *err);
+
+/*
+ * Orders every ps to write its shard into the checkpoint folder dir as it
+ * is now, and answers the ps until each said it has (SAVED), for up to
+ * timeout_s. Returns 0 with what each wrote in files[0..nps-1], or a
+ * PSC_E* with one line in err. The manifest is the caller's to write.
+ */
+int rig_save(rig_t *r, const char *dir, double timeout_s,
+             struct ckpt_file *files, char *err);
 
 /*
  * Sends STOP to every ps and answers them until each said BYE and exited,

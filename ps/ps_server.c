@@ -319,20 +319,18 @@ static int s_restore(self_t *self, const char *dir, char *err)
                         dir, ckpt_reader_manifest(r)->narrays, narrays);
     size_t size = ps_shard_layout(self->shard)->size;
     float *arrays[CKPT_MAX_ARRAYS] = {NULL};
-    for (int a = 0; a < narrays && rc == 0; a++)
-        arrays[a] = psc_xaligned((size + 1) * sizeof(float));
-    if (rc == 0)
-        rc = s_read_arrays(self, r, arrays, narrays, err);
+    /* Straight into the shard's arrays: no second copy of the model. */
     if (rc == 0) {
-        ps_shard_restore(self->shard, ckpt_reader_version(r),
-                         (const float *const *) arrays);
+        ps_shard_restore_begin(self->shard, arrays);
+        rc = s_read_arrays(self, r, arrays, narrays, err);
+    }
+    if (rc == 0) {
+        ps_shard_restore_done(self->shard, ckpt_reader_version(r));
         if (self->sparse != NULL)
             ps_sparse_init(self->sparse);
         psc_log_info("restored %zu parameters at version %llu from %s", size,
                      (unsigned long long) ckpt_reader_version(r), dir);
     }
-    for (int a = 0; a < narrays; a++)
-        free(arrays[a]);
     ckpt_reader_close(&r);
     return rc;
 }

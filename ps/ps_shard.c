@@ -273,13 +273,15 @@ void ps_shard_snapshot(const ps_shard_t *s, float *const *arrays)
         memcpy(arrays[a], from[a], bytes);
 }
 
-void ps_shard_restore(ps_shard_t *s, uint64_t version,
-                      const float *const *arrays)
+void ps_shard_restore_begin(ps_shard_t *s, float **arrays)
 {
     float *to[3] = {s_writable(s), s->slot0, s->slot1};
-    size_t bytes = s->layout->size * sizeof(float);
     for (int a = 0; a < ps_shard_num_arrays(s); a++)
-        memcpy(to[a], arrays[a], bytes);
+        arrays[a] = to[a];
+}
+
+void ps_shard_restore_done(ps_shard_t *s, uint64_t version)
+{
     s->half_valid = 0;
     s->ready = 1;
     s->version = version;

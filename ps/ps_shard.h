@@ -56,11 +56,12 @@ int ps_shard_num_arrays(const ps_shard_t *s);
 void ps_shard_snapshot(const ps_shard_t *s, float *const *arrays);
 
 /*
- * Sets the values and slots from arrays[0..n-1] and the version (the
- * updates the checkpoint had applied), instead of the initial values.
+ * Restoring from a checkpoint instead of initial values: begin gives the
+ * shard's own arrays (values, then each slot) to read into; done sets the
+ * version (the updates the checkpoint had applied) and readies the shard.
  */
-void ps_shard_restore(ps_shard_t *s, uint64_t version,
-                      const float *const *arrays);
+void ps_shard_restore_begin(ps_shard_t *s, float **arrays);
+void ps_shard_restore_done(ps_shard_t *s, uint64_t version);
 
 /*
  * Offers one gradient, computed by worker (index, or -1 for a client that
