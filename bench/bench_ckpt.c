@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NPS     2
+#define NPS      2
 #define DD_BLOCK (4u << 20)
 
 /* The manifest of what the cluster's ps wrote: one variable, as bench has. */
@@ -97,8 +97,9 @@ static int s_figures(const char *ps_path, const char *root, long params,
         return PSC_EIO;
     double restore_s = bench_cluster_init_s(c);
     bench_cluster_destroy(&c);
-    snprintf(cmd, sizeof cmd, "dd if='%s/dd.bin' of=/dev/null bs=%u status=none",
-             root, DD_BLOCK);
+    snprintf(cmd, sizeof cmd,
+             "dd if='%s/dd.bin' of=/dev/null bs=%u status=none", root,
+             DD_BLOCK);
     double dd_read_s = s_timed(cmd);
     s_add(rep, "ckpt_restore", params, bytes, restore_s, dd_read_s);
     return 0;

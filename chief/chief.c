@@ -116,10 +116,13 @@ static void s_send_role(self_t *self, int role, Psc__MsgType type)
             continue;
         char name[32];
         snprintf(name, sizeof name, "%s:%d", s_role_names[role], i);
+        /* A failed job's STOP says so: every role then exits 138. */
+        const char *text =
+            type == PSC__MSG_TYPE__STOP && self->status != 0 ? "failed" : NULL;
         if (type == PSC__MSG_TYPE__START)
             s_send_start(self, role, i);
         else
-            s_send(self, name, type, NULL);
+            s_send(self, name, type, text);
     }
 }
 

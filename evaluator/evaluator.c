@@ -207,6 +207,8 @@ static int s_run(const struct boot *b)
         psc_log_err("%s", err);
     if (self.ctl != NULL)
         ctl_bye(self.ctl, rc == 0 ? "done" : "failed");
+    if (rc == 0)
+        rc = ctl_stop_status(self.ctl);
     psclient_destroy(&self.ps);
     ctl_destroy(&self.ctl);
     if (self.out != NULL)

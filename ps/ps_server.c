@@ -914,7 +914,7 @@ static int s_serve_loop(self_t *self)
     s_finish_save(self, 1);
     s_send_stats(self);
     ctl_bye(self->ctl, "done");
-    return 0;
+    return ctl_stop_status(self->ctl);
 }
 
 static int s_start(self_t *self, char *err)

@@ -265,19 +265,24 @@ int ps_shard_num_arrays(const ps_shard_t *s)
     return 1 + optim_num_slots(s->optim.kind);
 }
 
+/* The slots are there or not by the optimizer: arrays 1 and 2 with them. */
 void ps_shard_snapshot(const ps_shard_t *s, float *const *arrays)
 {
-    const float *from[3] = {wire_buf_data(s->values), s->slot0, s->slot1};
     size_t bytes = s->layout->size * sizeof(float);
-    for (int a = 0; a < ps_shard_num_arrays(s); a++)
-        memcpy(arrays[a], from[a], bytes);
+    memcpy(arrays[0], wire_buf_data(s->values), bytes);
+    if (s->slot0 != NULL)
+        memcpy(arrays[1], s->slot0, bytes);
+    if (s->slot1 != NULL)
+        memcpy(arrays[2], s->slot1, bytes);
 }
 
 void ps_shard_restore_begin(ps_shard_t *s, float **arrays)
 {
-    float *to[3] = {s_writable(s), s->slot0, s->slot1};
-    for (int a = 0; a < ps_shard_num_arrays(s); a++)
-        arrays[a] = to[a];
+    arrays[0] = s_writable(s);
+    if (s->slot0 != NULL)
+        arrays[1] = s->slot0;
+    if (s->slot1 != NULL)
+        arrays[2] = s->slot1;
 }
 
 void ps_shard_restore_done(ps_shard_t *s, uint64_t version)

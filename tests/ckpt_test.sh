@@ -152,12 +152,31 @@ incompatible() {
         fail "restore=PATH of no checkpoint was not refused by name"
 }
 
+# When the job fails (here the chief refuses another model's checkpoint,
+# exit 2), the others exit 138, retryable, not 0 as if they had succeeded.
+survivors() {
+    must_run first "$WORK/model" --ps 1 --set max_steps=20
+    cluster_json 1 2
+    local job=(--set data.train_limit=12000 --set model_dir="$WORK/model" --set hidden=64)
+    start ps0 ps 0 "${job[@]}"
+    start w0 worker 0 "${job[@]}"
+    start w1 worker 1 "${job[@]}"
+    start chief chief 0 "${job[@]}"
+    expect_exit chief 2 120
+    grep -q 'was saved by another model' "$WORK/chief.log" || fail "the chief did not say why"
+    expect_exit ps0 138 60
+    expect_exit w0 138 60
+    expect_exit w1 138 60
+    grep -q 'stopped a failed job' "$WORK/ps0.log" || fail "the ps did not say why it exits 138"
+}
+
 case $SCENARIO in
 resume_exact) resume_exact ;;
 kill_resume) kill_resume ;;
 recut) recut ;;
 truncated | flipped) damaged "$SCENARIO" ;;
 incompatible) incompatible ;;
+survivors) survivors ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"

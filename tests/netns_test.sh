@@ -358,9 +358,11 @@ cut_scenario() {
         kill -TERM "${pid_of[chief]}"
     fi
     expect_exit chief "$want" 120 || failed=1
+    # The job did not finish (failed, or its chief was stopped): the others
+    # exit 138, retryable, so that Kubernetes restarts them as well.
     for t in "${tasks_now[@]}"; do
         [ "$t" = chief ] || [ "$t" = "$victim" ] && continue
-        expect_exit "$t" 0 30 || failed=1
+        expect_exit "$t" 138 30 || failed=1
     done
     # The cut-off worker is on its own: it must give up, not hang.
     expect_exit "$victim" nonzero 30 || failed=1

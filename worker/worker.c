@@ -305,10 +305,12 @@ static int s_register(self_t *self, char *err)
     return ctl_register(self->ctl, NULL, NULL, err);
 }
 
-/* The exit status for the training loop's rc: the chief's stop is done. */
-static int s_status(int rc)
+/* The exit status for the training loop's rc: the chief's stop is done,
+ * unless it said the job failed. */
+static int s_status(int rc, const ctl_t *ctl)
 {
-    return psc_exit_status(rc == PSC__MSG_TYPE__STOP ? 0 : rc,
+    return psc_exit_status(rc == PSC__MSG_TYPE__STOP ? ctl_stop_status(ctl)
+                                                     : rc,
                            psc_sig_stop_requested());
 }
 
@@ -371,6 +373,7 @@ int worker_run(const struct boot *b)
                               ? "done"
                               : (rc == PSC_EINTR ? "signal" : err));
     psc_log_info("stopping after %llu steps", (unsigned long long) self.steps);
+    int status = s_status(rc, self.ctl);
     s_release(&self);
-    return s_status(rc);
+    return status;
 }

@@ -25,6 +25,7 @@ struct ctl {
     double last_heard;
     struct wire_counters counters;
     struct ctl_start start;
+    int job_failed;
 };
 
 ctl_t *ctl_new(const struct boot *b, char *err)
@@ -184,6 +185,9 @@ int ctl_recv(ctl_t *c, wire_msg_t *msg)
         wire_msg_release(msg);
         return 0;
     }
+    if (type == PSC__MSG_TYPE__STOP)
+        c->job_failed =
+            msg->hdr->text != NULL && strcmp(msg->hdr->text, "failed") == 0;
     if (type == PSC__MSG_TYPE__START) {
         const Psc__Header *h = msg->hdr;
         c->start.step = h->step;
@@ -197,6 +201,21 @@ int ctl_recv(ctl_t *c, wire_msg_t *msg)
 const struct ctl_start *ctl_start_order(const ctl_t *c)
 {
     return &c->start;
+}
+
+int ctl_job_failed(const ctl_t *c)
+{
+    return c != NULL && c->job_failed;
+}
+
+int ctl_stop_status(const ctl_t *c)
+{
+    if (!ctl_job_failed(c))
+        return 0;
+    psc_log_warn("the chief stopped a failed job: exiting %d so that it is "
+                 "retried",
+                 PSC_EXIT_RETRY);
+    return PSC_EPEERGONE;
 }
 
 int ctl_wait(ctl_t *c, double until, char *err)

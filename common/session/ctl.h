@@ -70,6 +70,16 @@ struct ctl_start {
 };
 const struct ctl_start *ctl_start_order(const ctl_t *c);
 
+/* 1 when the chief's STOP said the job failed (NULL: 0). */
+int ctl_job_failed(const ctl_t *c);
+
+/*
+ * What a role's run ends with after the chief's STOP: 0 for a job that
+ * ended well, PSC_EPEERGONE (exit 138, retryable) for one that failed,
+ * with a warning saying so.
+ */
+int ctl_stop_status(const ctl_t *c);
+
 /* Sends a control message to the chief (sets hdr's task). Returns 0 or
  * wire_send()'s PSC_E* code. */
 int ctl_send(ctl_t *c, Psc__Header *hdr);
