@@ -54,8 +54,9 @@ typedef struct self {
      * first one; a refused registration and a lost ps overwrite it.
      */
     int status;
-    int training; /* workers are expected to be live */
-    int started;  /* START went out: late registrations get it at once */
+    int training;    /* workers are expected to be live */
+    int started;     /* START went out: late registrations get it at once */
+    int initialised; /* the ps hold the model: a ps back has lost its shard */
     char run_id[CKPT_NAME_LEN];
     uint64_t start_step; /* the restored checkpoint's step, or 0 */
     struct ckpt_var *vars;
@@ -126,6 +127,13 @@ static void s_send_role(self_t *self, int role, Psc__MsgType type)
     }
 }
 
+/* Stops the job with exit status `status` unless something already has. */
+static void s_stop(self_t *self, int status)
+{
+    if (self->status == 0)
+        self->status = status;
+}
+
 static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
                           int index)
 {
@@ -144,6 +152,14 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
         return;
     }
     struct task *t = &self->tasks[role][index];
+    if (role == R_PS && t->registered && self->initialised) {
+        /* Its shard went with the old process: the model is no longer
+         * whole. The job stops, retryable, to resume from a checkpoint. */
+        psc_log_err("%s restarted and lost its shard: stopping the job so "
+                    "that it resumes from the last checkpoint",
+                    who);
+        s_stop(self, PSC_EXIT_RETRY);
+    }
     if (!t->registered)
         psc_log_info("%s registered", who);
     else if (t->lost || t->bye)
@@ -165,6 +181,24 @@ static void s_on_bye(self_t *self, struct task *t, const wire_msg_t *msg)
         psc_log_warn("%s stopped: %s", msg->hdr->task, why);
 }
 
+/*
+ * A heartbeat from a task that never registered with this chief belongs to
+ * a job of a chief before it (this one was restarted): the task is told to
+ * stop as failed, so it exits 138, is restarted and joins this job.
+ */
+static void s_on_heartbeat(self_t *self, const struct task *t,
+                           const wire_msg_t *msg)
+{
+    if (t->registered) {
+        s_send(self, msg->hdr->task, PSC__MSG_TYPE__HEARTBEAT, NULL);
+        return;
+    }
+    psc_log_warn("%s is still in an earlier chief's job: telling it to stop "
+                 "and rejoin",
+                 msg->hdr->task);
+    s_send(self, msg->hdr->task, PSC__MSG_TYPE__STOP, "failed");
+}
+
 /* A message on the control socket; arg is the self_t. */
 static void s_on_message(void *arg, const wire_msg_t *msg)
 {
@@ -184,7 +218,7 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
         s_on_register(self, msg, role, index);
         break;
     case PSC__MSG_TYPE__HEARTBEAT:
-        s_send(self, msg->hdr->task, PSC__MSG_TYPE__HEARTBEAT, NULL);
+        s_on_heartbeat(self, t, msg);
         break;
     case PSC__MSG_TYPE__REPORT:
         if (self->metrics != NULL && role == R_WORKER)
@@ -240,13 +274,6 @@ static int s_missing(const self_t *self, char *out, size_t len)
         }
     }
     return n;
-}
-
-/* Stops the job with exit status `status` unless something already has. */
-static void s_stop(self_t *self, int status)
-{
-    if (self->status == 0)
-        self->status = status;
 }
 
 /*
@@ -425,6 +452,7 @@ static int s_initialise(self_t *self)
                                                      : PSC_EXIT_RETRY);
         return rc;
     }
+    self->initialised = 1;
     if (restoring)
         psc_log_info("resumed from %s at step %llu on %d ps", dir,
                      (unsigned long long) self->start_step, self->count[R_PS]);

@@ -6,6 +6,7 @@
  */
 #include "job.h"
 #include "launch_cluster.h"
+#include "launch_faults.h"
 #include "launch_opts.h"
 #include "launch_sup.h"
 #include "psc_alloc.h"
@@ -23,13 +24,21 @@
 /* The exit status for errors found before anything starts. */
 #define LAUNCH_EXIT_USAGE 2
 
-/* Validates the job exactly as the roles will, so mistakes show up once. */
-static int s_check_job(const struct launch_opts *o, char *err)
+/*
+ * Validates the job exactly as the roles will, so mistakes show up once,
+ * and reads the --kill plan against it (its model_dir and max_steps).
+ */
+static int s_check_job(const struct launch_opts *o,
+                       const struct launch_cluster *c,
+                       struct launch_faults *faults, char *err)
 {
     struct job *job = job_new(o->job_path, o->sets, o->nsets, err);
     if (job == NULL)
         return PSC_ECONFIG;
     int rc = job_check_cluster(job, o->nworkers, err);
+    if (rc == 0)
+        rc = launch_faults_parse(faults, o->kills, o->nkills, c, job->model_dir,
+                                 job->max_steps, err);
     job_destroy(&job);
     return rc;
 }
@@ -92,7 +101,7 @@ static void s_announce(const struct launch_cluster *c)
 }
 
 /* Blocks the signals the supervisor reads and starts the cluster. */
-static int s_launch(struct launch_cluster *c)
+static int s_launch(struct launch_cluster *c, struct launch_faults *faults)
 {
     sigset_t wanted;
     sigset_t old;
@@ -110,7 +119,7 @@ static int s_launch(struct launch_cluster *c)
     /* A closed terminal or pager must not kill the supervisor. */
     signal(SIGPIPE, SIG_IGN);
     s_announce(c);
-    int code = launch_sup_run(c, sigfd, &old);
+    int code = launch_sup_run(c, sigfd, &old, faults);
     close(sigfd);
     /*
      * The mask stays as it is: unblocking now could deliver a late SIGINT
@@ -120,17 +129,16 @@ static int s_launch(struct launch_cluster *c)
 }
 
 static int s_prepare(const struct launch_opts *o, struct launch_cluster **out,
-                     char *err)
+                     struct launch_faults *faults, char *err)
 {
-    int rc = s_check_job(o, err);
-    if (rc != 0)
-        return rc;
     char *bin_dir = s_bin_dir(o, err);
     if (bin_dir == NULL)
         return PSC_ENOTFOUND;
     struct launch_cluster *c = launch_cluster_new(o, bin_dir);
     free(bin_dir);
-    rc = launch_cluster_assign(c, o->host, err);
+    int rc = s_check_job(o, c, faults, err);
+    if (rc == 0)
+        rc = launch_cluster_assign(c, o->host, err);
     if (rc == 0 && !o->print_tf_config)
         rc = launch_cluster_check_binaries(c, err);
     if (rc != 0)
@@ -153,7 +161,8 @@ static int s_run(const struct launch_opts *o)
     }
     char err[PSC_ERR_LEN];
     struct launch_cluster *c = NULL;
-    int rc = s_prepare(o, &c, err);
+    struct launch_faults faults;
+    int rc = s_prepare(o, &c, &faults, err);
     if (rc != 0) {
         fprintf(stderr, "psc-launch: %s\n", err);
         /* Only a port that cannot be bound is not the user's input. */
@@ -163,7 +172,7 @@ static int s_run(const struct launch_opts *o)
     if (o->print_tf_config)
         launch_cluster_print(c, stdout);
     else
-        code = s_launch(c);
+        code = s_launch(c, &faults);
     launch_cluster_destroy(&c);
     return code;
 }

@@ -23,6 +23,8 @@ enum {
     OPT_DRAIN_TIMEOUT,
     OPT_KILL_TIMEOUT,
     OPT_PRINT_TF_CONFIG,
+    OPT_RESTART,
+    OPT_KILL,
     OPT_HELP,
     OPT_HELP_JOB,
 };
@@ -46,6 +48,14 @@ static const struct psc_opt s_opts[] = {
      "(default 30)"},
     {"kill-timeout", OPT_KILL_TIMEOUT, "S",
      "seconds between SIGTERM and SIGKILL when stopping (default 10)"},
+    {"restart", OPT_RESTART, "POLICY",
+     "never (the default) or on-failure: start again a task that exited "
+     "138 or was killed, as Kubernetes' restartPolicy OnFailure does (at "
+     "most 10 times a task)"},
+    {"kill", OPT_KILL, "TASK@STEP",
+     "kill TASK (ps0, chief, worker1, evaluator) with SIGKILL once the "
+     "job reaches STEP, or random:SEED for a task and step drawn from SEED "
+     "(repeatable; for fault tests)"},
     {"print-tf-config", OPT_PRINT_TF_CONFIG, NULL,
      "print each task's TF_CONFIG and command, start nothing"},
     {"help", OPT_HELP, NULL, "show this help"},
@@ -126,6 +136,15 @@ static int s_apply(struct launch_opts *o, int id, const char *name,
         return s_parse_seconds(name, arg, &o->drain_timeout_s, err);
     case OPT_KILL_TIMEOUT:
         return s_parse_seconds(name, arg, &o->kill_timeout_s, err);
+    case OPT_RESTART:
+        if (strcmp(arg, "never") != 0 && strcmp(arg, "on-failure") != 0)
+            return psc_seterr(err, PSC_EINVAL,
+                              "--restart '%s': give never or on-failure", arg);
+        o->restart_on_failure = strcmp(arg, "on-failure") == 0;
+        return 0;
+    case OPT_KILL:
+        o->kills[o->nkills++] = arg;
+        return 0;
     case OPT_PRINT_TF_CONFIG:
         o->print_tf_config = 1;
         return 0;
@@ -165,6 +184,7 @@ int launch_opts_parse(struct launch_opts *o, int argc, char **argv, char *err)
     struct psc_opts p;
     s_defaults(o);
     o->sets = psc_xcalloc((size_t) argc + 1, sizeof *o->sets);
+    o->kills = psc_xcalloc((size_t) argc + 1, sizeof *o->kills);
     psc_opts_begin(&p, s_opts, LAUNCH_NOPTS, argc, argv);
     char why[PSC_ERR_LEN];
     int id = 0;
@@ -184,6 +204,9 @@ void launch_opts_release(struct launch_opts *o)
 {
     free(o->sets);
     o->sets = NULL;
+    free(o->kills);
+    o->kills = NULL;
+    o->nkills = 0;
     o->nsets = 0;
 }
 

@@ -24,6 +24,9 @@ struct launch_opts {
     int nsets;
     double drain_timeout_s; /* after the chief finished, before SIGTERM */
     double kill_timeout_s;  /* after SIGTERM, before SIGKILL */
+    int restart_on_failure; /* --restart on-failure */
+    const char **kills;     /* --kill specs, borrowed from argv */
+    int nkills;
     int print_tf_config;
     int help;
     int help_job;

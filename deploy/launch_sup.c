@@ -6,6 +6,7 @@
  */
 #include "launch_sup.h"
 
+#include "launch_faults.h"
 #include "launch_proc.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
@@ -37,7 +38,15 @@ typedef struct {
     int nrunning;
     struct pollfd *fds;
     struct launch_lines **owners; /* owners[i] reads fds[i + 1] */
+    const sigset_t *mask;         /* the children's */
+    struct launch_faults *faults; /* --kill; may be NULL */
+    int *restarts;                /* per task, under --restart on-failure */
 } self_t;
+
+/* How often a task is started again before its failure stands. */
+#define MAX_RESTARTS 10
+/* How often the metrics are read while a --kill waits for its step (ms). */
+#define FAULT_POLL_MS 50
 
 static void s_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -94,6 +103,40 @@ static void s_on_failure(self_t *self, const struct launch_task *t, int status)
     s_stop_all(self);
 }
 
+static int s_start(self_t *self, struct launch_task *t, char *err)
+{
+    char **argv = launch_cluster_argv(self->c, t);
+    int rc = launch_proc_start(t, argv, self->mask, err);
+    free(argv);
+    if (rc == 0)
+        self->nrunning++;
+    return rc;
+}
+
+/*
+ * --restart on-failure: a task that failed in a way worth retrying (exit
+ * 138 or any 128+N: killed, stopped by a signal; not a configuration error)
+ * starts again, as Kubernetes restarts a pod. Returns 1 when it did.
+ */
+static int s_restarted(self_t *self, struct launch_task *t, int status)
+{
+    int i = (int) (t - self->c->tasks);
+    int code = launch_proc_exit_code(status);
+    if (!self->c->opts->restart_on_failure || self->phase != SUP_RUNNING ||
+        code < 128 || self->restarts[i] >= MAX_RESTARTS)
+        return 0;
+    char how[64];
+    char err[PSC_ERR_LEN];
+    launch_proc_describe(status, how, sizeof how);
+    self->restarts[i]++;
+    s_say("%s %s: restarting it (%d of %d)", t->name, how, self->restarts[i],
+          MAX_RESTARTS);
+    if (s_start(self, t, err) == 0)
+        return 1;
+    s_say("%s", err);
+    return 0;
+}
+
 static void s_on_exit(self_t *self, struct launch_task *t, int status)
 {
     char how[64];
@@ -102,6 +145,8 @@ static void s_on_exit(self_t *self, struct launch_task *t, int status)
     /* Output the child wrote before exiting comes before its exit line. */
     launch_lines_finish(&t->out);
     launch_lines_finish(&t->err);
+    if (s_failed(status) && s_restarted(self, t, status))
+        return;
     if (self->phase == SUP_STOPPING || self->phase == SUP_KILLED) {
         launch_proc_describe(status, how, sizeof how);
         s_say("%s stopped (%s)", t->name, how);
@@ -209,6 +254,9 @@ static int s_fill(self_t *self)
 
 static int s_timeout_ms(const self_t *self)
 {
+    if (self->faults != NULL && launch_faults_pending(self->faults) &&
+        self->phase == SUP_RUNNING)
+        return FAULT_POLL_MS;
     if (self->deadline <= 0)
         return -1;
     double left = self->deadline - psc_now();
@@ -216,6 +264,22 @@ static int s_timeout_ms(const self_t *self)
         return 0;
     /* Rounded up, so the wake-up is never just before the deadline. */
     return (int) (left * 1000.0) + 1;
+}
+
+/* --kill: the tasks whose step has come are killed now. */
+static void s_inject_faults(self_t *self)
+{
+    struct launch_faults *f = self->faults;
+    if (f == NULL || !launch_faults_pending(f) || self->phase != SUP_RUNNING)
+        return;
+    long step = launch_faults_poll(f);
+    struct launch_kill *k;
+    while ((k = launch_faults_due(f)) != NULL) {
+        struct launch_task *t = &self->c->tasks[k->task];
+        s_say("killing %s at step %ld (--kill %s@%ld)", t->name, step, t->name,
+              k->step);
+        launch_proc_signal(t, SIGKILL);
+    }
 }
 
 /* One poll round: pipes first, so a child's last lines precede its exit. */
@@ -233,34 +297,33 @@ static int s_poll_once(self_t *self)
         s_read_signals(self);
     if (self->deadline > 0 && psc_now() >= self->deadline)
         s_on_deadline(self);
+    s_inject_faults(self);
     return 0;
 }
 
-static void s_start_all(self_t *self, const sigset_t *mask)
+static void s_start_all(self_t *self)
 {
     char err[PSC_ERR_LEN];
     for (int i = 0; i < self->c->ntasks; i++) {
-        struct launch_task *t = &self->c->tasks[i];
-        char **argv = launch_cluster_argv(self->c, t);
-        int rc = launch_proc_start(t, argv, mask, err);
-        free(argv);
-        if (rc != 0) {
+        if (s_start(self, &self->c->tasks[i], err) != 0) {
             s_say("%s", err);
             self->code = 1;
             s_stop_all(self);
             return;
         }
-        self->nrunning++;
     }
 }
 
-int launch_sup_run(struct launch_cluster *c, int sigfd, const sigset_t *mask)
+int launch_sup_run(struct launch_cluster *c, int sigfd, const sigset_t *mask,
+                   struct launch_faults *faults)
 {
-    self_t self = {c, sigfd, SUP_RUNNING, 0, -1, 0, NULL, NULL};
+    self_t self = {c,    sigfd, SUP_RUNNING, 0,      -1,  0,
+                   NULL, NULL,  mask,        faults, NULL};
     self.fds = psc_xcalloc(1 + 2 * (size_t) c->ntasks, sizeof *self.fds);
     /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers. */
     self.owners = psc_xcalloc(2 * (size_t) c->ntasks, sizeof *self.owners);
-    s_start_all(&self, mask);
+    self.restarts = psc_xcalloc((size_t) c->ntasks, sizeof *self.restarts);
+    s_start_all(&self);
     while (self.nrunning > 0) {
         if (s_poll_once(&self) != 0) {
             /* Without poll we can neither forward output nor wait. */
@@ -272,6 +335,7 @@ int launch_sup_run(struct launch_cluster *c, int sigfd, const sigset_t *mask)
     }
     free(self.fds);
     free(self.owners);
+    free(self.restarts);
     if (self.code < 0) {
         s_say("all %d processes exited 0", c->ntasks);
         return 0;

@@ -6,6 +6,7 @@
 #define LAUNCH_SUP_H
 
 #include "launch_cluster.h"
+#include "launch_faults.h"
 
 #include <signal.h>
 
@@ -18,7 +19,10 @@
  * status (or 128+signal) of the first task that failed; 128+signal when
  * SIGINT or SIGTERM stopped the launcher; 1 when tasks had to be
  * terminated after the acting chief finished or a task could not start.
+ * With --restart on-failure a task that failed retryably starts again;
+ * faults (may be NULL) are the --kill plan.
  */
-int launch_sup_run(struct launch_cluster *c, int sigfd, const sigset_t *mask);
+int launch_sup_run(struct launch_cluster *c, int sigfd, const sigset_t *mask,
+                   struct launch_faults *faults);
 
 #endif

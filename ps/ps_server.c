@@ -169,6 +169,10 @@ static void s_reply_error(self_t *self, const wire_msg_t *req, const char *why)
     wire_header_init(&h, PSC__MSG_TYPE__ERROR, self->task);
     h.request_id = req->hdr->request_id;
     h.text = (char *) why;
+    /* A shard without its model (restarted, or not yet initialised) is a
+     * passing state, not a wrong request: the client may retry. */
+    if (self->shard != NULL && !ps_shard_ready(self->shard))
+        h.flags = WIRE_NOT_READY;
     wire_send(self->router, req->peer, req->peer_len, &h, NULL, 0);
     self->counters.rejected++;
     psc_log_debug("refused %s from %s: %s", wire_type_name(req->hdr->type),

@@ -170,6 +170,33 @@ survivors() {
     grep -q 'stopped a failed job' "$WORK/ps0.log" || fail "the ps did not say why it exits 138"
 }
 
+# faults VICTIM: psc-launch --restart on-failure kills VICTIM with SIGKILL
+# at step 100 and restarts it, as Kubernetes would; the job finishes. A ps
+# or chief lost makes the whole job resume from its last checkpoint, so the
+# values end as a clean run's; a restarted worker rejoins where its data
+# was (its gradient in flight may count twice: the values differ a little).
+faults() {
+    local victim=$1
+    local opts=(--ps 2 --evaluator --set max_steps=200 --set checkpoint_steps=40
+                --set log_interval_s=0.1 --set eval_interval_s=1
+                --set data.test_limit=2000)
+    reference 200 --set data.test_limit=2000
+    # Slow enough steps that step 100 is seen before the job ends.
+    must_run faulty "$WORK/model" "${opts[@]}" --set stragglers.default=fixed:10 \
+        --restart on-failure --kill "$victim@100"
+    grep -q "killing $victim at step" "$WORK/faulty.log" || fail "$victim was not killed"
+    grep -q "$victim killed by signal 9: restarting it" "$WORK/faulty.log" ||
+        fail "$victim was not restarted"
+    grep -qE "all [0-9]+ processes exited 0" "$WORK/faulty.log" || fail "not every process ended well"
+    case $victim in
+    ps0 | chief)
+        grep -q 'resumed from .*/ckpt-' "$WORK/faulty.log" || fail "the job did not resume from a checkpoint"
+        same_values "$WORK/ref/ckpt-200" "$WORK/model/ckpt-200" ;;
+    *)
+        "$BIN/psc-ckpt" --verify "$WORK/model/ckpt-200" >/dev/null || fail "no valid final checkpoint" ;;
+    esac
+}
+
 case $SCENARIO in
 resume_exact) resume_exact ;;
 kill_resume) kill_resume ;;
@@ -177,6 +204,7 @@ recut) recut ;;
 truncated | flipped) damaged "$SCENARIO" ;;
 incompatible) incompatible ;;
 survivors) survivors ;;
+kill_ps0 | kill_chief | kill_worker1 | kill_evaluator) faults "${SCENARIO#kill_}" ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"

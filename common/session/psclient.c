@@ -738,6 +738,11 @@ static int s_on_piece(psclient_t *c, int s, const wire_msg_t *msg, char *err)
 static int s_handle(psclient_t *c, int s, wire_msg_t *msg, int *kept, char *err)
 {
     int type = msg->hdr->type;
+    if (type == PSC__MSG_TYPE__ERROR && (msg->hdr->flags & WIRE_NOT_READY))
+        return psc_seterr(err, PSC_EPEERGONE,
+                          "ps:%d holds no model (restarted, or not "
+                          "initialised yet): %s",
+                          s, msg->hdr->text);
     if (type == PSC__MSG_TYPE__ERROR)
         return psc_seterr(err, PSC_EREFUSED, "ps:%d refused the request: %s", s,
                           msg->hdr->text);
