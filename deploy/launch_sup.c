@@ -147,12 +147,19 @@ static void s_on_exit(self_t *self, struct launch_task *t, int status)
     launch_lines_finish(&t->err);
     if (s_failed(status) && s_restarted(self, t, status))
         return;
+    int chief = t == &self->c->tasks[self->c->acting_chief];
     if (self->phase == SUP_STOPPING || self->phase == SUP_KILLED) {
         launch_proc_describe(status, how, sizeof how);
         s_say("%s stopped (%s)", t->name, how);
+        /* The chief's verdict (2: configuration) is the job's: the others
+         * exit 138 when it fails, and may be reaped first. 128+N is the
+         * stop we asked for, no verdict. */
+        int code = launch_proc_exit_code(status);
+        if (chief && self->c->opts->chief && code > 0 && code < 128)
+            self->code = code;
     } else if (s_failed(status)) {
         s_on_failure(self, t, status);
-    } else if (t == &self->c->tasks[self->c->acting_chief]) {
+    } else if (chief) {
         s_say("%s exited 0", t->name);
         self->phase = SUP_DRAINING;
         self->deadline = psc_now() + self->c->opts->drain_timeout_s;
