@@ -777,17 +777,22 @@ static int s_memory_rounds(bench_cluster_t *cl, char *err)
     return rc;
 }
 
+/* The memory and checkpoint figures' model: params floats, Adam. */
+static void s_adam_sets(struct sets *s, long params)
+{
+    s->n = 0;
+    s_set(s, "model=bench");
+    s_set(s, "mode=async");
+    s_set(s, "optimizer=adam");
+    s_set(s, "startup_timeout_s=300");
+    s_set(s, "bench.dense_floats=%ld", params);
+}
+
 static void s_suite_memory(struct ctx *x)
 {
     long params = x->o->quick ? 4000000 : x->o->memory_params;
     struct sets s;
-    s_base_sets(&s);
-    s.n = 0;
-    s_set(&s, "model=bench");
-    s_set(&s, "mode=async");
-    s_set(&s, "optimizer=adam");
-    s_set(&s, "startup_timeout_s=300");
-    s_set(&s, "bench.dense_floats=%ld", params);
+    s_adam_sets(&s, params);
     bench_cluster_t *cl = s_cluster(x, 2, &s);
     if (cl == NULL)
         return;
@@ -829,13 +834,7 @@ static void s_suite_checkpoint(struct ctx *x)
 {
     long params = x->o->quick ? 4000000 : x->o->memory_params;
     struct sets s;
-    s_base_sets(&s);
-    s.n = 0;
-    s_set(&s, "model=bench");
-    s_set(&s, "mode=async");
-    s_set(&s, "optimizer=adam");
-    s_set(&s, "startup_timeout_s=300");
-    s_set(&s, "bench.dense_floats=%ld", params);
+    s_adam_sets(&s, params);
     const char *dir = getenv("TMPDIR");
     char err[PSC_ERR_LEN];
     if (bench_ckpt_run(x->o->ps_path, dir && *dir ? dir : "/var/tmp", params,

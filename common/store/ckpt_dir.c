@@ -204,22 +204,36 @@ static int s_path(char *out, size_t cap, const char *model_dir, uint64_t step,
     return ckpt_io_path(out, cap, model_dir, name, err);
 }
 
+/* A model_dir's checkpoint steps, newest first, and the pointer's. */
+struct listing {
+    uint64_t *steps; /* owned */
+    int n;
+    uint64_t target;
+    int have_target;
+};
+
+static int s_listing(const char *model_dir, struct listing *l, char *err)
+{
+    memset(l, 0, sizeof *l);
+    int rc = s_list(model_dir, &l->steps, &l->n, err);
+    if (rc == 0)
+        l->have_target = s_pointer_step(model_dir, l->steps, l->n, &l->target);
+    return rc;
+}
+
 int ckpt_find_latest(const char *model_dir, char *out, size_t cap, char *err)
 {
-    uint64_t *steps = NULL;
-    int n = 0;
-    int rc = s_list(model_dir, &steps, &n, err);
+    struct listing l;
+    int rc = s_listing(model_dir, &l, err);
     if (rc != 0)
         return rc;
-    uint64_t target = 0;
-    int have_target = s_pointer_step(model_dir, steps, n, &target);
     rc = PSC_ENOTFOUND;
-    for (int i = 0; i < n && rc == PSC_ENOTFOUND; i++) {
+    for (int i = 0; i < l.n && rc == PSC_ENOTFOUND; i++) {
         char path[PATH_MAX];
         char why[PSC_ERR_LEN];
-        if (s_path(path, sizeof path, model_dir, steps[i], err) != 0)
+        if (s_path(path, sizeof path, model_dir, l.steps[i], err) != 0)
             continue;
-        if (have_target && steps[i] > target) {
+        if (l.have_target && l.steps[i] > l.target) {
             /* Written after the pointer's; a complete one lost the race
              * with a crash before the pointer moved. */
             if (ckpt_check_complete(path, why) != 0)
@@ -241,7 +255,7 @@ int ckpt_find_latest(const char *model_dir, char *out, size_t cap, char *err)
         if (rc == 0)
             snprintf(out, cap, "%s", path);
     }
-    free(steps);
+    free(l.steps);
     if (rc == PSC_ENOTFOUND)
         return psc_seterr(err, rc, "no valid checkpoint in '%s'", model_dir);
     return rc;
@@ -275,22 +289,19 @@ int ckpt_prune(const char *model_dir, int keep, char *err)
     if (keep < 1)
         return psc_seterr(err, PSC_EINVAL,
                           "cannot keep %d checkpoints: at least 1", keep);
-    uint64_t *steps = NULL;
-    int n = 0;
-    int rc = s_list(model_dir, &steps, &n, err);
+    struct listing l;
+    int rc = s_listing(model_dir, &l, err);
     if (rc != 0)
         return rc;
-    uint64_t target = 0;
-    int have_target = s_pointer_step(model_dir, steps, n, &target);
     int kept = 0;
     int seen_complete = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
+    for (int i = 0; i < l.n && rc == 0; i++) {
         char path[PATH_MAX];
-        rc = s_path(path, sizeof path, model_dir, steps[i], err);
+        rc = s_path(path, sizeof path, model_dir, l.steps[i], err);
         if (rc != 0)
             break;
         int complete = ckpt_check_complete(path, NULL) == 0;
-        int is_target = have_target && steps[i] == target;
+        int is_target = l.have_target && l.steps[i] == l.target;
         /* Incomplete ones newer than every complete one may be being
          * written now; older ones are what a crash left. */
         int drop = complete ? kept >= keep : seen_complete;
@@ -304,6 +315,6 @@ int ckpt_prune(const char *model_dir, int keep, char *err)
             psc_log_info("removed %s checkpoint '%s'",
                          complete ? "old" : "incomplete", path);
     }
-    free(steps);
+    free(l.steps);
     return rc;
 }
