@@ -57,6 +57,7 @@ typedef struct self {
     int training;    /* workers are expected to be live */
     int started;     /* START went out: late registrations get it at once */
     int initialised; /* the ps hold the model: a ps back has lost its shard */
+    int shutting_down; /* STOPs went out: a late registration gets one too */
     char run_id[CKPT_NAME_LEN];
     uint64_t start_step; /* the restored checkpoint's step, or 0 */
     struct ckpt_var *vars;
@@ -171,6 +172,9 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
     s_send(self, who, PSC__MSG_TYPE__REGISTER_ACK, NULL);
     if (self->started && self->training)
         s_send_start(self, role, index);
+    else if (self->shutting_down) /* too late to join: it would wait on */
+        s_send(self, who, PSC__MSG_TYPE__STOP,
+               self->status != 0 ? "failed" : NULL);
 }
 
 static void s_on_bye(self_t *self, struct task *t, const wire_msg_t *msg)
@@ -618,6 +622,7 @@ static void s_final_checkpoint(self_t *self)
 static void s_shutdown(self_t *self)
 {
     self->training = 0;
+    self->shutting_down = 1;
     s_send_role(self, R_WORKER, PSC__MSG_TYPE__STOP);
     s_wait_byes(self, R_WORKER, 10);
     if (self->status == 0)
