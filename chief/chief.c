@@ -54,9 +54,9 @@ typedef struct self {
      * first one; a refused registration and a lost ps overwrite it.
      */
     int status;
-    int training;    /* workers are expected to be live */
-    int started;     /* START went out: late registrations get it at once */
-    int initialised; /* the ps hold the model: a ps back has lost its shard */
+    int training;      /* workers are expected to be live */
+    int started;       /* START went out: late registrations get it at once */
+    int initialised;   /* the ps hold the model: a ps back has lost its shard */
     int shutting_down; /* STOPs went out: a late registration gets one too */
     char run_id[CKPT_NAME_LEN];
     uint64_t start_step; /* the restored checkpoint's step, or 0 */

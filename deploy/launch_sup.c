@@ -41,6 +41,7 @@ typedef struct {
     const sigset_t *mask;         /* the children's */
     struct launch_faults *faults; /* --kill; may be NULL */
     int *restarts;                /* per task, under --restart on-failure */
+    int late; /* restarted tasks stopped after the job ended well */
 } self_t;
 
 /* How often a task is started again before its failure stands. */
@@ -137,6 +138,25 @@ static int s_restarted(self_t *self, struct launch_task *t, int status)
     return 0;
 }
 
+/*
+ * After the chief finished well: when only restarted tasks still run, they
+ * came back too late to join the job (it ended while they started), so
+ * they are stopped, and the job's status stays the chief's.
+ */
+static void s_stop_late_restarts(self_t *self)
+{
+    if (self->phase != SUP_DRAINING || self->nrunning == 0)
+        return;
+    for (int i = 0; i < self->c->ntasks; i++)
+        if (self->c->tasks[i].running && self->restarts[i] == 0)
+            return;
+    s_say("stopping %d restarted processes that came back after the job "
+          "ended",
+          self->nrunning);
+    self->late = self->nrunning;
+    s_stop_all(self);
+}
+
 static void s_on_exit(self_t *self, struct launch_task *t, int status)
 {
     char how[64];
@@ -166,6 +186,7 @@ static void s_on_exit(self_t *self, struct launch_task *t, int status)
     } else {
         s_say("%s exited 0", t->name);
     }
+    s_stop_late_restarts(self);
 }
 
 static void s_reap(self_t *self)
@@ -324,8 +345,12 @@ static void s_start_all(self_t *self)
 int launch_sup_run(struct launch_cluster *c, int sigfd, const sigset_t *mask,
                    struct launch_faults *faults)
 {
-    self_t self = {c,    sigfd, SUP_RUNNING, 0,      -1,  0,
-                   NULL, NULL,  mask,        faults, NULL};
+    self_t self = {.c = c,
+                   .sigfd = sigfd,
+                   .phase = SUP_RUNNING,
+                   .code = -1,
+                   .mask = mask,
+                   .faults = faults};
     self.fds = psc_xcalloc(1 + 2 * (size_t) c->ntasks, sizeof *self.fds);
     /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers. */
     self.owners = psc_xcalloc(2 * (size_t) c->ntasks, sizeof *self.owners);
@@ -343,6 +368,12 @@ int launch_sup_run(struct launch_cluster *c, int sigfd, const sigset_t *mask,
     free(self.fds);
     free(self.owners);
     free(self.restarts);
+    if (self.code < 0 && self.late > 0) {
+        s_say("the job ended well; %d restarted processes were stopped after "
+              "it",
+              self.late);
+        return 0;
+    }
     if (self.code < 0) {
         s_say("all %d processes exited 0", c->ntasks);
         return 0;
