@@ -8,6 +8,8 @@
 #include "boot.h"
 #include "ctl.h"
 #include "dataset.h"
+#include "eval_core.h"
+#include "eval_sidecar.h"
 #include "model.h"
 #include "placement.h"
 #include "psc_alloc.h"
@@ -24,54 +26,26 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define EVAL_BATCH 1000
-
 typedef struct self {
     const struct boot *b;
-    struct dataset data;
-    model_t *model;
+    struct eval_core e;
     placement_t *placement;
-    float *params;
     ctl_t *ctl;
     psclient_t *ps;
-    FILE *out;
-    double start;
-    double accuracy;
-    double loss;
 } self_t;
-
-static int s_open_output(self_t *self, char *err)
-{
-    const char *dir = self->b->job->model_dir;
-    char path[JOB_STR + 16];
-    if (psc_mkdirs(dir, err) != 0)
-        return PSC_EIO;
-    snprintf(path, sizeof path, "%s/eval.jsonl", dir);
-    self->out = fopen(path, "a");
-    if (self->out == NULL)
-        return psc_seterr(err, PSC_EIO, "cannot open '%s': %s", path,
-                          strerror(errno));
-    return 0;
-}
 
 static int s_setup(self_t *self, char *err)
 {
-    const struct job *job = self->b->job;
-    if (dataset_load(job, 1, &self->data, err) != 0)
-        return PSC_ECONFIG;
-    self->model = model_new(job->model, job->hidden, job->nhidden,
-                            self->data.dim, 10, EVAL_BATCH, err);
-    if (self->model == NULL)
-        return PSC_ECONFIG;
-    self->placement = placement_for_model(
-        self->model, tfc_count(self->b->tfc, TFC_PS), job->slice_min_bytes);
-    self->params = psc_xaligned(model_num_params(self->model) * 4);
-    if (s_open_output(self, err) != 0)
-        return PSC_EIO;
+    int rc = eval_core_open(&self->e, self->b->job, err);
+    if (rc != 0)
+        return rc;
+    self->placement =
+        placement_for_model(self->e.model, tfc_count(self->b->tfc, TFC_PS),
+                            self->b->job->slice_min_bytes);
     self->ctl = ctl_new(self->b, err);
     if (self->ctl == NULL)
         return PSC_ENET;
-    int rc = ctl_register(self->ctl, NULL, NULL, err);
+    rc = ctl_register(self->ctl, NULL, NULL, err);
     if (rc != 0)
         return rc;
     self->ps = psclient_new(self->b, self->placement, NULL, err);
@@ -87,22 +61,10 @@ static int s_evaluate(self_t *self, int *type, char *err)
 {
     int rc = psclient_pull(self->ps, 0);
     if (rc == 0)
-        rc = psclient_wait(self->ps, self->params, self->ctl, type, 0, err);
+        rc = psclient_wait(self->ps, self->e.params, self->ctl, type, 0, err);
     if (rc != 0)
         return rc;
-    int correct = 0;
-    self->loss = model_evaluate(self->model, self->params, self->data.images,
-                                self->data.labels, self->data.count, &correct);
-    self->accuracy = (double) correct / self->data.count;
-    uint64_t step = psclient_version(self->ps, 0);
-    fprintf(self->out,
-            "{\"step\": %llu, \"wall_s\": %.3f, \"loss\": %.6f, "
-            "\"accuracy\": %.6f}\n",
-            (unsigned long long) step, psc_now() - self->start, self->loss,
-            self->accuracy);
-    fflush(self->out);
-    psc_log_info("step %llu: test accuracy %.4f, loss %.4f",
-                 (unsigned long long) step, self->accuracy, self->loss);
+    eval_core_score(&self->e, psclient_version(self->ps, 0));
     return 0;
 }
 
@@ -116,17 +78,17 @@ static int s_final(self_t *self, char *err)
     int type = 0;
     int rc = s_evaluate(self, &type, err);
     while (rc == PSCLIENT_WAIT_CTL && type != PSC__MSG_TYPE__STOP)
-        rc = psclient_wait(self->ps, self->params, self->ctl, &type, 0, err);
+        rc = psclient_wait(self->ps, self->e.params, self->ctl, &type, 0, err);
     if (rc == PSCLIENT_WAIT_CTL)
         return psc_seterr(err, PSC_EINTR,
                           "the chief said stop before the final evaluation");
     if (rc != 0)
         return rc;
     psc_log_info("final test accuracy %.4f (loss %.4f); curve in %s/eval.jsonl",
-                 self->accuracy, self->loss, self->b->job->model_dir);
+                 self->e.accuracy, self->e.loss, self->b->job->model_dir);
     Psc__Report r = PSC__REPORT__INIT;
-    r.accuracy = self->accuracy;
-    r.loss = self->loss;
+    r.accuracy = self->e.accuracy;
+    r.loss = self->e.loss;
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__EVAL_DONE, NULL);
     h.report = &r;
@@ -138,11 +100,7 @@ static int s_final(self_t *self, char *err)
 static void s_mark_run(self_t *self)
 {
     const struct ctl_start *st = ctl_start_order(self->ctl);
-    fprintf(self->out,
-            "{\"run\": \"%s\", \"start_step\": %llu, \"restored\": %s}\n",
-            st->run_id, (unsigned long long) st->step,
-            st->step > 0 ? "true" : "false");
-    fflush(self->out);
+    eval_core_mark_run(&self->e, st->run_id, st->step, 0);
 }
 
 /*
@@ -169,7 +127,7 @@ static int s_idle(self_t *self, double until, char *err)
 static int s_loop(self_t *self, char *err)
 {
     const struct job *job = self->b->job;
-    self->start = psc_now();
+    self->e.start = psc_now();
     for (;;) {
         int order = s_idle(self, psc_now() + job->eval_interval_s, err);
         if (order == PSC__MSG_TYPE__EVAL_REQUEST)
@@ -211,12 +169,8 @@ static int s_run(const struct boot *b)
         rc = ctl_stop_status(self.ctl);
     psclient_destroy(&self.ps);
     ctl_destroy(&self.ctl);
-    if (self.out != NULL)
-        fclose(self.out);
-    model_destroy(&self.model);
+    eval_core_release(&self.e);
     placement_destroy(&self.placement);
-    dataset_release(&self.data);
-    free(self.params);
     return psc_exit_status(rc, psc_sig_stop_requested());
 }
 
@@ -228,7 +182,7 @@ int main(int argc, char **argv)
                   "Evaluate the model on the test set as it trains.", &b,
                   &status) == BOOT_EXIT)
         return status;
-    status = s_run(&b);
+    status = tfc_is_sidecar(b.tfc) ? eval_sidecar_run(&b) : s_run(&b);
     boot_release(&b);
     return status;
 }

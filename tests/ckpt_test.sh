@@ -197,6 +197,40 @@ faults() {
     esac
 }
 
+# TensorFlow's sidecar evaluator: psc-evaluator with a TF_CONFIG of no
+# cluster evaluates each checkpoint as the pointer moves to it, and exits
+# after the one at max_steps; started after the job, it evaluates the last.
+sidecar() {
+    local opts=(--set max_steps=200 --set checkpoint_steps=50
+                --set data.train_limit=12000 --set data.test_limit=2000
+                --set model_dir="$WORK/model")
+    mkdir -p "$WORK/model"
+    TF_CONFIG='{"task": {"type": "evaluator", "index": 0}}' \
+        "$BIN/psc-evaluator" "${opts[@]}" >"$WORK/sidecar.log" 2>&1 &
+    PID_sidecar=$!
+    PIDS+=("$PID_sidecar")
+    wait_line sidecar 'evaluating the checkpoints in' 60
+    must_run train "$WORK/model" --ps 1 "${opts[@]}" --set stragglers.default=fixed:5
+    expect_exit sidecar 0 120
+    grep -q 'final test accuracy .* at step 200' "$WORK/sidecar.log" ||
+        fail "the sidecar did not evaluate the last checkpoint"
+    python3 - "$WORK/model/eval.jsonl" <<'PY' || fail "eval.jsonl is not the checkpoints' curve"
+import json, sys
+recs = list(map(json.loads, open(sys.argv[1])))
+runs = [r for r in recs if "run" in r]
+evals = [r for r in recs if "accuracy" in r]
+assert len(runs) == 1 and runs[0]["from_checkpoints"], runs
+steps = [r["step"] for r in evals]
+assert steps == sorted(set(steps)) and steps[-1] == 200 and len(steps) >= 2, steps
+assert evals[-1]["accuracy"] > 0.75, evals[-1]
+PY
+    TF_CONFIG='{"cluster": {"evaluator": ["127.0.0.1:1"]}, "task": {"type": "evaluator", "index": 0}}' \
+        "$BIN/psc-evaluator" "${opts[@]}" >"$WORK/after.log" 2>&1 ||
+        fail "a sidecar started after the job did not exit 0"
+    grep -q 'final test accuracy .* at step 200' "$WORK/after.log" ||
+        fail "a sidecar started after the job did not evaluate the last checkpoint"
+}
+
 case $SCENARIO in
 resume_exact) resume_exact ;;
 kill_resume) kill_resume ;;
@@ -204,6 +238,7 @@ recut) recut ;;
 truncated | flipped) damaged "$SCENARIO" ;;
 incompatible) incompatible ;;
 survivors) survivors ;;
+sidecar) sidecar ;;
 kill_ps0 | kill_chief | kill_worker1 | kill_evaluator) faults "${SCENARIO#kill_}" ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac

@@ -43,6 +43,7 @@ struct tfc {
     enum tfc_role task_role;
     int task_index;
     char task_name[32];
+    int sidecar; /* an evaluator outside any training cluster */
 };
 
 /* The task.type and cluster keys psc understands, in cluster order. */
@@ -313,9 +314,29 @@ static int s_check_cluster(const tfc_t *c, char *err)
     return s_check_duplicates(c, err);
 }
 
+/*
+ * TensorFlow's sidecar evaluator "doesn't have to know the setup of the
+ * training cluster": an evaluator task whose TF_CONFIG has no cluster, or
+ * one without ps, reads checkpoints instead of the ps.
+ */
+static int s_is_sidecar(const json_t *root)
+{
+    const json_t *task = json_object_get(root, "task");
+    const json_t *type =
+        json_is_object(task) ? json_object_get(task, "type") : NULL;
+    if (!json_is_string(type) || strcmp(json_string_value(type), "evaluator"))
+        return 0;
+    const json_t *cluster = json_object_get(root, "cluster");
+    return cluster == NULL ||
+           (json_is_object(cluster) && json_object_get(cluster, "ps") == NULL);
+}
+
 static int s_parse_cluster(tfc_t *c, const json_t *root, char *err)
 {
     const json_t *cluster = json_object_get(root, "cluster");
+    c->sidecar = s_is_sidecar(root);
+    if (cluster == NULL && c->sidecar)
+        return 0;
     if (cluster == NULL)
         return psc_seterr(err, PSC_ECONFIG,
                           "cluster is missing: add \"cluster\": "
@@ -325,7 +346,7 @@ static int s_parse_cluster(tfc_t *c, const json_t *root, char *err)
                           "cluster is not an object: write it as "
                           "{\"ps\": [\"host:port\"], \"worker\": [...]}");
     int rc = s_parse_jobs(c, cluster, err);
-    if (rc != 0)
+    if (rc != 0 || c->sidecar)
         return rc;
     return s_check_cluster(c, err);
 }
@@ -585,6 +606,11 @@ int tfc_is_acting_chief(const tfc_t *c)
            c->task_index == 0;
 }
 
+int tfc_is_sidecar(const tfc_t *c)
+{
+    return c->sidecar;
+}
+
 int tfc_check_binary(const tfc_t *c, enum tfc_role binary, char *err)
 {
     if ((int) binary < 0 || binary >= TFC_NROLES)
@@ -747,7 +773,9 @@ char *tfc_describe(const tfc_t *c)
         s_append(&t, "this task: %s (outside the cluster, no address)\n",
                  c->task_name);
     }
-    if (!tfc_has_chief(c))
+    if (c->sidecar)
+        s_append(&t, "no ps: a sidecar evaluator of the checkpoints\n");
+    else if (!tfc_has_chief(c))
         s_append(&t, "worker 0 also acts as chief\n");
     return t.buf;
 }

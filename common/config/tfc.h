@@ -70,6 +70,13 @@ int tfc_has_chief(const tfc_t *c);
 int tfc_is_acting_chief(const tfc_t *c);
 
 /*
+ * 1 for an evaluator outside any training cluster (TF_CONFIG without
+ * cluster, or without cluster.ps): it evaluates the checkpoints in
+ * model_dir as they appear, as TensorFlow's sidecar evaluator does.
+ */
+int tfc_is_sidecar(const tfc_t *c);
+
+/*
  * Checks that the binary for role `binary` may run this task: psc-ps needs
  * type ps, psc-worker worker, psc-chief chief/master, psc-evaluator
  * evaluator. Returns 0, or PSC_ECONFIG with one line in err (which may be
