@@ -33,8 +33,8 @@ int eval_core_open(struct eval_core *e, const struct job *job, char *err)
     e->start = psc_now();
     if (dataset_load(job, 1, &e->data, err) != 0)
         return PSC_ECONFIG;
-    e->model = model_new(job->model, job->hidden, job->nhidden, e->data.dim,
-                         10, EVAL_BATCH, err);
+    e->model = model_new(job->model, job->hidden, job->nhidden, e->data.dim, 10,
+                         EVAL_BATCH, err);
     if (e->model == NULL)
         return PSC_ECONFIG;
     e->params = psc_xaligned(model_num_params(e->model) * 4);

@@ -26,8 +26,7 @@ struct sidecar {
 };
 
 /* The checkpoint's values into e.params, after checking it is our model's. */
-static int s_load(struct sidecar *s, const char *dir, uint64_t *step,
-                  char *err)
+static int s_load(struct sidecar *s, const char *dir, uint64_t *step, char *err)
 {
     if (ckpt_verify(dir, err) != 0)
         return PSC_EIO;
@@ -104,8 +103,8 @@ static int s_loop(struct sidecar *s, char *err)
             s->last >= (uint64_t) job->max_steps) {
             psc_log_info("final test accuracy %.4f (loss %.4f) at step %llu; "
                          "curve in %s/eval.jsonl",
-                         s->e.accuracy, s->e.loss,
-                         (unsigned long long) s->last, job->model_dir);
+                         s->e.accuracy, s->e.loss, (unsigned long long) s->last,
+                         job->model_dir);
             return 0;
         }
         s_wait(s);
@@ -120,9 +119,9 @@ int eval_sidecar_run(const struct boot *b)
     memset(&s, 0, sizeof s);
     int rc = eval_core_open(&s.e, b->job, err);
     s.inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    if (rc == 0 && (s.inotify < 0 ||
-                    inotify_add_watch(s.inotify, b->job->model_dir,
-                                      IN_MOVED_TO | IN_CLOSE_WRITE) < 0))
+    if (rc == 0 &&
+        (s.inotify < 0 || inotify_add_watch(s.inotify, b->job->model_dir,
+                                            IN_MOVED_TO | IN_CLOSE_WRITE) < 0))
         rc = psc_seterr(err, PSC_EIO, "cannot watch %s for checkpoints",
                         b->job->model_dir);
     if (rc == 0) {
