@@ -139,22 +139,16 @@ static int s_restarted(self_t *self, struct launch_task *t, int status)
 }
 
 /*
- * After the chief finished well: when only restarted tasks still run, they
- * came back too late to join the job (it ended while they started), so
- * they are stopped, and the job's status stays the chief's.
+ * At the drain deadline after the chief finished well: 1 when only
+ * restarted tasks still run. They came back too late to join the job (it
+ * ended while they started), so stopping them does not fail it.
  */
-static void s_stop_late_restarts(self_t *self)
+static int s_only_late_restarts(const self_t *self)
 {
-    if (self->phase != SUP_DRAINING || self->nrunning == 0)
-        return;
     for (int i = 0; i < self->c->ntasks; i++)
         if (self->c->tasks[i].running && self->restarts[i] == 0)
-            return;
-    s_say("stopping %d restarted processes that came back after the job "
-          "ended",
-          self->nrunning);
-    self->late = self->nrunning;
-    s_stop_all(self);
+            return 0;
+    return self->nrunning > 0;
 }
 
 static void s_on_exit(self_t *self, struct launch_task *t, int status)
@@ -186,7 +180,6 @@ static void s_on_exit(self_t *self, struct launch_task *t, int status)
     } else {
         s_say("%s exited 0", t->name);
     }
-    s_stop_late_restarts(self);
 }
 
 static void s_reap(self_t *self)
@@ -252,7 +245,12 @@ static void s_on_deadline(self_t *self)
             s_say("%s still running %g s after SIGTERM: killed", t->name,
                   c->opts->kill_timeout_s);
     }
-    if (self->phase == SUP_DRAINING) {
+    if (self->phase == SUP_DRAINING && s_only_late_restarts(self)) {
+        s_say("they were restarted and came back after the job ended: "
+              "stopping them");
+        self->late = self->nrunning;
+        s_stop_all(self);
+    } else if (self->phase == SUP_DRAINING) {
         self->code = 1;
         s_stop_all(self);
     } else {
