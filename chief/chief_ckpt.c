@@ -315,12 +315,21 @@ static int s_positions_settled(const chief_ckpt_t *c)
 static int s_settle(chief_ckpt_t *c)
 {
     struct order *o = &c->o;
+    if (o->active && o->answered < c->nps &&
+        psc_now() - o->ordered_at > c->job->startup_timeout_s) {
+        psc_log_warn("checkpoint %s given up: %d of %d ps answered in %.0f s",
+                     o->name, o->answered, c->nps, c->job->startup_timeout_s);
+        o->active = 0;
+        return 1;
+    }
     if (!o->active || o->answered < c->nps)
         return !o->active;
     if (o->failed) {
+        /* Set too close to the shards' version: again now, further out. */
         o->active = 0;
         if (c->margin < MAX_MARGIN)
             c->margin *= 2;
+        c->next_due = psc_now();
         return 1;
     }
     if (!s_positions_settled(c))
