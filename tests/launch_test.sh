@@ -37,6 +37,17 @@ echo "on stderr" >&2
 eval "mode=\${FAKE_$task:-\${FAKE_ALL:-exit:0}}"
 case $mode in
 exit:*) exit "${mode#exit:}" ;;
+first:*)
+    # Fails with the status given on its first run, exits 0 on the next.
+    if [ -e "$FAKE_DIR/again.$task" ]; then : >"$FAKE_DIR/done.$task"; exit 0; fi
+    : >"$FAKE_DIR/again.$task"
+    exit "${mode#first:}" ;;
+until:*)
+    # Exits 0 once the task named has run a second time.
+    while [ ! -e "$FAKE_DIR/again.${mode#until:}" ] || [ ! -e "$FAKE_DIR/done.${mode#until:}" ]; do
+        sleep 0.05
+    done
+    exit 0 ;;
 partial) printf 'no newline'; exit 0 ;;
 kill9) kill -9 $$ ;;
 hang)
@@ -184,6 +195,18 @@ run no_binaries 2 --bin-dir "$tmp"
 run missing_job 2 "$tmp/no-such-job.json"
 run help 0 --help
 expect "help lists --print-tf-config" "$out" '^  --print-tf-config '
+
+# 8b. --restart on-failure starts a task that exited 138 again, as
+# Kubernetes would; a configuration error (2) is not retried; without the
+# option a 138 is the launcher's status.
+FAKE_worker1=first:138 FAKE_chief=until:worker1 run restart_once 0 --restart on-failure
+expect "restarted once" "$err" '^psc-launch: worker1 exited with status 138: restarting it \(1 of 10\)$'
+expect "restart summary" "$err" '^psc-launch: all 4 processes exited 0$'
+FAKE_ALL=hang FAKE_worker1=first:2 run restart_not_config 2 --restart on-failure
+expect_not "exit 2 not restarted" "$err" 'restarting it'
+FAKE_ALL=hang FAKE_worker1=first:138 run no_restart 138
+run bad_restart 2 --restart always
+run bad_kill 2 --kill nobody@3
 
 # 9. SIGTERM to the launcher stops every child, SIGKILLs a stubborn one
 # after --kill-timeout, and the launcher exits 143. The test waits for the
