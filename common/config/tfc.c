@@ -324,7 +324,8 @@ static int s_is_sidecar(const json_t *root)
     const json_t *task = json_object_get(root, "task");
     const json_t *type =
         json_is_object(task) ? json_object_get(task, "type") : NULL;
-    if (!json_is_string(type) || strcmp(json_string_value(type), "evaluator"))
+    if (!json_is_string(type) ||
+        strcmp(json_string_value(type), "evaluator") != 0)
         return 0;
     const json_t *cluster = json_object_get(root, "cluster");
     return cluster == NULL ||
