@@ -696,7 +696,8 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
     s_send_rows(self, msg, out, n);
 }
 
-/* Answers the SAVE for folder and min_version at: file, or why not. */
+/* Answers the SAVE for folder and min_version at: file (NULL when nothing
+ * was written), or why not. */
 static void s_send_saved(self_t *self, const char *folder, uint64_t at,
                          const struct ckpt_file *file, uint64_t version,
                          const char *why)
@@ -707,7 +708,7 @@ static void s_send_saved(self_t *self, const char *folder, uint64_t at,
     h.text = (char *) why;
     h.min_version = at;
     saved.folder = (char *) folder;
-    if (why == NULL) {
+    if (file != NULL) {
         saved.file = (char *) file->name;
         saved.bytes = file->bytes;
         saved.crc32c = file->crc32c;

@@ -38,15 +38,18 @@ eval "mode=\${FAKE_$task:-\${FAKE_ALL:-exit:0}}"
 case $mode in
 exit:*) exit "${mode#exit:}" ;;
 first:*)
-    # Fails with the status given on its first run, exits 0 on the next.
-    if [ -e "$FAKE_DIR/again.$task" ]; then : >"$FAKE_DIR/done.$task"; exit 0; fi
+    # Fails with the status given on its first run; the next run wakes a
+    # task in mode until:<this task> through a FIFO, and exits 0.
+    wake=$FAKE_DIR/wake.$task
+    if [ -e "$FAKE_DIR/again.$task" ]; then echo done >"$wake"; exit 0; fi
+    [ -p "$wake" ] || mkfifo "$wake" 2>/dev/null
     : >"$FAKE_DIR/again.$task"
     exit "${mode#first:}" ;;
 until:*)
-    # Exits 0 once the task named has run a second time.
-    while [ ! -e "$FAKE_DIR/again.${mode#until:}" ] || [ ! -e "$FAKE_DIR/done.${mode#until:}" ]; do
-        sleep 0.05
-    done
+    # Exits 0 once the task named has run a second time (its FIFO write).
+    wake=$FAKE_DIR/wake.${mode#until:}
+    [ -p "$wake" ] || mkfifo "$wake" 2>/dev/null
+    read -r _ <"$wake"
     exit 0 ;;
 partial) printf 'no newline'; exit 0 ;;
 kill9) kill -9 $$ ;;

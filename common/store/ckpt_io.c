@@ -84,8 +84,8 @@ int ckpt_io_sync_dir(const char *dir, char *err)
 
 int ckpt_io_commit(int fd, const char *dir, const char *name, char *err)
 {
-    char tmp[PATH_MAX];
-    char final[PATH_MAX];
+    char tmp[PATH_MAX] = "";
+    char final[PATH_MAX] = "";
     int rc = s_tmp_path(tmp, sizeof tmp, dir, name, err);
     if (rc == 0)
         rc = ckpt_io_path(final, sizeof final, dir, name, err);
@@ -100,7 +100,8 @@ int ckpt_io_commit(int fd, const char *dir, const char *name, char *err)
         rc = psc_seterr(err, PSC_EIO, "cannot rename '%s' to '%s': %s", tmp,
                         name, strerror(errno));
     if (rc != 0) {
-        unlink(tmp);
+        if (tmp[0] != '\0')
+            unlink(tmp);
         return rc;
     }
     return ckpt_io_sync_dir(dir, err);
