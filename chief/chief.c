@@ -8,7 +8,6 @@
 #include "jobvars.h"
 #include "model.h"
 #include "net.h"
-#include "optim.h"
 #include "placement.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
@@ -372,12 +371,9 @@ static void s_make_run_id(self_t *self)
 static int s_pick_restore(self_t *self, char *dir, size_t cap)
 {
     char err[PSC_ERR_LEN];
-    struct optim_config oc;
-    job_optim_config(self->b->job, &oc);
     struct ckpt_manifest m;
-    int rc = chief_ckpt_pick_restore(self->b->job, self->vars, self->nvars,
-                                     1 + optim_num_slots(oc.kind), dir, cap, &m,
-                                     err);
+    int rc = chief_ckpt_pick_restore(self->b->job, self->vars, self->nvars, dir,
+                                     cap, &m, err);
     if (rc == PSC_ENOTFOUND)
         return rc;
     if (rc != 0) {

@@ -90,17 +90,26 @@ void chief_ckpt_destroy(chief_ckpt_t **p)
     *p = NULL;
 }
 
+/* Arrays a checkpoint of this job holds per variable: values and slots. */
+static int s_narrays(const struct job *job)
+{
+    struct optim_config oc;
+    job_optim_config(job, &oc);
+    return 1 + optim_num_slots(oc.kind);
+}
+
 /* Names the first difference between the checkpoint's model and ours. */
 static int s_compatible(const struct ckpt_manifest *m, const struct job *job,
-                        const struct ckpt_var *vars, int nvars, int narrays,
-                        char *why, size_t cap)
+                        const struct ckpt_var *vars, int nvars, char *why,
+                        size_t cap)
 {
     if (strcmp(m->model, job->model) != 0) {
         snprintf(why, cap, "model is %s there, %.63s here", m->model,
                  job->model);
         return 0;
     }
-    if (strcmp(m->optimizer, job->optimizer) != 0 || m->narrays != narrays) {
+    if (strcmp(m->optimizer, job->optimizer) != 0 ||
+        m->narrays != s_narrays(job)) {
         snprintf(why, cap, "optimizer is %s there, %.63s here", m->optimizer,
                  job->optimizer);
         return 0;
@@ -124,7 +133,7 @@ static int s_compatible(const struct ckpt_manifest *m, const struct job *job,
 }
 
 int chief_ckpt_pick_restore(const struct job *job, const struct ckpt_var *vars,
-                            int nvars, int narrays, char *dir, size_t cap,
+                            int nvars, char *dir, size_t cap,
                             struct ckpt_manifest *m, char *err)
 {
     char why[PSC_ERR_LEN];
@@ -150,7 +159,7 @@ int chief_ckpt_pick_restore(const struct job *job, const struct ckpt_var *vars,
     }
     if (ckpt_manifest_read(dir, m, why) != 0)
         return psc_seterr(err, PSC_ECONFIG, "%s: %s", dir, why);
-    if (!s_compatible(m, job, vars, nvars, narrays, why, sizeof why)) {
+    if (!s_compatible(m, job, vars, nvars, why, sizeof why)) {
         ckpt_manifest_release(m);
         return psc_seterr(err, PSC_ECONFIG,
                           "checkpoint %s was saved by another model (%s): "
@@ -266,9 +275,7 @@ static int s_complete(chief_ckpt_t *c)
     snprintf(m.run_id, sizeof m.run_id, "%s", c->run_id);
     snprintf(m.model, sizeof m.model, "%.63s", job->model);
     snprintf(m.optimizer, sizeof m.optimizer, "%.63s", job->optimizer);
-    struct optim_config oc;
-    job_optim_config(job, &oc);
-    m.narrays = 1 + optim_num_slots(oc.kind);
+    m.narrays = s_narrays(job);
     m.nvars = c->nvars;
     m.vars = c->vars;
     m.nps = c->nps;

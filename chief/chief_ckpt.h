@@ -34,7 +34,7 @@ void chief_ckpt_destroy(chief_ckpt_t **p);
  * that is not valid, or a model that differs from the job's).
  */
 int chief_ckpt_pick_restore(const struct job *job, const struct ckpt_var *vars,
-                            int nvars, int narrays, char *dir, size_t cap,
+                            int nvars, char *dir, size_t cap,
                             struct ckpt_manifest *m, char *err);
 
 /* The job resumed at step: no checkpoint is due before the next one. */
