@@ -4,6 +4,7 @@
 #include "chief.h"
 
 #include "chief_ckpt.h"
+#include "chief_export.h"
 #include "chief_metrics.h"
 #include "jobvars.h"
 #include "model.h"
@@ -45,8 +46,8 @@ typedef struct self {
     placement_t *placement;
     chief_metrics_t *metrics;
     struct wire_counters counters;
-    int eval_done;
-    double eval_accuracy;
+    struct chief_eval eval; /* the final evaluation */
+    uint64_t exported;      /* checkpoints completed when last exported */
     /*
      * 0 while nothing has stopped the job (and its exit status if nothing
      * does); else the exit status the job stops with. s_stop() keeps the
@@ -240,9 +241,11 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
             chief_metrics_ps_stats(self->metrics, index, msg->hdr->stats);
         break;
     case PSC__MSG_TYPE__EVAL_DONE:
-        self->eval_done = 1;
-        if (msg->hdr->report != NULL)
-            self->eval_accuracy = msg->hdr->report->accuracy;
+        self->eval.done = 1;
+        if (msg->hdr->report != NULL) {
+            self->eval.accuracy = msg->hdr->report->accuracy;
+            self->eval.loss = msg->hdr->report->loss;
+        }
         break;
     case PSC__MSG_TYPE__BYE:
         s_on_bye(self, t, msg);
@@ -383,7 +386,7 @@ static int s_pick_restore(self_t *self, char *dir, size_t cap)
     }
     self->start_step = m.step;
     chief_ckpt_set_positions(self->ckpt, m.workers, m.nworkers);
-    chief_ckpt_start_from(self->ckpt, m.step);
+    chief_ckpt_start_from(self->ckpt, m.step, dir);
     if (m.nworkers != self->count[R_WORKER])
         psc_log_warn("%s was saved by %d workers, this job has %d: the "
                      "data positions of the others start afresh",
@@ -518,6 +521,19 @@ static void s_check_liveness(self_t *self)
     }
 }
 
+/* export_every_checkpoint: a checkpoint completed since the last export. */
+static void s_export_new_checkpoint(self_t *self)
+{
+    uint64_t completed = 0;
+    if (self->ckpt == NULL)
+        return;
+    const char *dir = chief_ckpt_newest(self->ckpt, &completed);
+    if (completed == self->exported)
+        return;
+    self->exported = completed;
+    chief_export(self->b->job, dir, NULL);
+}
+
 /* Starts the job and watches it until the last step. */
 static int s_train(self_t *self)
 {
@@ -552,6 +568,8 @@ static int s_train(self_t *self)
         /* The curve starts at the first step, however fast the job runs. */
         uint64_t step = chief_metrics_step(self->metrics);
         chief_ckpt_tick(self->ckpt, step, job->mode == JOB_SYNC);
+        if (job->export_every_checkpoint)
+            s_export_new_checkpoint(self);
         int first = !logged && step > self->start_step;
         if (first || psc_now() >= next_log) {
             logged = 1;
@@ -585,16 +603,16 @@ static void s_final_eval(self_t *self)
         return;
     s_send(self, "evaluator:0", PSC__MSG_TYPE__EVAL_REQUEST, NULL);
     double deadline = psc_now() + 300;
-    while (!self->eval_done && !ev->bye && psc_now() < deadline &&
+    while (!self->eval.done && !ev->bye && psc_now() < deadline &&
            !psc_sig_stop_requested()) {
         s_serve(self, 100);
         s_check_liveness(self);
         if (ev->lost)
             break;
     }
-    if (self->eval_done)
+    if (self->eval.done)
         psc_log_info("final test accuracy %.4f (evaluator)",
-                     self->eval_accuracy);
+                     self->eval.accuracy);
 }
 
 static void s_serve_for(void *arg, int timeout_ms)
@@ -614,6 +632,24 @@ static void s_final_checkpoint(self_t *self)
         s_stop(self, PSC_EXIT_RETRY);
 }
 
+/*
+ * The model of a job that ended well, exported from its last checkpoint
+ * with the final evaluation. A failed export fails the job (status 1):
+ * the training is kept in the checkpoint, and the log says how to export
+ * it by hand.
+ */
+static void s_final_export(self_t *self)
+{
+    uint64_t completed = 0;
+    if (self->ckpt == NULL)
+        return;
+    const char *dir = chief_ckpt_newest(self->ckpt, &completed);
+    if (dir[0] == '\0')
+        return;
+    if (chief_export(self->b->job, dir, &self->eval) != 0)
+        self->status = 1;
+}
+
 /* Stops everybody in order; the ps last, so the evaluator can pull. */
 static void s_shutdown(self_t *self)
 {
@@ -625,6 +661,8 @@ static void s_shutdown(self_t *self)
         s_final_checkpoint(self);
     if (self->status == 0)
         s_final_eval(self);
+    if (self->status == 0)
+        s_final_export(self);
     s_send_role(self, R_EVAL, PSC__MSG_TYPE__STOP);
     s_send_role(self, R_PS, PSC__MSG_TYPE__STOP);
     s_wait_byes(self, R_PS, 10);

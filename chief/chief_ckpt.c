@@ -46,6 +46,8 @@ struct chief_ckpt {
     uint64_t *drawn; /* per worker: examples drawn, counted from the start */
     double next_due;
     uint64_t last_step; /* of the newest checkpoint (or the restored one) */
+    char newest[4096];  /* its folder */
+    uint64_t completed;
     int margin;
     struct order o;
 };
@@ -300,6 +302,8 @@ static int s_complete(chief_ckpt_t *c)
     psc_log_info("checkpoint %s: %.1f MB in %.2f s", o->name,
                  (double) bytes / 1e6, psc_now() - o->ordered_at);
     c->last_step = o->step;
+    snprintf(c->newest, sizeof c->newest, "%s", o->dir);
+    c->completed++;
     return 0;
 }
 
@@ -366,9 +370,16 @@ void chief_ckpt_tick(chief_ckpt_t *c, uint64_t step, int sync)
     s_order(c, at, sync ? at : step);
 }
 
-void chief_ckpt_start_from(chief_ckpt_t *c, uint64_t step)
+void chief_ckpt_start_from(chief_ckpt_t *c, uint64_t step, const char *dir)
 {
     c->last_step = step;
+    snprintf(c->newest, sizeof c->newest, "%s", dir);
+}
+
+const char *chief_ckpt_newest(const chief_ckpt_t *c, uint64_t *completed)
+{
+    *completed = c->completed;
+    return c->newest;
 }
 
 int chief_ckpt_final(chief_ckpt_t *c, uint64_t step, double timeout_s,

@@ -37,8 +37,17 @@ int chief_ckpt_pick_restore(const struct job *job, const struct ckpt_var *vars,
                             int nvars, char *dir, size_t cap,
                             struct ckpt_manifest *m, char *err);
 
-/* The job resumed at step: no checkpoint is due before the next one. */
-void chief_ckpt_start_from(chief_ckpt_t *c, uint64_t step);
+/* The job resumed at step from the checkpoint folder dir: no checkpoint is
+ * due before the next one. */
+void chief_ckpt_start_from(chief_ckpt_t *c, uint64_t step, const char *dir);
+
+/*
+ * The folder of the newest complete checkpoint of this run (the restored
+ * one until one is written; "" when there is none). Borrowed; valid until
+ * the next call into chief_ckpt. *completed counts the checkpoints this
+ * chief has completed, so a caller can tell a new one.
+ */
+const char *chief_ckpt_newest(const chief_ckpt_t *c, uint64_t *completed);
 
 /* Where each worker resumes in its data (examples drawn before). */
 void chief_ckpt_set_positions(chief_ckpt_t *c, const struct ckpt_worker *w,

@@ -20,18 +20,24 @@ function(psc_require_file path what)
   endif()
 endfunction()
 
-# psc_layer(name MODULES m... [TESTS m...] [PUBLIC dep...] [PRIVATE dep...]):
-# the static library psc_<name> of common/<name>/, its folder the include
-# directory, linked to the layers and libraries given; each TESTS module's
-# <module>_test.c becomes unit.<name>.<module>.
+# psc_layer(name MODULES m... [PARTS p...] [TESTS m...] [PUBLIC dep...]
+# [PRIVATE dep...]): the static library psc_<name> of common/<name>/, its
+# folder the include directory, linked to the layers and libraries given;
+# each TESTS module's <module>_test.c becomes unit.<name>.<module>. A PARTS
+# file p.c is a further part of a module whose interface is that module's
+# header (export_write.c of export.h).
 function(psc_layer name)
-  cmake_parse_arguments(L "" "" "MODULES;TESTS;PUBLIC;PRIVATE" ${ARGN})
+  cmake_parse_arguments(L "" "" "MODULES;PARTS;TESTS;PUBLIC;PRIVATE" ${ARGN})
   set(dir ${CMAKE_CURRENT_SOURCE_DIR}/${name})
   set(srcs)
   foreach(m IN LISTS L_MODULES)
     psc_require_file(${dir}/${m}.c "module source")
     psc_require_file(${dir}/${m}.h "module header")
     list(APPEND srcs ${name}/${m}.c)
+  endforeach()
+  foreach(p IN LISTS L_PARTS)
+    psc_require_file(${dir}/${p}.c "module part")
+    list(APPEND srcs ${name}/${p}.c)
   endforeach()
   add_library(psc_${name} STATIC ${srcs})
   target_include_directories(psc_${name} PUBLIC ${dir})

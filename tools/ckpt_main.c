@@ -75,31 +75,6 @@ static int s_parse(int argc, char **argv, struct opts *o, char *err)
     return 0;
 }
 
-/*
- * The checkpoint folder dir means: dir itself when it holds a manifest,
- * else the one its pointer names, else the newest that verifies.
- */
-static int s_resolve(const char *dir, char *out, size_t cap, char *err)
-{
-    char path[PATH_MAX];
-    char name[CKPT_NAME_LEN] = "";
-    snprintf(path, sizeof path, "%s/manifest.json", dir);
-    if (access(path, F_OK) == 0) {
-        snprintf(out, cap, "%s", dir);
-        return 0;
-    }
-    int rc = ckpt_pointer_read(dir, name, sizeof name, err);
-    if (rc == PSC_ENOTFOUND)
-        return ckpt_find_latest(dir, out, cap, err);
-    if (rc != 0)
-        return rc;
-    int n = snprintf(out, cap, "%s/%s", dir, name);
-    if (n < 0 || (size_t) n >= cap)
-        return psc_seterr(err, PSC_EINVAL, "path '%s/%s' is too long", dir,
-                          name);
-    return 0;
-}
-
 static void s_print(const char *dir, const struct ckpt_manifest *m)
 {
     char when[64] = "?";
@@ -184,7 +159,7 @@ int main(int argc, char **argv)
     }
     char dir[PATH_MAX];
     struct ckpt_manifest m;
-    int rc = s_resolve(o.dir, dir, sizeof dir, err);
+    int rc = ckpt_resolve(o.dir, dir, sizeof dir, err);
     if (rc == 0)
         rc = ckpt_manifest_read(dir, &m, err);
     if (rc != 0) {

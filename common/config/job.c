@@ -113,6 +113,16 @@ static const struct opt s_opts[] = {
     O("restore", T_STR, restore, "latest",
       "none (start afresh), latest (resume from the newest valid "
       "checkpoint in model_dir, if any) or the path of a checkpoint folder"),
+    O("model_name", T_STR, model_name, "model",
+      "exports go to model_dir/export/<model_name>/<version>/"),
+    O("class_names", T_STR, class_names,
+      "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,"
+      "Ankle boot",
+      "the classes' names in label order, comma-separated (exports)"),
+    O("export_every_checkpoint", T_BOOL, export_every_checkpoint, "false",
+      "export a version after every checkpoint, not only at the end"),
+    O("export_quantize", T_STR, export_quantize, "none",
+      "none or int8 (per-output-channel weights) for the chief's exports"),
     O("log_interval_s", T_FLOAT, log_interval_s, "1",
       "seconds between progress lines and metrics records"),
     O("eval_interval_s", T_FLOAT, eval_interval_s, "5",
@@ -517,6 +527,70 @@ static int s_check_checkpoints(const struct job *job, char *err)
     return 0;
 }
 
+static int s_name_char_ok(unsigned char c)
+{
+    return c >= 0x20 && c != 0x7f && c != '"' && c != '\\';
+}
+
+int job_class_names(const struct job *job, char (*names)[JOB_CLASS_NAME_LEN],
+                    int cap, char *err)
+{
+    int n = 0;
+    const char *p = job->class_names;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        int ok = len > 0 && len < JOB_CLASS_NAME_LEN && n < cap;
+        for (size_t i = 0; ok && i < len; i++)
+            ok = s_name_char_ok((unsigned char) p[i]);
+        if (!ok)
+            return psc_seterr(err, PSC_ECONFIG,
+                              "class_names: name %d is empty, longer than %d "
+                              "bytes, holds a quote, backslash or control "
+                              "character, or is one too many",
+                              n + 1, JOB_CLASS_NAME_LEN - 1);
+        memcpy(names[n], p, len);
+        names[n][len] = '\0';
+        n++;
+        if (p[len] == '\0')
+            return n;
+        p += len + 1;
+    }
+}
+
+static int s_name_ok(const char *s)
+{
+    if (s[0] == '\0' || s[0] == '.' || strlen(s) > 128)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!isalnum((unsigned char) *p) && strchr("_.-", *p) == NULL)
+            return 0;
+    return 1;
+}
+
+static int s_check_export(const struct job *job, char *err)
+{
+    char names[JOB_MAX_CLASSES][JOB_CLASS_NAME_LEN];
+    int n = job_class_names(job, names, JOB_MAX_CLASSES, err);
+    if (n < 0)
+        return n;
+    if (n != JOB_CLASSES)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "class_names names %d classes, the data has %d: "
+                          "give one name per label, separated by commas",
+                          n, JOB_CLASSES);
+    if (!s_name_ok(job->model_name))
+        return psc_seterr(err, PSC_ECONFIG,
+                          "model_name '%s' is not a folder name: use letters, "
+                          "digits, '_', '-' and '.', not first",
+                          job->model_name);
+    if (strcmp(job->export_quantize, "none") != 0 &&
+        strcmp(job->export_quantize, "int8") != 0)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "export_quantize '%s' is unknown: use none or int8",
+                          job->export_quantize);
+    return 0;
+}
+
 static int s_check_bench(const struct job *job, char *err)
 {
     if (job->bench_dense_floats < 0 || job->bench_dense_floats > (1L << 34) ||
@@ -595,7 +669,7 @@ struct job *job_new(const char *path, const char *const *sets, int nsets,
     if (s_derive_names(job, err) != 0 || s_check_ranges(job, err) != 0 ||
         s_check_timing(job, err) != 0 || s_check_stragglers(job, err) != 0 ||
         s_check_data(job, err) != 0 || s_check_bench(job, err) != 0 ||
-        s_check_checkpoints(job, err) != 0)
+        s_check_checkpoints(job, err) != 0 || s_check_export(job, err) != 0)
         goto fail;
     return job;
 fail:

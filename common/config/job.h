@@ -14,6 +14,9 @@
 #define JOB_MAX_HIDDEN     8
 #define JOB_MAX_STRAGGLERS 64
 #define JOB_STR            512
+#define JOB_MAX_CLASSES    256
+#define JOB_CLASS_NAME_LEN 64 /* with the NUL */
+#define JOB_CLASSES        10 /* the data's: Fashion-MNIST's labels 0..9 */
 
 enum job_mode { JOB_SYNC = 0, JOB_ASYNC };
 enum job_staleness { JOB_STALE_NONE = 0, JOB_STALE_INVERSE, JOB_STALE_DROP };
@@ -66,6 +69,10 @@ struct job {
     long checkpoint_steps;
     long keep_checkpoints;
     char restore[JOB_STR];
+    char model_name[JOB_STR];
+    char class_names[JOB_STR];
+    int export_every_checkpoint;
+    char export_quantize[JOB_STR];
     double log_interval_s;
     double eval_interval_s;
     double startup_timeout_s;
@@ -128,6 +135,15 @@ void job_data_location(const struct job *job, enum job_data_file f, char *out,
 
 /* Number of training steps: max_steps, or epochs over train_examples. */
 long job_total_steps(const struct job *job, long train_examples, int nworkers);
+
+/*
+ * Splits class_names into names (cap entries of JOB_CLASS_NAME_LEN bytes).
+ * Returns the number of classes, or PSC_ECONFIG with one line in err when
+ * a name is empty, too long or holds a quote, backslash or control
+ * character.
+ */
+int job_class_names(const struct job *job, char (*names)[JOB_CLASS_NAME_LEN],
+                    int cap, char *err);
 
 /* The optimizer settings of the job. */
 void job_optim_config(const struct job *job, struct optim_config *c);

@@ -131,6 +131,14 @@ int ckpt_pointer_read(const char *model_dir, char *out, size_t cap, char *err);
 int ckpt_find_latest(const char *model_dir, char *out, size_t cap, char *err);
 
 /*
+ * The checkpoint folder dir means, into out: dir itself when it holds a
+ * manifest, else the one MODEL_DIR dir's pointer names, else the newest
+ * that verifies (ckpt_find_latest()). Returns 0 or a PSC_E* with one line
+ * in err.
+ */
+int ckpt_resolve(const char *dir, char *out, size_t cap, char *err);
+
+/*
  * Removes all but the newest keep (>= 1) complete checkpoint folders, and
  * incomplete ones older than the newest complete one (leftovers of a crash;
  * newer ones may still be being written). The pointer's target is never

@@ -262,6 +262,27 @@ int ckpt_find_latest(const char *model_dir, char *out, size_t cap, char *err)
 }
 
 /* Removes a checkpoint folder and the files in it (it holds no folders). */
+int ckpt_resolve(const char *dir, char *out, size_t cap, char *err)
+{
+    char path[PATH_MAX];
+    char name[CKPT_NAME_LEN] = "";
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    if (access(path, F_OK) == 0) {
+        snprintf(out, cap, "%s", dir);
+        return 0;
+    }
+    int rc = ckpt_pointer_read(dir, name, sizeof name, err);
+    if (rc == PSC_ENOTFOUND)
+        return ckpt_find_latest(dir, out, cap, err);
+    if (rc != 0)
+        return rc;
+    int n = snprintf(out, cap, "%s/%s", dir, name);
+    if (n < 0 || (size_t) n >= cap)
+        return psc_seterr(err, PSC_EINVAL, "path '%s/%s' is too long", dir,
+                          name);
+    return 0;
+}
+
 static int s_remove(const char *path, char *err)
 {
     DIR *d = opendir(path);

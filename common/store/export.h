@@ -31,9 +31,9 @@ enum export_dtype { EXPORT_F32 = 0, EXPORT_INT8 };
 struct export_layer {
     int in;
     int out;
-    int relu;      /* 1: ReLU follows; 0: the output layer, softmax follows */
-    float *kernel; /* in x out, row-major; for int8 the dequantized values */
-    float *bias;   /* out; float32 in every dtype */
+    int relu;        /* 1: ReLU follows; 0: the output layer, softmax follows */
+    float *kernel;   /* in x out, row-major; for int8 the dequantized values */
+    float *bias;     /* out; float32 in every dtype */
     int8_t *qkernel; /* int8 only: in x out, kernel = qkernel * scale[col] */
     float *scale;    /* int8 only: out, one per output column */
 };
@@ -76,11 +76,12 @@ int export_model_from_ckpt(struct export_model *m, const char *ckpt_dir,
                            char *err);
 
 /*
- * Sets the class names from a comma-separated list, which must name exactly
- * m->classes classes, each 1..63 bytes without quotes or control
- * characters. Returns 0 or PSC_ECONFIG with one line in err.
+ * Sets the class names (n of them, as job_class_names() gives them), which
+ * must name exactly m->classes classes. Returns 0 or PSC_ECONFIG with one
+ * line in err.
  */
-int export_model_set_classes(struct export_model *m, const char *csv,
+int export_model_set_classes(struct export_model *m,
+                             const char (*names)[EXPORT_NAME_LEN], int n,
                              char *err);
 
 /*
@@ -100,8 +101,8 @@ void export_model_quantize(struct export_model *m);
  * bytes). Returns 0 or a PSC_E* with one line in err; nothing is left
  * behind on failure.
  */
-int export_write(const char *base, const struct export_model *m,
-                 char *version, char *err);
+int export_write(const char *base, const struct export_model *m, char *version,
+                 char *err);
 
 /*
  * Reads and checks the version folder dir: model.json (format version,

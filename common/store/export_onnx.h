@@ -16,8 +16,7 @@ struct export_model;
  * Writes dir/model.onnx for m (float32 or int8; the folder exists).
  * Returns 0 or a PSC_E* with one line in err.
  */
-int export_onnx_write(const char *dir, const struct export_model *m,
-                      char *err);
+int export_onnx_write(const char *dir, const struct export_model *m, char *err);
 
 /*
  * Parses the file at path and checks that it is m's graph: opset, input

@@ -14,8 +14,7 @@ struct export_model;
  * Creates the folder dir and writes m's layers model into it. Returns 0
  * or a PSC_E* with one line in err.
  */
-int export_tfjs_write(const char *dir, const struct export_model *m,
-                      char *err);
+int export_tfjs_write(const char *dir, const struct export_model *m, char *err);
 
 /*
  * Checks the folder dir against m: model.json parses, its layers and the
@@ -24,7 +23,6 @@ int export_tfjs_write(const char *dir, const struct export_model *m,
  * PSC_EIO, or PSC_EPROTO with one line in err naming the file and the
  * problem.
  */
-int export_tfjs_check(const char *dir, const struct export_model *m,
-                      char *err);
+int export_tfjs_check(const char *dir, const struct export_model *m, char *err);
 
 #endif
