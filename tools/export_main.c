@@ -163,8 +163,8 @@ static int s_parse(int argc, char **argv, struct opts *o, char *err)
 static void s_eval_at(const char *ckpt_dir, struct export_model *m)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/../eval.jsonl", ckpt_dir);
-    FILE *f = fopen(path, "r");
+    int n = snprintf(path, sizeof path, "%s/../eval.jsonl", ckpt_dir);
+    FILE *f = n > 0 && (size_t) n < sizeof path ? fopen(path, "r") : NULL;
     if (f == NULL)
         return;
     char line[1024];

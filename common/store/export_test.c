@@ -316,7 +316,7 @@ static void test_damage(const char *base, const struct export_model *m)
 int main(void)
 {
     char *tmp = fx_tmpdir();
-    char base[4096];
+    char base[1024];
     struct export_model m;
     float *flat = NULL;
     snprintf(base, sizeof base, "%s/export/model", tmp);

@@ -165,9 +165,15 @@ static int s_hash_folder(const char *dir, const char *sub, json_t *files,
         char file[PATH_MAX];
         char hex[SHA256_HEX_LEN + 1];
         struct stat st;
-        snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "", e->d_name);
-        snprintf(file, sizeof file, "%s/%s", dir, rel);
-        if (e->d_name[0] == '.' || stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+        int n = snprintf(rel, sizeof rel, "%s%s%s", sub, *sub ? "/" : "",
+                         e->d_name);
+        int m = snprintf(file, sizeof file, "%s/%s", dir, rel);
+        if (n < 0 || (size_t) n >= sizeof rel || m < 0 ||
+            (size_t) m >= sizeof file)
+            rc = psc_seterr(err, PSC_EINVAL, "path '%s/%s' is too long", path,
+                            e->d_name);
+        if (rc != 0 || e->d_name[0] == '.' || stat(file, &st) != 0 ||
+            !S_ISREG(st.st_mode))
             continue;
         rc = sha256_file(file, hex, err);
         if (rc == 0)
@@ -201,7 +207,9 @@ static int s_write_manifest(const char *dir, const struct export_model *m,
 static int s_build(const char *dir, const struct export_model *m, char *err)
 {
     char tfjs[PATH_MAX];
-    snprintf(tfjs, sizeof tfjs, "%s/%s", dir, EXPORT__TFJS);
+    int n = snprintf(tfjs, sizeof tfjs, "%s/%s", dir, EXPORT__TFJS);
+    if (n < 0 || (size_t) n >= sizeof tfjs)
+        return psc_seterr(err, PSC_EINVAL, "path '%s' is too long", dir);
     if (psc_mkdirs(dir, err) != 0)
         return PSC_EIO;
     int rc = s_write_weights(dir, m, err);
