@@ -243,7 +243,14 @@ static const char *s_layer_nodes(struct s_builder *b,
         snprintf(zero, sizeof zero, "layer%d_kernel_zero", l);
         snprintf(dq, sizeof dq, "layer%d_dequantize", l);
         const char *in[] = {q, scale, zero};
-        s_axis(b, s_node(b, "DequantizeLinear", dq, kernel, 3, in), 1);
+        /*
+         * Per output column: axis -1, the same axis as 1 for the [in, out]
+         * kernel. Written as 1, onnxruntime (1.30, default optimizations)
+         * fuses DequantizeLinear and MatMul into MatMulNBits, which also
+         * quantizes the activations to int8 and moves the probabilities by
+         * up to 1e-3; its fusion only takes axis 1 as written.
+         */
+        s_axis(b, s_node(b, "DequantizeLinear", dq, kernel, 3, in), -1);
     }
     const char *mm_in[] = {x, kernel};
     const char *add_in[] = {mm, bias};

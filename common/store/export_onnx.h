@@ -12,7 +12,9 @@
  *                   is a float32 scalar initializer
  *   layer<l>_dequantize  int8 only: DequantizeLinear(layer<l>_kernel_q
  *                   int8 [in, out], layer<l>_kernel_scale float32 [out],
- *                   layer<l>_kernel_zero int8 [out], all 0; axis=1)
+ *                   layer<l>_kernel_zero int8 [out], all 0; axis=-1,
+ *                   the output column, as 1 would be, but not fused by
+ *                   onnxruntime into a kernel that quantizes activations)
  *                   -> layer<l>_kernel
  *   layer<l>_matmul MatMul(x, layer<l>_kernel float32 [in, out])
  *   layer<l>_add    Add(layer<l>_matmul, layer<l>_bias float32 [out])
