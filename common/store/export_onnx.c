@@ -253,8 +253,8 @@ static const char *s_layer_nodes(struct s_builder *b,
         s_axis(b, s_node(b, "DequantizeLinear", dq, kernel, 3, in), -1);
     }
     const char *mm_in[] = {x, kernel};
-    const char *add_in[] = {mm, bias};
     x = s_node(b, "MatMul", mm, mm, 2, mm_in)->output[0];
+    const char *add_in[] = {x, bias};
     x = s_node(b, "Add", add, add, 2, add_in)->output[0];
     if (m->layers[l].relu) {
         const char *relu_in[] = {x};
@@ -551,12 +551,13 @@ static int s_check_init(const char *path, const Onnx__GraphProto *g,
     if (t == NULL)
         return psc_seterr(err, PSC_EPROTO, "'%s': initializer '%s' is missing",
                           path, name);
-    char a[32], b[32];
-    if (!t->has_data_type || t->data_type != want->data_type)
+    if (!t->has_data_type || t->data_type != want->data_type) {
+        char a[32], b[32];
         return psc_seterr(err, PSC_EPROTO,
                           "'%s': initializer '%s' is %s, model.json says %s",
                           path, name, s_dtype_name(t->data_type, a, sizeof a),
                           s_dtype_name(want->data_type, b, sizeof b));
+    }
     char got_dims[128], want_dims[128];
     s_dims_str(t->dims, t->n_dims, got_dims, sizeof got_dims);
     s_dims_str(want->dims, want->n_dims, want_dims, sizeof want_dims);
