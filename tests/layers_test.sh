@@ -21,6 +21,9 @@ for i in "${!order[@]}"; do
 done
 # The generated wire protocol sits with net/.
 layer_of[psc.pb-c.h]=net
+# ONNX's generated schema (proto/CMakeLists.txt) sits with store/, its one
+# user (export_onnx.c).
+layer_of[onnx.pb-c.h]=store
 
 failed=0 checked=0
 for d in "$common"/*/; do
