@@ -66,6 +66,13 @@ static const struct {
     {"checkpoint_steps", "0", NULL},
     {"keep_checkpoints", "5", NULL},
     {"restore", "latest", NULL},
+    {"model_name", "model", NULL},
+    {"class_names",
+     "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle "
+     "boot",
+     NULL},
+    {"export_every_checkpoint", "false", NULL},
+    {"export_quantize", "none", NULL},
     {"log_interval_s", "1", NULL},
     {"eval_interval_s", "5", NULL},
     {"startup_timeout_s", "120", NULL},
@@ -754,6 +761,30 @@ static void test_refused_names(void)
                   "data.sharding 'random' is unknown: use shard or sample");
     s_set_refused("wire_dtype=bf16",
                   "wire_dtype 'bf16' is unknown: use f32 or f16");
+    s_set_refused("export_quantize=int4",
+                  "export_quantize 'int4' is unknown: use none or int8");
+    s_set_refused("model_name=../up",
+                  "model_name '../up' is not a folder name: use letters, "
+                  "digits, '_', '-' and '.', not first");
+    s_set_refused("class_names=a,b,c",
+                  "class_names names 3 classes, the data has 10: give one "
+                  "name per label, separated by commas");
+    s_set_refused("class_names=a,,c",
+                  "class_names: name 2 is empty, longer than 63 bytes, holds "
+                  "a quote, backslash or control character, or is one too "
+                  "many");
+}
+
+/* The class names, split. */
+static void test_class_names(void)
+{
+    char err[PSC_ERR_LEN] = "";
+    char names[16][JOB_CLASS_NAME_LEN];
+    struct job *job = s_job_set("class_names=0,1,2,3,4,5,6,7,8,nine 9");
+    CHECK_EQ(job_class_names(job, names, 16, err), 10);
+    CHECK_STR(names[9], "nine 9");
+    CHECK_EQ(job_class_names(job, names, 9, err), PSC_ECONFIG);
+    job_destroy(&job);
 }
 
 /* Refusals of values out of range, one message per group of options. */
@@ -1101,6 +1132,7 @@ int main(void)
     test_check_cluster();
     test_refused_syntax();
     test_refused_names();
+    test_class_names();
     test_refused_ranges();
     test_refused_specs();
     test_refused_file();

@@ -5,6 +5,7 @@
  * and stores it durably.
  */
 #include "ckpt_manifest.h"
+#include "json_file.h"
 
 #include "ckpt_io.h"
 #include "placement.h"
@@ -512,19 +513,11 @@ int ckpt_manifest_read(const char *ckpt_dir, struct ckpt_manifest *m, char *err)
     int rc = ckpt_io_path(path, sizeof path, ckpt_dir, CKPT_MANIFEST_FILE, err);
     if (rc != 0)
         return rc;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL && errno == ENOENT)
-        return psc_seterr(err, PSC_ENOTFOUND,
-                          "'%s' is missing (a partial checkpoint)", path);
-    if (f == NULL)
-        return psc_seterr(err, PSC_EIO, "cannot open '%s': %s", path,
-                          strerror(errno));
-    json_error_t jerr;
-    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
-    fclose(f);
-    if (root == NULL)
-        return psc_seterr(err, PSC_EPROTO, "bad manifest '%s': line %d: %s",
-                          path, jerr.line, jerr.text);
+    json_t *root = NULL;
+    rc =
+        json_file_load(path, "manifest", " (a partial checkpoint)", &root, err);
+    if (rc != 0)
+        return rc;
     char why[PSC_ERR_LEN];
     rc = s_from_json(root, m, why);
     json_decref(root);

@@ -10,6 +10,7 @@
 #include "export_internal.h"
 #include "export_onnx.h"
 #include "export_tfjs.h"
+#include "json_file.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "sha256.h"
@@ -385,19 +386,13 @@ int export_read(const char *dir, struct export_model *m, char *err)
     memset(m, 0, sizeof *m);
     struct s_ctx c = {.dir = dir, .err = err};
     snprintf(c.path, sizeof c.path, "%s/%s", dir, EXPORT__MANIFEST);
-    json_error_t jerr;
-    json_t *root = json_load_file(c.path, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL) {
-        struct stat st;
-        if (stat(c.path, &st) != 0)
-            return psc_seterr(err, PSC_ENOTFOUND,
-                              "'%s' is missing: not an export folder, or an "
-                              "incomplete one",
-                              c.path);
-        return psc_seterr(err, PSC_EPROTO, "'%s': line %d: %s", c.path,
-                          jerr.line, jerr.text);
-    }
-    int rc = s_read_header(&c, m, root);
+    json_t *root = NULL;
+    int rc = json_file_load(c.path, "export manifest",
+                            ": not an export folder, or an incomplete one",
+                            &root, err);
+    if (rc != 0)
+        return rc;
+    rc = s_read_header(&c, m, root);
     if (rc == 0)
         rc = s_read_input(&c, m, root);
     if (rc == 0)

@@ -11,6 +11,7 @@
 
 #include "ckpt_io.h"
 #include "export.h"
+#include "json_file.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_fs.h"
@@ -411,18 +412,10 @@ int export_tfjs_check(const char *dir, const struct export_model *m, char *err)
     rc = ckpt_io_path(path, sizeof path, dir, S_MODEL_FILE, err);
     if (rc != 0)
         return rc;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL && errno == ENOENT)
-        return psc_seterr(err, PSC_ENOTFOUND, "'%s' is missing", path);
-    if (f == NULL)
-        return psc_seterr(err, PSC_EIO, "cannot open '%s': %s", path,
-                          strerror(errno));
-    json_error_t jerr;
-    json_t *root = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
-    fclose(f);
-    if (root == NULL)
-        return psc_seterr(err, PSC_EPROTO, "bad tfjs model '%s': line %d: %s",
-                          path, jerr.line, jerr.text);
+    json_t *root = NULL;
+    rc = json_file_load(path, "tfjs model", "", &root, err);
+    if (rc != 0)
+        return rc;
     rc = s_want_str(root, "", "format", S_FORMAT, why);
     if (rc == 0)
         rc = s_check_topology(root, m, why);
