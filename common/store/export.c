@@ -251,7 +251,8 @@ int export__highest_version(const char *base, long *highest, char *name,
         long v = s_version_number(e->d_name);
         if (v > *highest) {
             *highest = v;
-            snprintf(name, EXPORT_VERSION_LEN, "%s", e->d_name);
+            /* At most 9 digits: s_version_number() said so. */
+            memcpy(name, e->d_name, strlen(e->d_name) + 1);
         }
     }
     closedir(d);
