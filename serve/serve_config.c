@@ -764,7 +764,8 @@ static int s_take(struct serve_config *c, struct s_flags *fl, int id,
 
 /*
  * getopt_long cannot take a value for a flag that works without one, so
- * --enable_batching=true|false is read here and left out of words.
+ * --enable_batching[=true|false] is read here, in argv's order (the last
+ * one wins), and left out of words.
  */
 static int s_bool_flags(struct serve_config *c, int argc, char **argv,
                         char **words, int *nwords, char *err)
@@ -778,11 +779,12 @@ static int s_bool_flags(struct serve_config *c, int argc, char **argv,
                 words[n++] = argv[i++];
             break;
         }
-        if (i == 0 || strncmp(a, S_BATCH_FLAG, len) != 0 || a[len] != '=') {
+        if (i == 0 || strncmp(a, S_BATCH_FLAG, len) != 0 ||
+            (a[len] != '=' && a[len] != '\0')) {
             words[n++] = argv[i];
             continue;
         }
-        if (strcmp(a + len + 1, "true") == 0)
+        if (a[len] == '\0' || strcmp(a + len + 1, "true") == 0)
             c->batching.enabled = 1;
         else if (strcmp(a + len + 1, "false") == 0)
             c->batching.enabled = 0;
