@@ -23,6 +23,12 @@
 /* Seconds an idle connection is kept (TF Serving's REST timeout is 30 s). */
 #define S_CONNECTION_TIMEOUT 30
 
+/*
+ * Bytes of an over-long chunked upload read and dropped before its
+ * connection is closed instead of answered 413.
+ */
+#define S_MAX_DROPPED (64u << 20)
+
 /* With batching, at most this many HTTP threads by default. */
 #define S_MAX_BATCH_THREADS 64
 
@@ -103,12 +109,12 @@ static enum MHD_Result s_collect(serve_http_t *h, struct s_upload *u,
         u->too_big = 1;
     if (u->too_big) {
         /*
-         * MHD cannot answer in the middle of an upload, so the 413 waits
-         * for its end; a client that goes on sending for as much again is
-         * cut off instead.
+         * MHD cannot answer in the middle of an upload (a chunked one has
+         * no Content-Length to refuse at once), so the 413 waits for its
+         * end; one that goes on for S_MAX_DROPPED more is cut off.
          */
         u->dropped += size;
-        return u->dropped > max ? MHD_NO : MHD_YES;
+        return u->dropped > S_MAX_DROPPED ? MHD_NO : MHD_YES;
     }
     if (u->len + size > u->cap) {
         u->cap = u->cap * 2 > u->len + size ? u->cap * 2 : u->len + size;
