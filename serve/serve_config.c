@@ -593,9 +593,16 @@ static const char *const s_batch_fields[4] = {
 
 static long *s_batch_slot(struct serve_batching *b, int i)
 {
-    long *slots[4] = {&b->max_batch_size, &b->batch_timeout_micros,
-                      &b->num_batch_threads, &b->max_enqueued_batches};
-    return slots[i];
+    switch (i) {
+    case 0:
+        return &b->max_batch_size;
+    case 1:
+        return &b->batch_timeout_micros;
+    case 2:
+        return &b->num_batch_threads;
+    default:
+        return &b->max_enqueued_batches;
+    }
 }
 
 /* The smallest value each batching parameter takes. */
