@@ -8,7 +8,7 @@ packages=(
     build-essential cmake pkg-config
     libzmq3-dev libprotobuf-c-dev protobuf-c-compiler
     libjansson-dev libopenblas-dev libcurl4-openssl-dev zlib1g-dev
-    libonnx-dev
+    libonnx-dev libmicrohttpd-dev
     dataset-fashion-mnist
     python3 iproute2 procps
     clang-format clang-tidy
