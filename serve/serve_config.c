@@ -7,6 +7,7 @@
  */
 #include "serve_config.h"
 
+#include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_num.h"
 #include "psc_opts.h"
@@ -285,9 +286,7 @@ static int s_read_file(const char *path, char **out, char *err)
     if (f == NULL)
         return psc_seterr(err, PSC_ECONFIG, "cannot open '%s': %s", path,
                           strerror(errno));
-    char *buf = malloc((size_t) S_MAX_FILE_BYTES + 1);
-    if (buf == NULL)
-        abort();
+    char *buf = psc_xmalloc((size_t) S_MAX_FILE_BYTES + 1);
     size_t n = fread(buf, 1, (size_t) S_MAX_FILE_BYTES + 1, f);
     int bad = ferror(f);
     fclose(f);
@@ -593,9 +592,16 @@ static const char *const s_batch_fields[4] = {
 
 static long *s_batch_slot(struct serve_batching *b, int i)
 {
-    long *slots[4] = {&b->max_batch_size, &b->batch_timeout_micros,
-                      &b->num_batch_threads, &b->max_enqueued_batches};
-    return slots[i];
+    switch (i) {
+    case 0:
+        return &b->max_batch_size;
+    case 1:
+        return &b->batch_timeout_micros;
+    case 2:
+        return &b->num_batch_threads;
+    default:
+        return &b->max_enqueued_batches;
+    }
 }
 
 /* The smallest value each batching parameter takes. */
@@ -863,9 +869,7 @@ static int s_check(struct serve_config *c, char *err)
 int serve_config_parse(struct serve_config *c, int argc, char **argv, char *err)
 {
     s_defaults(c);
-    char **words = calloc((size_t) argc + 1, sizeof *words);
-    if (words == NULL)
-        abort();
+    char **words = psc_xcalloc((size_t) argc + 1, sizeof *words);
     int nwords = 0;
     int rc = s_bool_flags(c, argc, argv, words, &nwords, err);
     struct s_flags fl = {0};

@@ -177,17 +177,19 @@ static int s_found_one(const char *base, const char *name, struct s_found *f)
  */
 static int s_list(const char *base, struct s_found **out, char *err)
 {
+    *out = NULL;
     DIR *d = opendir(base);
-    if (d == NULL)
-        return psc_seterr(err, PSC_EIO, "cannot list '%s': %s", base,
-                          strerror(errno));
-    struct s_found *found = NULL;
+    if (d == NULL) {
+        psc_seterr(err, PSC_EIO, "cannot list '%s': %s", base, strerror(errno));
+        return PSC_EIO;
+    }
+    int cap = 16;
+    struct s_found *found = psc_xmalloc((size_t) cap * sizeof *found);
     int n = 0;
-    int cap = 0;
     const struct dirent *e;
     while (n < S_MAX_FOUND && (e = readdir(d)) != NULL) {
         if (n == cap) {
-            cap = cap > 0 ? 2 * cap : 16;
+            cap *= 2;
             found = psc_xrealloc(found, (size_t) cap * sizeof *found);
         }
         n += s_found_one(base, e->d_name, &found[n]);
@@ -366,7 +368,7 @@ static void s_publish(serve_models_t *s, struct s_model *m, struct s_plan *plan,
     for (int i = 0; i < plan->nrefused; i++)
         s_state_set(m, plan->refused[i], 0, plan->refused_code[i],
                     plan->refused_msg[i]);
-    memcpy(m->loaded, next, (size_t) n * sizeof *next);
+    memcpy(m->loaded, next, (size_t) n * sizeof(struct s_entry *));
     m->nloaded = n;
 }
 
