@@ -383,7 +383,8 @@ batch_prediction() {
     local acc
     acc=$(evaluate "$BASE/0001" "$WORK/p1")
     echo "psc-export: $acc"
-    # The test set, one 784-list a line, and two malformed lines (101, 5003).
+    # The test set, one 784-list a line, and two malformed lines (101, 5002),
+    # reported as IN:LINE or "line LINE".
     py "$WORK/in.jsonl" <<'PY'
 import json, sys
 import serve_util as u
@@ -396,8 +397,8 @@ PY
     "$BIN/psc-serve" --batch "$WORK/in.jsonl" --out "$WORK/out.jsonl" \
         --model_name "$NAME" --model_base_path "$BASE" >"$WORK/batch.log" 2>&1 ||
         fail "psc-serve --batch exited $?"
-    grep -E "line 101([^0-9]|$)" "$WORK/batch.log" || fail "line 101 not reported"
-    grep -E "line 5002([^0-9]|$)" "$WORK/batch.log" || fail "line 5002 not reported"
+    grep -E "(line |:)101([^0-9]|$)" "$WORK/batch.log" || fail "line 101 not reported"
+    grep -E "(line |:)5002([^0-9]|$)" "$WORK/batch.log" || fail "line 5002 not reported"
     py "$WORK/out.jsonl" "$WORK/p1" "$acc" <<'PY' || fail "batch predictions"
 import json, re, sys
 import serve_util as u
@@ -417,7 +418,7 @@ PY
         --model_name "$NAME" --model_base_path "$BASE" >"$WORK/strict.log" 2>&1
     local rc=$?
     [ $rc -eq 1 ] || fail "--strict with malformed lines exited $rc, not 1"
-    grep -E "line 101([^0-9]|$)" "$WORK/strict.log" || fail "--strict did not name line 101"
+    grep -E "(line |:)101([^0-9]|$)" "$WORK/strict.log" || fail "--strict did not name line 101"
 }
 
 prometheus_() {
