@@ -100,8 +100,10 @@ int main(int argc, char **argv)
     }
     signal(SIGINT, s_on_signal);
     signal(SIGTERM, s_on_signal);
-    fprintf(stderr, "psc-http-floor: listening on port %d (%u threads, "
-                    "%ld-byte answers)\n", port, threads, bytes);
+    fprintf(stderr,
+            "psc-http-floor: listening on port %d (%u threads, "
+            "%ld-byte answers)\n",
+            port, threads, bytes);
     while (!s_stop)
         pause();
     MHD_stop_daemon(d);
