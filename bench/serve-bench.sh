@@ -135,6 +135,7 @@ row "predict, 16 conn, no swaps" "$RPS" "$P50" "$P99" "$FAILED" ""
     while :; do
         to=$(printf '%s/%04d' "$base" "$v")
         cp -r "$tmp/v" "$base/.tmp-$v" && mv "$base/.tmp-$v" "$to"
+        echo "$v" >"$tmp/puts"
         sleep 1
         rm -rf "$(printf '%s/%04d' "$base" $((v - 1)))"
         v=$((v + 1))
@@ -146,8 +147,9 @@ run 16 "$tmp/one.json" "$URL"
 kill "$swapper" 2>/dev/null
 wait "$swapper" 2>/dev/null
 loaded=$(grep -c "loaded version" "$tmp/serve.log")
+puts=$(($(cat "$tmp/puts" 2>/dev/null || echo 1) - 1))
 row "predict, 16 conn, a swap every second" "$RPS" "$P50" "$P99" "$FAILED" \
-    "$((loaded - 1)) versions swapped in"
+    "$puts versions put, $((loaded - 1)) loaded (a poll loads the newest)"
 stop_pid "$SERVE_PID"
 
 echo
