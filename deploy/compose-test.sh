@@ -8,7 +8,9 @@
 #   4. runs deploy/docker-compose.yml, waits for the chief's exit status,
 #      then for every other container; all must exit 0 and the evaluator's
 #      final test accuracy (log line and MODEL_DIR/eval.jsonl) must reach
-#      $PSC_MIN_ACCURACY,
+#      $PSC_MIN_ACCURACY; the "serving" service (psc-serve on the chief's
+#      export) must answer one predict with 10 probabilities, then stop
+#      with exit 0 like the others,
 #   5. does the same with deploy/docker-compose.straggler.yml on top (sync
 #      training, one backup worker, one straggler), unless --demo-only,
 #   6. checks that a role running as PID 1 stops on SIGTERM (status 143)
@@ -158,6 +160,7 @@ run_cluster() {
     else
         say "[$run] chief exited with status $(cat "$tmp/chief.rc")"
     fi
+    check_serving "$run" || rc=1
     ids=$(dc "$run" ps -q)
     for id in $ids; do
         local left=$((deadline - $(date +%s)))
@@ -219,6 +222,50 @@ run_cluster() {
     dc "$run" down -v -t 5 >/dev/null 2>&1
     timing "run $run" "$(elapsed "$t0")"
     return $rc
+}
+
+# check_serving RUN: once the chief has exported, psc-serve (service
+# "serving", published on a free host port) becomes ready and answers one
+# predict of a test image with 10 probabilities; then it is stopped, so
+# that it exits 0 like the roles. Readiness is polled: /readyz is the
+# event, 120 s only bound a hang.
+check_serving() {
+    local run=$1 addr ready=0 i answer
+    addr=$(dc "$run" port serving 8501 2>/dev/null | tail -n1)
+    if [ -z "$addr" ]; then
+        say "[$run] serving: no host port for 8501"
+        return 1
+    fi
+    for ((i = 0; i < 600; i++)); do
+        if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/readyz")" = 200 ]; then
+            ready=1
+            break
+        fi
+        sleep 0.2
+    done
+    if [ $ready -ne 1 ]; then
+        say "[$run] serving: /readyz never 200 at $addr"
+        dc "$run" logs --no-color --tail=20 serving >&2 2>&1
+        return 1
+    fi
+    answer=$(python3 - "http://$addr/v1/models/fashion:predict" <<'PY'
+import gzip, json, sys, urllib.request
+with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+    f.read(16)
+    image = list(f.read(784))
+req = urllib.request.Request(sys.argv[1], data=json.dumps({"instances": [image]}).encode())
+p = json.load(urllib.request.urlopen(req, timeout=30))["predictions"]
+assert len(p) == 1 and len(p[0]) == 10 and abs(sum(p[0]) - 1) < 1e-4, p
+print(max(range(10), key=lambda j: p[0][j]))
+PY
+)
+    if [ -z "$answer" ]; then
+        say "[$run] serving: the predict at $addr failed"
+        dc "$run" logs --no-color --tail=20 serving >&2 2>&1
+        return 1
+    fi
+    say "[$run] serving: predict answered class $answer for test image 0 (label 9)"
+    dc "$run" stop -t 10 serving >/dev/null 2>&1
 }
 
 # A role is PID 1 in its container: it must stop on SIGTERM itself (exit

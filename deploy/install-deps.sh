@@ -12,6 +12,9 @@ packages=(
     dataset-fashion-mnist
     python3 iproute2 procps
     clang-format clang-tidy
+    # psc-serve's tests (tests/serve_test.sh): the chapter's client, load,
+    # the scraper and the page's browser.
+    python3-requests wrk prometheus chromium curl
 )
 
 missing=()

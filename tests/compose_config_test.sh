@@ -45,9 +45,10 @@ for f in "$deploy"/docker-compose.*.yml; do
 done
 [ $found -eq 1 ] || { echo "FAIL: no override compose file in deploy/"; fail=$((fail + 1)); }
 
-# The demo's services, each with a TF_CONFIG naming the others by service name.
+# The demo's services, each with a TF_CONFIG naming the others by service
+# name, and psc-serve on their export.
 services=$(docker-compose -f "$deploy/docker-compose.yml" config --services 2>/dev/null | sort | tr '\n' ' ')
-want="chief evaluator ps-0 ps-1 worker-0 worker-1 worker-2 "
+want="chief evaluator ps-0 ps-1 serving worker-0 worker-1 worker-2 "
 if [ "$services" = "$want" ]; then
     echo "ok: services $services"
     pass=$((pass + 1))

@@ -8,7 +8,9 @@
 #  - deploy/k8s/plain/jobs.yaml: the TF_CONFIG written out there, with
 #    $(TASK_INDEX) expanded for each index as Kubernetes does.
 # Also checks that the manifests agree with those texts (replica counts,
-# binaries, port) and that a broken TF_CONFIG is a permanent error (exit 2).
+# binaries, port), that a broken TF_CONFIG is a permanent error (exit 2),
+# and that deploy/k8s/serve-deployment.yaml runs psc-serve with flags it
+# takes, probes /healthz and /readyz, and has a Service on its port.
 #
 # usage: tests/k8s_tfconfig_test.sh [BIN_DIR]   (default $PSC_BIN_DIR or build/bin)
 set -uo pipefail
@@ -111,6 +113,40 @@ while IFS=$'\t' read -r role n tfc; do
         fi
     done
 done <<<"$table"
+
+# --- serving: psc-serve's Deployment and Service -------------------------
+# The command is one psc-serve accepts, probes on /healthz and /readyz on the
+# container's port, the Service selecting the Deployment's pods on it, and
+# the exports' volume is the jobs' claim.
+serve=$k8s/serve-deployment.yaml
+if [ -x "$bin/psc-serve" ]; then
+    cmd=$(python3 - "$serve" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+m = re.search(r'command: \[(.*?)\]', t, re.S)
+print(" ".join(a.strip().strip('"') for a in m.group(1).split(",")))
+PY
+)
+    # With --help last, every flag before it is parsed and checked (an
+    # unknown flag or a bad value exits 2) and nothing is started.
+    read -r -a argv <<<"$cmd"
+    [ "${argv[0]}" = psc-serve ] && ok "serve-deployment runs psc-serve" || bad "serve-deployment runs '${argv[0]}'"
+    out=$("$bin/psc-serve" "${argv[@]:1}" --help 2>&1)
+    rc=$?
+    [ $rc -eq 0 ] && ok "psc-serve takes the deployment's flags" ||
+        { bad "psc-serve exits $rc on the deployment's flags:"; sed 's/^/    /' <<<"$out"; }
+else
+    bad "no $bin/psc-serve (build first)"
+fi
+grep -q 'livenessProbe:' "$serve" && grep -A1 'livenessProbe:' "$serve" | grep -q 'path: /healthz, port: http' &&
+    ok "serving: livenessProbe /healthz" || bad "serving: no livenessProbe on /healthz"
+grep -q 'readinessProbe:' "$serve" && grep -A1 'readinessProbe:' "$serve" | grep -q 'path: /readyz, port: http' &&
+    ok "serving: readinessProbe /readyz" || bad "serving: no readinessProbe on /readyz"
+grep -q 'name: http, containerPort: 8501' "$serve" && grep -q 'targetPort: http' "$serve" &&
+    grep -q '^kind: Service$' "$serve" && ok "serving: Service on the container's port 8501" ||
+    bad "serving: no Service on port http (8501)"
+grep -q 'claimName: psc-models' "$serve" && grep -q 'claimName: psc-models' "$jobs" &&
+    ok "serving: reads the jobs' volume psc-models" || bad "serving: not on the jobs' claim psc-models"
 
 # --- a configuration error is permanent: exit 2 --------------------------
 for role in ps worker chief evaluator; do

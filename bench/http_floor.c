@@ -1,0 +1,112 @@
+/*
+ * psc-http-floor: the HTTP floor under psc-serve's predict numbers
+ * (bench/serve-bench.sh). A libmicrohttpd daemon with serve_http.c's flags
+ * (internal polling thread, epoll where there is one, a thread pool of one
+ * thread per core, a 30 s connection timeout) that reads every request's
+ * body and answers each with the same fixed JSON body of BYTES bytes: all
+ * that psc-serve does but the JSON parsing, the model and its answer.
+ *
+ * usage: psc-http-floor PORT BYTES [THREADS]
+ * Logs "listening on port PORT" when it listens; stops on SIGINT/SIGTERM.
+ */
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define S_CONNECTION_TIMEOUT 30
+
+static volatile sig_atomic_t s_stop;
+
+static void s_on_signal(int sig)
+{
+    s_stop = sig;
+}
+
+/* Collects (and drops) the body, then queues the fixed answer. */
+static enum MHD_Result s_access(void *cls, struct MHD_Connection *c,
+                                const char *url, const char *method,
+                                const char *version, const char *data,
+                                size_t *size, void **con_cls)
+{
+    struct MHD_Response *answer = cls;
+    if (*con_cls == NULL) {
+        *con_cls = c; /* headers seen; the body follows */
+        return MHD_YES;
+    }
+    if (*size > 0) {
+        *size = 0;
+        return MHD_YES;
+    }
+    return MHD_queue_response(c, MHD_HTTP_OK, answer);
+}
+
+/* A JSON body of exactly bytes bytes: {"predictions": [[0.1, ...]]}. */
+static char *s_body(size_t bytes)
+{
+    static const char head[] = "{\"predictions\":[[";
+    static const char tail[] = "]]}";
+    char *b = malloc(bytes + 1);
+    if (b == NULL || bytes < sizeof head + sizeof tail) {
+        free(b);
+        return NULL;
+    }
+    memset(b, ' ', bytes);
+    memcpy(b, head, sizeof head - 1);
+    for (size_t i = sizeof head - 1; i + 12 < bytes - (sizeof tail - 1);
+         i += 12)
+        memcpy(b + i, "0.100000001,", 12);
+    memcpy(b + bytes - (sizeof tail - 1) - 12, "0.100000001 ", 12);
+    memcpy(b + bytes - (sizeof tail - 1), tail, sizeof tail - 1);
+    b[bytes] = '\0';
+    return b;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3 || argc > 4) {
+        fprintf(stderr, "usage: psc-http-floor PORT BYTES [THREADS]\n");
+        return 2;
+    }
+    int port = atoi(argv[1]);
+    long bytes = atol(argv[2]);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = argc == 4 ? (unsigned) atoi(argv[3])
+                                 : (unsigned) (cores > 0 ? cores : 1);
+    char *body = bytes > 0 ? s_body((size_t) bytes) : NULL;
+    if (port <= 0 || port > 65535 || body == NULL || threads == 0) {
+        fprintf(stderr, "psc-http-floor: bad PORT, BYTES (at least 32) "
+                        "or THREADS\n");
+        return 2;
+    }
+    struct MHD_Response *answer = MHD_create_response_from_buffer(
+        (size_t) bytes, body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(answer, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            "application/json");
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
+                 ? MHD_USE_EPOLL
+                 : MHD_USE_POLL;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, (uint16_t) port, NULL, NULL, s_access, answer,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned) S_CONNECTION_TIMEOUT, MHD_OPTION_END);
+    if (d == NULL) {
+        fprintf(stderr, "psc-http-floor: cannot listen on port %d\n", port);
+        MHD_destroy_response(answer);
+        return 1;
+    }
+    signal(SIGINT, s_on_signal);
+    signal(SIGTERM, s_on_signal);
+    fprintf(stderr,
+            "psc-http-floor: listening on port %d (%u threads, "
+            "%ld-byte answers)\n",
+            port, threads, bytes);
+    while (!s_stop)
+        pause();
+    MHD_stop_daemon(d);
+    MHD_destroy_response(answer);
+    return 0;
+}

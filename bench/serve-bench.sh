@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# psc-serve's serving numbers, measured in one run with wrk on 127.0.0.1
+# (psc-serve and wrk share the machine's cores):
+#   - single-instance predict of the demo MLP (784-256-128-10): requests/s,
+#     p50 and p99 at 1, 16 and 64 connections;
+#   - the HTTP floor: psc-http-floor (libmicrohttpd, psc-serve's daemon
+#     flags and thread pool) answering a fixed body of a predict answer's
+#     size; the ratio ours / floor;
+#   - 32-instance requests with --enable_batching: instances/s and the
+#     ratio to single-instance;
+#   - a version swap every second under load at 16 connections: failed
+#     requests and p99, with and without swaps.
+# Trains the model first (psc-launch, ~10 s). Each wrk run is short
+# (PSC_BENCH_SECONDS, 4). Not a test: it prints a table.
+# usage: bench/serve-bench.sh BIN_DIR
+set -uo pipefail
+BIN=${1:?usage: serve-bench.sh BIN_DIR}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/.." && pwd)
+secs=${PSC_BENCH_SECONDS:-4}
+name=fashion
+tmp=$(mktemp -d /tmp/psc-serve-bench.XXXXXX)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+die() { echo "serve-bench: $*" >&2; exit 1; }
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
+for b in psc-serve psc-http-floor psc-launch psc-test-ports; do
+    [ -x "$BIN/$b" ] || die "no $BIN/$b (build first)"
+done
+
+# wait_log FILE PATTERN: until FILE has a line matching PATTERN (30 s bound).
+wait_log() {
+    grep -q -m1 -E "$2" < <(timeout 30 tail -n +1 -F "$1" 2>/dev/null) ||
+        die "no '$2' in $1: $(tail -n 5 "$1")"
+}
+
+# start NAME CMD...: CMD in the background, log $tmp/NAME.log; PID.
+start() {
+    local n=$1
+    shift
+    "$@" >"$tmp/$n.log" 2>&1 &
+    PID=$!
+    pids+=("$PID")
+}
+
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
+
+echo "serve-bench: training the demo MLP" >&2
+"$BIN/psc-launch" --ps 1 --workers 2 --set max_steps=150 \
+    --set data.train_limit=12000 --set model_dir="$tmp/model" \
+    "$src/examples/fashion_mnist_mlp.json" >"$tmp/train.log" 2>&1 ||
+    die "training failed: $(tail -n 5 "$tmp/train.log")"
+base=$tmp/model/export/model
+cp -r "$base/0001" "$tmp/v"
+
+python3 - "$tmp" <<'PY'
+import gzip, json, struct, sys
+with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+    f.read(16)
+    ims = [list(f.read(784)) for _ in range(32)]
+json.dump({"instances": ims[:1]}, open(sys.argv[1] + "/one.json", "w"))
+json.dump({"instances": ims}, open(sys.argv[1] + "/many.json", "w"))
+PY
+
+# run CONNECTIONS BODY URL: one wrk run; sets RPS P50 P99 FAILED.
+run() {
+    local c=$1 t=2 out=$tmp/wrk.out
+    [ "$c" -lt 2 ] && t=1
+    BODY=$2 wrk -t"$t" -c"$c" -d"${secs}s" --latency -s "$here/serve-bench.lua" "$3" \
+        >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
+    RPS=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+    P50=$(awk '$1 == "50%" { print $2 }' "$out")
+    P99=$(awk '$1 == "99%" { print $2 }' "$out")
+    FAILED=$(awk '/^non2xx/ { n += $2 } /^socket_errors/ { n += $2 } END { print n + 0 }' "$out")
+}
+
+# serve FLAGS...: psc-serve on a free port; URL of its predict.
+serve() {
+    local port
+    port=$("$BIN/psc-test-ports" 1)
+    start serve "$BIN/psc-serve" --model_name="$name" --model_base_path="$base" \
+        --rest_api_port="$port" --file_system_poll_wait_seconds=1 "$@"
+    SERVE_PID=$PID
+    wait_log "$tmp/serve.log" "on port $port \(REST\)"
+    wait_log "$tmp/serve.log" "loaded version 1 of '$name'"
+    URL=http://127.0.0.1:$port/v1/models/$name:predict
+}
+
+rows=()
+row() { rows+=("$(printf '%-44s %10s %10s %10s %8s  %s' "$@")"); }
+
+# Single-instance predict, and the floor of the same answer size.
+serve
+bytes=$(curl -s -X POST --data-binary @"$tmp/one.json" "$URL" | wc -c)
+declare -A ours
+for c in 1 16 64; do
+    run "$c" "$tmp/one.json" "$URL"
+    ours[$c]=$RPS
+    row "predict, 1 instance, $c conn" "$RPS" "$P50" "$P99" "$FAILED" ""
+done
+stop_pid "$SERVE_PID"
+fport=$("$BIN/psc-test-ports" 1)
+start floor "$BIN/psc-http-floor" "$fport" "$bytes"
+FLOOR_PID=$PID
+wait_log "$tmp/floor.log" "listening on port $fport"
+for c in 1 16 64; do
+    run "$c" "$tmp/one.json" "http://127.0.0.1:$fport/"
+    row "HTTP floor ($bytes-byte answer), $c conn" "$RPS" "$P50" "$P99" "$FAILED" \
+        "ours/floor $(awk -v a="${ours[$c]}" -v b="$RPS" 'BEGIN { printf "%.2f", a / b }')"
+done
+stop_pid "$FLOOR_PID"
+
+# 32 instances a request, batched.
+serve --enable_batching
+run 16 "$tmp/many.json" "$URL"
+inst=$(awk -v r="$RPS" 'BEGIN { printf "%.0f", r * 32 }')
+row "predict, 32 instances, batching, 16 conn" "$RPS" "$P50" "$P99" "$FAILED" \
+    "$inst instances/s, $(awk -v a="$inst" -v b="${ours[16]}" 'BEGIN { printf "%.1f", a / b }')x single-instance"
+stop_pid "$SERVE_PID"
+
+# Swaps under load: without, then with a new version every second.
+serve
+run 16 "$tmp/one.json" "$URL"
+row "predict, 16 conn, no swaps" "$RPS" "$P50" "$P99" "$FAILED" ""
+(
+    v=2
+    while :; do
+        to=$(printf '%s/%04d' "$base" "$v")
+        cp -r "$tmp/v" "$base/.tmp-$v" && mv "$base/.tmp-$v" "$to"
+        echo "$v" >"$tmp/puts"
+        sleep 1
+        rm -rf "$(printf '%s/%04d' "$base" $((v - 1)))"
+        v=$((v + 1))
+    done
+) &
+swapper=$!
+pids+=("$swapper")
+run 16 "$tmp/one.json" "$URL"
+kill "$swapper" 2>/dev/null
+wait "$swapper" 2>/dev/null
+loaded=$(grep -c "loaded version" "$tmp/serve.log")
+puts=$(($(cat "$tmp/puts" 2>/dev/null || echo 1) - 1))
+row "predict, 16 conn, a swap every second" "$RPS" "$P50" "$P99" "$FAILED" \
+    "$puts versions put, $((loaded - 1)) loaded (a poll loads the newest)"
+stop_pid "$SERVE_PID"
+
+echo
+echo "psc-serve on 127.0.0.1, $(nproc) cores shared with wrk, ${secs} s a run"
+printf '%-44s %10s %10s %10s %8s  %s\n' "" "req/s" "p50" "p99" "failed" ""
+printf '%s\n' "${rows[@]}"
