@@ -9,6 +9,8 @@
  * usage: psc-http-floor PORT BYTES [THREADS]
  * Logs "listening on port PORT" when it listens; stops on SIGINT/SIGTERM.
  */
+#include "psc_num.h"
+
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,17 +72,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: psc-http-floor PORT BYTES [THREADS]\n");
         return 2;
     }
-    int port = atoi(argv[1]);
-    long bytes = atol(argv[2]);
+    long port = 0;
+    long bytes = 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = argc == 4 ? (unsigned) atoi(argv[3])
-                                 : (unsigned) (cores > 0 ? cores : 1);
-    char *body = bytes > 0 ? s_body((size_t) bytes) : NULL;
-    if (port <= 0 || port > 65535 || body == NULL || threads == 0) {
+    long threads = cores > 0 ? cores : 1;
+    if (psc_num_long(argv[1], 1, 65535, &port) != 0 ||
+        psc_num_long(argv[2], 32, 1L << 30, &bytes) != 0 ||
+        (argc == 4 && psc_num_long(argv[3], 1, 1024, &threads) != 0)) {
         fprintf(stderr, "psc-http-floor: bad PORT, BYTES (at least 32) "
                         "or THREADS\n");
         return 2;
     }
+    char *body = s_body((size_t) bytes);
     struct MHD_Response *answer = MHD_create_response_from_buffer(
         (size_t) bytes, body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(answer, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -89,19 +92,20 @@ int main(int argc, char **argv)
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
                  ? MHD_USE_EPOLL
                  : MHD_USE_POLL;
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t) port, NULL, NULL, s_access, answer,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned) S_CONNECTION_TIMEOUT, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, s_access, answer,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned) threads,
+                         MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned) S_CONNECTION_TIMEOUT, MHD_OPTION_END);
     if (d == NULL) {
-        fprintf(stderr, "psc-http-floor: cannot listen on port %d\n", port);
+        fprintf(stderr, "psc-http-floor: cannot listen on port %ld\n", port);
         MHD_destroy_response(answer);
         return 1;
     }
     signal(SIGINT, s_on_signal);
     signal(SIGTERM, s_on_signal);
     fprintf(stderr,
-            "psc-http-floor: listening on port %d (%u threads, "
+            "psc-http-floor: listening on port %ld (%ld threads, "
             "%ld-byte answers)\n",
             port, threads, bytes);
     while (!s_stop)

@@ -164,11 +164,11 @@ static struct task *s_gather(struct serve_batcher *b, long *rows)
 
 static void s_grow(float **p, size_t *cap, size_t n)
 {
-    if (n <= *cap)
+    if (*p != NULL && n <= *cap)
         return;
     free(*p);
-    *p = psc_xmalloc(n * sizeof **p);
-    *cap = n;
+    *cap = n > 0 ? n : 1;
+    *p = psc_xmalloc(*cap * sizeof **p);
 }
 
 /* Runs one batch: alone in place, or copied together and scattered back. */

@@ -33,8 +33,8 @@ struct serve_model_config {
     char name[SERVE_NAME_LEN];
     char base_path[PATH_MAX];
     enum serve_policy policy;
-    int num_versions;                   /* SERVE_LATEST: how many (1) */
-    long versions[SERVE_MAX_VERSIONS];  /* SERVE_SPECIFIC */
+    int num_versions;                  /* SERVE_LATEST: how many (1) */
+    long versions[SERVE_MAX_VERSIONS]; /* SERVE_SPECIFIC */
     int nversions;
     struct serve_label labels[SERVE_MAX_LABELS];
     int nlabels;
@@ -79,7 +79,7 @@ int serve_config_parse(struct serve_config *c, int argc, char **argv,
 void serve_config_usage(FILE *f);
 
 /* The model called name, or NULL. Borrowed. */
-const struct serve_model_config *serve_config_model(const struct serve_config *c,
-                                                    const char *name);
+const struct serve_model_config *
+serve_config_model(const struct serve_config *c, const char *name);
 
 #endif

@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 struct serve_input {
-    float *x;   /* rows x input_dim; caller frees with serve_input_release */
+    float *x; /* rows x input_dim; caller frees with serve_input_release */
     int rows;
     int columnar; /* the request said "inputs": answer "outputs" */
 };

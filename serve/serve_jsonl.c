@@ -213,7 +213,7 @@ static int s_open(struct run *r, char *err)
     r->x = psc_xmalloc((size_t) r->chunk * r->m->input_dim * sizeof *r->x);
     r->probs =
         psc_xmalloc((size_t) r->chunk * r->m->classes * sizeof *r->probs);
-    r->insts = psc_xcalloc((size_t) r->chunk, sizeof *r->insts);
+    r->insts = psc_xcalloc((size_t) r->chunk, sizeof(json_t *));
     return 0;
 }
 

@@ -20,9 +20,8 @@ void serve_metrics_destroy(serve_metrics_t **p);
  * exists; endpoint "predict", "status", "metadata", "health", "metrics",
  * "page" or "other".
  */
-void serve_metrics_request(serve_metrics_t *m, const char *model,
-                           long version, const char *endpoint, int status,
-                           double seconds);
+void serve_metrics_request(serve_metrics_t *m, const char *model, long version,
+                           const char *endpoint, int status, double seconds);
 
 /* One batch of rows run through OpenBLAS. */
 void serve_metrics_batch(serve_metrics_t *m, int rows);

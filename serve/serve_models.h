@@ -54,10 +54,9 @@ int serve_models_start(serve_models_t *s, char *err);
  * request: ..." as TF Serving words it).
  */
 const struct serve_version *serve_models_acquire(serve_models_t *s,
-                                                 const char *name,
-                                                 long version,
-                                                 const char *label,
-                                                 int *status, char *err);
+                                                 const char *name, long version,
+                                                 const char *label, int *status,
+                                                 char *err);
 void serve_models_release(serve_models_t *s, const struct serve_version *v);
 
 /*

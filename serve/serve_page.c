@@ -8,6 +8,7 @@
 
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_num.h"
 #include "serve_page_assets.h"
 
 #include <jansson.h>
@@ -163,6 +164,25 @@ static int s_plain_name(const char *s)
     return 1;
 }
 
+/* "NAME/VERSION/FILE" into its parts; 0, or -1 when it is not that. */
+static int s_split_model_path(const char *rest, char *name, long *version,
+                              char *file)
+{
+    const char *a = strchr(rest, '/');
+    const char *b = a != NULL ? strchr(a + 1, '/') : NULL;
+    char number[32];
+    if (b == NULL || a == rest || (size_t) (a - rest) >= SERVE_NAME_LEN ||
+        (size_t) (b - a - 1) >= sizeof number || strlen(b + 1) >= 256 ||
+        b[1] == '\0')
+        return -1;
+    memcpy(name, rest, (size_t) (a - rest));
+    name[a - rest] = '\0';
+    memcpy(number, a + 1, (size_t) (b - a - 1));
+    number[b - a - 1] = '\0';
+    memcpy(file, b + 1, strlen(b + 1) + 1);
+    return psc_num_long(number, 1, LONG_MAX, version) == 0 ? 0 : -1;
+}
+
 /* /page/model/NAME/VERSION/FILE: FILE of that version's tfjs/ folder. */
 static void s_model_file(struct serve_ctx *ctx, const char *rest,
                          struct serve_response *rs)
@@ -171,9 +191,8 @@ static void s_model_file(struct serve_ctx *ctx, const char *rest,
     char file[256];
     char err[PSC_ERR_LEN];
     long version = 0;
-    int used = 0;
-    if (sscanf(rest, "%63[^/]/%ld/%255s%n", name, &version, file, &used) != 3 ||
-        rest[used] != '\0' || version <= 0 || !s_plain_name(file)) {
+    if (s_split_model_path(rest, name, &version, file) != 0 ||
+        !s_plain_name(file)) {
         snprintf(err, sizeof err, "Malformed request: GET /page/model/%.200s",
                  rest);
         serve_api_error(rs, 404, err);
