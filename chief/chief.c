@@ -565,13 +565,14 @@ static int s_train(self_t *self)
         s_check_liveness(self);
         if (self->status != 0)
             return PSC_EINTR;
-        /* The curve starts at the first step, however fast the job runs. */
+        /* The curve starts at the first step, however fast or slow the job
+         * runs: no record before it (it would show a loss of 0). */
         uint64_t step = chief_metrics_step(self->metrics);
         chief_ckpt_tick(self->ckpt, step, job->mode == JOB_SYNC);
         if (job->export_every_checkpoint)
             s_export_new_checkpoint(self);
         int first = !logged && step > self->start_step;
-        if (first || psc_now() >= next_log) {
+        if (first || (logged && psc_now() >= next_log)) {
             logged = 1;
             chief_metrics_flush(self->metrics, s_live_workers(self));
             next_log = psc_now() + job->log_interval_s;
