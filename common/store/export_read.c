@@ -34,6 +34,7 @@ struct s_ctx {
     const char *dir;
     char path[PATH_MAX]; /* model.json */
     json_t *files;
+    json_t *checked; /* names whose size and hash were checked */
     char *err;
 };
 
@@ -140,6 +141,7 @@ static int s_load_file(struct s_ctx *c, const char *name, size_t bytes,
                           "'%s' does not match its SHA-256 in model.json: the "
                           "export is damaged; export it again",
                           path);
+    json_object_set_new(c->checked, name, json_true());
     if (out == NULL || bytes == 0)
         return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -364,6 +366,8 @@ static int s_check_others(struct s_ctx *c, const struct export_model *m)
     json_t *v = NULL;
     json_object_foreach(c->files, key, v)
     {
+        if (json_object_get(c->checked, key) != NULL)
+            continue; /* a weight file, read and checked already */
         int rc = s_load_file(c, key, SIZE_MAX, NULL);
         if (rc != 0)
             return rc;
@@ -392,6 +396,7 @@ int export_read(const char *dir, struct export_model *m, char *err)
                             &root, err);
     if (rc != 0)
         return rc;
+    c.checked = json_object();
     rc = s_read_header(&c, m, root);
     if (rc == 0)
         rc = s_read_input(&c, m, root);
@@ -404,6 +409,7 @@ int export_read(const char *dir, struct export_model *m, char *err)
     if (rc == 0)
         rc = s_check_others(&c, m);
     json_decref(root);
+    json_decref(c.checked);
     if (rc != 0)
         export_model_release(m);
     return rc;
