@@ -23,6 +23,13 @@
 /* Rows per forward pass: the scratch stays in the cache. */
 #define S_CHUNK 256
 
+/*
+ * Below this many rows a layer is a matrix-vector product per row:
+ * sgemm packs the whole kernel on every call, which for one row costs
+ * more than the product itself.
+ */
+#define S_GEMV_ROWS 4
+
 void export_model_release(struct export_model *m)
 {
     for (int l = 0; l < m->nlayers; l++) {
@@ -179,46 +186,56 @@ static void s_softmax_rows(float *x, int rows, int cols)
     }
 }
 
-/* One dense layer on rows inputs: out = in * kernel + bias, ReLU maybe. */
-static void s_dense(const struct export_layer *L, const float *in, int rows,
-                    float *out)
+/*
+ * One dense layer on rows inputs: out = alpha * in * kernel + bias, ReLU
+ * maybe. alpha carries the input's scaling into the first layer's
+ * product, so the raw pixels are never copied to be scaled.
+ */
+static void s_dense(const struct export_layer *L, float alpha, const float *in,
+                    int rows, float *out)
 {
     for (int r = 0; r < rows; r++)
         memcpy(out + (size_t) r * L->out, L->bias,
                (size_t) L->out * sizeof *out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, L->out, L->in,
-                1.0f, in, L->in, L->kernel, L->out, 1.0f, out, L->out);
+    if (rows < S_GEMV_ROWS)
+        for (int r = 0; r < rows; r++)
+            cblas_sgemv(CblasRowMajor, CblasTrans, L->in, L->out, alpha,
+                        L->kernel, L->out, in + (size_t) r * L->in, 1, 1.0f,
+                        out + (size_t) r * L->out, 1);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, L->out,
+                    L->in, alpha, in, L->in, L->kernel, L->out, 1.0f, out,
+                    L->out);
     if (!L->relu)
         return;
-    for (size_t i = 0; i < (size_t) rows * L->out; i++)
-        out[i] = out[i] > 0 ? out[i] : 0;
+    size_t n = (size_t) rows * L->out;
+    for (size_t i = 0; i < n; i++)
+        out[i] = out[i] > 0.0f ? out[i] : 0.0f;
 }
 
 void export_predict(const struct export_model *m, const float *raw, int n,
                     float *probs)
 {
     size_t width = (size_t) s_widest(m);
-    float *a = psc_xmalloc(S_CHUNK * width * sizeof *a);
-    float *b = psc_xmalloc(S_CHUNK * width * sizeof *b);
+    size_t chunk = n < 1 ? 1 : n < S_CHUNK ? (size_t) n : S_CHUNK;
+    float *buf[2] = {psc_xmalloc(chunk * width * sizeof(float)),
+                     psc_xmalloc(chunk * width * sizeof(float))};
     for (int first = 0; first < n; first += S_CHUNK) {
         int rows = n - first < S_CHUNK ? n - first : S_CHUNK;
-        const float *x = raw + (size_t) first * m->input_dim;
-        for (size_t i = 0; i < (size_t) rows * m->input_dim; i++)
-            a[i] = x[i] * m->input_scale;
-        float *in = a;
-        float *out = b;
+        const float *in = raw + (size_t) first * m->input_dim;
+        float alpha = m->input_scale;
         for (int l = 0; l < m->nlayers; l++) {
-            s_dense(&m->layers[l], in, rows, out);
-            float *t = in;
-            in = out;
-            out = t;
+            s_dense(&m->layers[l], alpha, in, rows, buf[l % 2]);
+            in = buf[l % 2];
+            alpha = 1.0f;
         }
-        s_softmax_rows(in, rows, m->classes);
-        memcpy(probs + (size_t) first * m->classes, in,
+        float *out = buf[(m->nlayers - 1) % 2];
+        s_softmax_rows(out, rows, m->classes);
+        memcpy(probs + (size_t) first * m->classes, out,
                (size_t) rows * m->classes * sizeof *probs);
     }
-    free(a);
-    free(b);
+    free(buf[0]);
+    free(buf[1]);
 }
 
 /* The number a version folder's name spells, or -1 if it is not one. */
