@@ -9,6 +9,7 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_time.h"
+#include "serve_body.h"
 #include "serve_instances.h"
 #include "serve_page.h"
 
@@ -57,6 +58,16 @@ static void s_json(struct serve_response *rs, int status, json_t *j)
         rs->body = psc_xstrdup("{}");
     rs->len = strlen(rs->body);
     json_decref(j);
+}
+
+/* rs takes text. */
+static void s_text(struct serve_response *rs, int status, const char *type,
+                   char *text)
+{
+    rs->status = status;
+    rs->content_type = type;
+    rs->body = text;
+    rs->len = strlen(text);
 }
 
 void serve_api_error(struct serve_response *rs, int status, const char *message)
@@ -146,21 +157,9 @@ static void s_predict(struct serve_ctx *ctx, const struct serve_version *v,
                       const struct serve_request *rq, struct serve_response *rs)
 {
     char err[PSC_ERR_LEN];
-    json_error_t jerr;
-    if (rq->len == 0) {
-        serve_api_error(rs, 400, "JSON Parse error: The document is empty");
-        return;
-    }
-    json_t *body = json_loadb(rq->body, rq->len, 0, &jerr);
-    if (body == NULL) {
-        snprintf(err, sizeof err, "JSON Parse error: %s at offset: %d",
-                 jerr.text, jerr.position);
-        serve_api_error(rs, 400, err);
-        return;
-    }
     struct serve_input in;
-    int rc = serve_input_parse(&in, body, &v->model, S_MAX_ROWS, err);
-    json_decref(body);
+    int rc =
+        serve_body_parse(&in, rq->body, rq->len, &v->model, S_MAX_ROWS, err);
     if (rc != 0) {
         serve_api_error(rs, 400, err);
         return;
@@ -169,9 +168,9 @@ static void s_predict(struct serve_ctx *ctx, const struct serve_version *v,
     float *probs = psc_xmalloc(n * sizeof *probs);
     rc = serve_batcher_predict(ctx->batcher, v, in.x, in.rows, probs, err);
     if (rc == 0)
-        s_json(
-            rs, 200,
-            serve_output_json(probs, in.rows, v->model.classes, in.columnar));
+        s_text(
+            rs, 200, S_JSON,
+            serve_body_answer(probs, in.rows, v->model.classes, in.columnar));
     else if (rc == PSC_EAGAIN)
         serve_api_error(rs, 503, err);
     else if (rc == PSC_EINTR)
@@ -246,15 +245,6 @@ static void s_model(struct serve_ctx *ctx, const struct serve_request *rq,
     else
         s_status(ctx, &r, v, rs);
     serve_models_release(ctx->models, v);
-}
-
-static void s_text(struct serve_response *rs, int status, const char *type,
-                   char *text)
-{
-    rs->status = status;
-    rs->content_type = type;
-    rs->body = text;
-    rs->len = strlen(text);
 }
 
 /* The paths outside /v1/models/: health, metrics, the page. */
