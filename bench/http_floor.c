@@ -9,8 +9,11 @@
  * usage: psc-http-floor PORT BYTES [THREADS]
  * Logs "listening on port PORT" when it listens; stops on SIGINT/SIGTERM.
  */
+#include "export.h"
+#include "psc_err.h"
 #include "psc_num.h"
 
+#include <cblas.h>
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +24,41 @@
 #define S_CONNECTION_TIMEOUT 30
 
 static volatile sig_atomic_t s_stop;
+
+struct s_floor {
+    struct MHD_Response *answer;
+    struct export_model model;
+    int forward; /* 0: HTTP alone */
+    long rows;
+    float *instances; /* rows x input_dim, pixels 0..255 in turn */
+};
+
+static void s_forward(const struct s_floor *f)
+{
+    float *probs =
+        malloc((size_t) f->rows * (size_t) f->model.classes * sizeof *probs);
+    if (probs != NULL)
+        export_predict(&f->model, f->instances, (int) f->rows, probs);
+    free(probs);
+}
+
+/* The model in dir, and the instance it runs on. 0, or 1 with a line. */
+static int s_load(struct s_floor *f, const char *dir)
+{
+    char err[PSC_ERR_LEN];
+    if (export_read(dir, &f->model, err) != 0) {
+        fprintf(stderr, "psc-http-floor: %s\n", err);
+        return 1;
+    }
+    f->forward = 1;
+    size_t n = (size_t) f->rows * (size_t) f->model.input_dim;
+    f->instances = malloc(n * sizeof *f->instances);
+    if (f->instances == NULL)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        f->instances[i] = (float) (i % 256);
+    return 0;
+}
 
 static void s_on_signal(int sig)
 {
@@ -33,7 +71,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c,
                                 const char *version, const char *data,
                                 size_t *size, void **con_cls)
 {
-    struct MHD_Response *answer = cls;
+    const struct s_floor *f = cls;
     if (*con_cls == NULL) {
         *con_cls = c; /* headers seen; the body follows */
         return MHD_YES;
@@ -42,7 +80,9 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c,
         *size = 0;
         return MHD_YES;
     }
-    return MHD_queue_response(c, MHD_HTTP_OK, answer);
+    if (f->forward)
+        s_forward(f);
+    return MHD_queue_response(c, MHD_HTTP_OK, f->answer);
 }
 
 /* A JSON body of exactly bytes bytes: {"predictions": [[0.1, ...]]}. */
@@ -68,49 +108,62 @@ static char *s_body(size_t bytes)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || argc > 4) {
-        fprintf(stderr, "usage: psc-http-floor PORT BYTES [THREADS]\n");
+    if (argc < 3 || argc > 6) {
+        fprintf(stderr, "usage: psc-http-floor PORT BYTES [THREADS "
+                        "[MODEL_VERSION_DIR [ROWS]]]\n");
         return 2;
     }
     long port = 0;
     long bytes = 0;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     long threads = cores > 0 ? cores : 1;
+    struct s_floor f;
+    memset(&f, 0, sizeof f);
+    f.rows = 1;
     if (psc_num_long(argv[1], 1, 65535, &port) != 0 ||
         psc_num_long(argv[2], 32, 1L << 30, &bytes) != 0 ||
-        (argc == 4 && psc_num_long(argv[3], 1, 1024, &threads) != 0)) {
-        fprintf(stderr, "psc-http-floor: bad PORT, BYTES (at least 32) "
-                        "or THREADS\n");
+        (argc >= 4 && psc_num_long(argv[3], 1, 1024, &threads) != 0) ||
+        (argc == 6 && psc_num_long(argv[5], 1, 4096, &f.rows) != 0)) {
+        fprintf(stderr, "psc-http-floor: bad PORT, BYTES (at least 32), "
+                        "THREADS or ROWS\n");
         return 2;
     }
+    /* As psc-serve: one BLAS thread, the pool gives the parallelism. */
+    openblas_set_num_threads(1);
+    if (argc >= 5 && s_load(&f, argv[4]) != 0)
+        return 2;
     char *body = s_body((size_t) bytes);
-    struct MHD_Response *answer = MHD_create_response_from_buffer(
-        (size_t) bytes, body, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(answer, MHD_HTTP_HEADER_CONTENT_TYPE,
+    f.answer = MHD_create_response_from_buffer((size_t) bytes, body,
+                                               MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(f.answer, MHD_HTTP_HEADER_CONTENT_TYPE,
                             "application/json");
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
                  ? MHD_USE_EPOLL
                  : MHD_USE_POLL;
     struct MHD_Daemon *d =
-        MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, s_access, answer,
+        MHD_start_daemon(flags, (uint16_t) port, NULL, NULL, s_access, &f,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned) threads,
                          MHD_OPTION_CONNECTION_TIMEOUT,
                          (unsigned) S_CONNECTION_TIMEOUT, MHD_OPTION_END);
+    int rc = 0;
     if (d == NULL) {
         fprintf(stderr, "psc-http-floor: cannot listen on port %ld\n", port);
-        MHD_destroy_response(answer);
-        return 1;
+        rc = 1;
+    } else {
+        signal(SIGINT, s_on_signal);
+        signal(SIGTERM, s_on_signal);
+        fprintf(stderr,
+                "psc-http-floor: listening on port %ld (%ld threads, "
+                "%ld-byte answers, %ld rows forward each)\n",
+                port, threads, bytes, f.forward ? f.rows : 0);
+        while (!s_stop)
+            pause();
+        MHD_stop_daemon(d);
     }
-    signal(SIGINT, s_on_signal);
-    signal(SIGTERM, s_on_signal);
-    fprintf(stderr,
-            "psc-http-floor: listening on port %ld (%ld threads, "
-            "%ld-byte answers)\n",
-            port, threads, bytes);
-    while (!s_stop)
-        pause();
-    MHD_stop_daemon(d);
-    MHD_destroy_response(answer);
-    return 0;
+    MHD_destroy_response(f.answer);
+    if (f.forward)
+        export_model_release(&f.model);
+    free(f.instances);
+    return rc;
 }

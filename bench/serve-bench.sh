@@ -6,8 +6,11 @@
 #   - the HTTP floor: psc-http-floor (libmicrohttpd, psc-serve's daemon
 #     flags and thread pool) answering a fixed body of a predict answer's
 #     size; the ratio ours / floor;
+#   - the floor plus the model's forward pass under each request
+#     (psc-http-floor with the export): what HTTP and the arithmetic
+#     alone allow, and ours / that;
 #   - 32-instance requests with --enable_batching: instances/s and the
-#     ratio to single-instance;
+#     ratio to single-instance, and the floor plus a 32-row forward pass;
 #   - a version swap every second under load at 16 connections: failed
 #     requests and p99, with and without swaps.
 # Trains the model first (psc-launch, ~10 s). Each wrk run is short
@@ -118,13 +121,39 @@ for c in 1 16 64; do
 done
 stop_pid "$FLOOR_PID"
 
+# floor ROWS BYTES CONNS...: the floor plus the forward pass of ROWS rows
+# under each request (psc-http-floor's model mode); a row per CONNS.
+floor_forward() {
+    local n=$1 size=$2 c
+    shift 2
+    fport=$("$BIN/psc-test-ports" 1)
+    start floor "$BIN/psc-http-floor" "$fport" "$size" "$(nproc)" "$tmp/v" "$n"
+    FLOOR_PID=$PID
+    wait_log "$tmp/floor.log" "listening on port $fport"
+    for c in "$@"; do
+        run "$c" "$tmp/$([ "$n" -gt 1 ] && echo many || echo one).json" \
+            "http://127.0.0.1:$fport/"
+        FORWARD[$c]=$RPS
+        row "floor + forward of $n row(s), $c conn" "$RPS" "$P50" "$P99" "$FAILED" \
+            "ours/this $(awk -v a="${ours[$n.$c]:-${ours[$c]}}" -v b="$RPS" 'BEGIN { printf "%.2f", a / b }')"
+    done
+    stop_pid "$FLOOR_PID"
+}
+declare -A FORWARD
+floor_forward 1 "$bytes" 1 16 64
+
 # 32 instances a request, batched.
 serve --enable_batching
+many_bytes=$(curl -s -X POST --data-binary @"$tmp/many.json" "$URL" | wc -c)
 run 16 "$tmp/many.json" "$URL"
+ours[32.16]=$RPS
 inst=$(awk -v r="$RPS" 'BEGIN { printf "%.0f", r * 32 }')
 row "predict, 32 instances, batching, 16 conn" "$RPS" "$P50" "$P99" "$FAILED" \
     "$inst instances/s, $(awk -v a="$inst" -v b="${ours[16]}" 'BEGIN { printf "%.1f", a / b }')x single-instance"
 stop_pid "$SERVE_PID"
+floor_forward 32 "$many_bytes" 16
+row "  (the floor's instances/s, 32 rows, 16 conn)" "" "" "" "" \
+    "$(awk -v r="${FORWARD[16]}" 'BEGIN { printf "%.0f", r * 32 }') instances/s, $(awk -v r="${FORWARD[16]}" -v b="${ours[16]}" 'BEGIN { printf "%.1f", r * 32 / b }')x our single-instance"
 
 # Swaps under load: without, then with a new version every second.
 serve
