@@ -34,6 +34,7 @@ enum {
     OPT_THREADS,
     OPT_MAX_BYTES,
     OPT_POLL,
+    OPT_CONFIG_POLL,
     OPT_ENABLE_BATCHING,
     OPT_BATCHING_FILE,
     OPT_MAX_BATCH,
@@ -64,6 +65,9 @@ static const struct psc_opt s_opts[] = {
      "larger request bodies get 413 (default 16777216)"},
     {"file_system_poll_wait_seconds", OPT_POLL, "S",
      "seconds between polls of the base paths for new versions (default 1)"},
+    {"model_config_file_poll_wait_seconds", OPT_CONFIG_POLL, "S",
+     "seconds between reads of --model_config_file for new labels and "
+     "version policies (default 0: read once)"},
     {"enable_batching", OPT_ENABLE_BATCHING, NULL,
      "batch concurrent requests (also --enable_batching=true|false)"},
     {"batching_parameters_file", OPT_BATCHING_FILE, "FILE",
@@ -584,6 +588,14 @@ static int s_parse_model_config(struct serve_config *c, const char *path,
     return rc;
 }
 
+int serve_config_read_models(const char *path, struct serve_config *into,
+                             char *err)
+{
+    into->nmodels = 0;
+    memset(into->models, 0, sizeof into->models);
+    return s_parse_model_config(into, path, err);
+}
+
 /* ---- BatchingParameters -------------------------------------------- */
 
 static const char *const s_batch_fields[4] = {
@@ -712,6 +724,13 @@ static int s_take_number(struct serve_config *c, int id, const char *arg,
     case OPT_MAX_BYTES:
         rc = s_number(arg, "max_request_bytes", 1, 1L << 31, &v, err);
         c->max_request_bytes = v;
+        break;
+    case OPT_CONFIG_POLL:
+        if (psc_num_double(arg, 0.0, 86400.0, &c->config_poll_wait_s) != 0)
+            rc = psc_seterr(err, PSC_ECONFIG,
+                            "--model_config_file_poll_wait_seconds: '%s' is "
+                            "not a number of seconds from 0 to 86400",
+                            arg);
         break;
     default:
         if (psc_num_double(arg, 0.0, 86400.0, &c->poll_wait_s) != 0 ||
@@ -863,6 +882,10 @@ static int s_check(struct serve_config *c, char *err)
     if (c->strict && c->batch_in[0] == '\0')
         return psc_seterr(err, PSC_ECONFIG,
                           "--strict: only with --batch IN --out OUT");
+    if (c->config_poll_wait_s > 0 && c->model_config_file[0] == '\0')
+        return psc_seterr(err, PSC_ECONFIG,
+                          "--model_config_file_poll_wait_seconds: only with "
+                          "--model_config_file FILE");
     return 0;
 }
 

@@ -8,7 +8,8 @@
  * name, base_path, model_platform, model_version_policy { latest |
  * all | specific }, version_labels } }); a --batching_parameters_file its
  * text-format BatchingParameters (max_batch_size { value: N } ...).
- * Parsed once in main(); immutable afterwards.
+ * Parsed once in main(); immutable afterwards (serve_models.c keeps its
+ * own copy of each model's config, which a reload of the file changes).
  */
 #ifndef SERVE_CONFIG_H
 #define SERVE_CONFIG_H
@@ -54,6 +55,8 @@ struct serve_config {
     long max_request_bytes;   /* bigger bodies get 413 (16 MiB) */
     double poll_wait_s;       /* --file_system_poll_wait_seconds (1) */
     char model_config_file[PATH_MAX];
+    /* --model_config_file_poll_wait_seconds (0: the file is read once). */
+    double config_poll_wait_s;
     int nmodels;
     struct serve_model_config models[SERVE_MAX_MODELS];
     struct serve_batching batching;
@@ -74,6 +77,14 @@ struct serve_config {
  */
 int serve_config_parse(struct serve_config *c, int argc, char **argv,
                        char *err);
+
+/*
+ * The models of a --model_config_file at path, read again into
+ * into->models and into->nmodels (the rest of into is left alone): the
+ * same checks and messages as serve_config_parse(). 0 or PSC_E* with err.
+ */
+int serve_config_read_models(const char *path, struct serve_config *into,
+                             char *err);
 
 /* The --help text. */
 void serve_config_usage(FILE *f);

@@ -142,6 +142,10 @@ static void test_flag_errors(void)
     s_refused(m, b, "extra", "unexpected argument 'extra'");
     s_refused(m, b, "--batch=in.jsonl", "--batch and --out");
     s_refused(m, b, "--strict", "--strict");
+    s_refused(m, b, "--model_config_file_poll_wait_seconds=5",
+              "only with --model_config_file");
+    s_refused(m, b, "--model_config_file_poll_wait_seconds=-1",
+              "--model_config_file_poll_wait_seconds: '-1'");
     s_refused(m, NULL, NULL, "no model");
     s_refused("--model_name=a/b", b, NULL, "--model_name: 'a/b'");
     s_refused(m, b, "--model_config_file=/x", "not both");

@@ -14,6 +14,7 @@
 #include "psc_err.h"
 #include "psc_log.h"
 #include "psc_num.h"
+#include "psc_time.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -61,7 +62,12 @@ struct s_state {
 };
 
 struct s_model {
-    const struct serve_model_config *cfg;
+    /*
+     * A copy of the model's config. A reload of --model_config_file (the
+     * poll thread's) changes its policy and labels under mu; the name and
+     * base path never change.
+     */
+    struct serve_model_config cfg;
     /* Changed by the poll under mu; read by requests under mu. */
     struct s_entry *loaded[SERVE_MAX_VERSIONS];
     int nloaded;
@@ -74,10 +80,19 @@ struct s_model {
     int empty;       /* the last listing found no version (logged once) */
 };
 
+/* One content of the config file: a rewrite or a rename changes it. */
+struct s_stamp {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
 struct serve_models {
     const struct serve_config *c;
-    pthread_mutex_t mu;      /* the tables, refs, retired, stop */
-    pthread_mutex_t poll_mu; /* one poll at a time */
+    struct s_stamp config_stamp; /* the config file in force (poll_mu) */
+    pthread_mutex_t mu;          /* the tables, refs, retired, stop */
+    pthread_mutex_t poll_mu;     /* one poll at a time */
     pthread_cond_t wake;
     int stop;
     int started;
@@ -267,11 +282,11 @@ static void s_refuse(struct s_model *m, struct s_plan *plan,
     if (serving != NULL)
         psc_log_warn("refusing version %ld of '%s': %s; still serving "
                      "version %ld",
-                     f->number, m->cfg->name, msg, serving->v.number);
+                     f->number, m->cfg.name, msg, serving->v.number);
     else
         psc_log_warn("refusing version %ld of '%s': %s; no version of it "
                      "is served",
-                     f->number, m->cfg->name, msg);
+                     f->number, m->cfg.name, msg);
     if (m->nfailures < SERVE_MAX_VERSIONS) {
         struct s_failure *rec = &m->failures[m->nfailures++];
         rec->number = f->number;
@@ -302,12 +317,12 @@ static int s_load(struct s_model *m, struct s_plan *plan,
         s_refuse(m, plan, f, rc, err);
         return 0;
     }
-    e->v.model_name = m->cfg->name;
+    e->v.model_name = m->cfg.name;
     e->v.number = f->number;
     memcpy(e->v.dir, f->dir, strlen(f->dir) + 1);
     plan->fresh[plan->nfresh++] = e;
-    psc_log_info("loaded version %ld of '%s' from '%s'", f->number,
-                 m->cfg->name, f->dir);
+    psc_log_info("loaded version %ld of '%s' from '%s'", f->number, m->cfg.name,
+                 f->dir);
     return 1;
 }
 
@@ -320,10 +335,10 @@ static void s_plan(struct s_model *m, const struct s_found *found, int n,
                    struct s_plan *plan)
 {
     int limit = SERVE_MAX_VERSIONS;
-    if (m->cfg->policy == SERVE_LATEST && m->cfg->num_versions < limit)
-        limit = m->cfg->num_versions > 0 ? m->cfg->num_versions : 1;
+    if (m->cfg.policy == SERVE_LATEST && m->cfg.num_versions < limit)
+        limit = m->cfg.num_versions > 0 ? m->cfg.num_versions : 1;
     for (int i = 0; i < n && plan->nwant < limit; i++) {
-        if (!s_policy_wants(m->cfg, found[i].number))
+        if (!s_policy_wants(&m->cfg, found[i].number))
             continue;
         if (s_loaded(m, found[i].number) != NULL || s_load(m, plan, &found[i]))
             plan->want[plan->nwant++] = found[i].number;
@@ -356,7 +371,7 @@ static void s_publish(serve_models_t *s, struct s_model *m, struct s_plan *plan,
             continue;
         }
         psc_log_info("unloading version %ld of '%s'%s", e->v.number,
-                     m->cfg->name,
+                     m->cfg.name,
                      e->refs > 0 ? " once its requests in flight end" : "");
         s_state_set(m, e->v.number, 0, 0, "");
         e->retired = 1;
@@ -381,18 +396,18 @@ static void s_poll_model(serve_models_t *s, struct s_model *m)
 {
     char err[PSC_ERR_LEN] = "";
     struct s_found *found = NULL;
-    int n = s_list(m->cfg->base_path, &found, err);
+    int n = s_list(m->cfg.base_path, &found, err);
     if (n < 0) {
         if (!m->list_failed)
             psc_log_warn("%s; keeping the versions of '%s' loaded", err,
-                         m->cfg->name);
+                         m->cfg.name);
         m->list_failed = 1;
         return;
     }
     m->list_failed = 0;
     if (n == 0 && !m->empty)
         psc_log_warn("no versions of '%s' found under base path '%s'",
-                     m->cfg->name, m->cfg->base_path);
+                     m->cfg.name, m->cfg.base_path);
     m->empty = n == 0;
     s_failures_prune(m, found, n);
     struct s_plan *plan = psc_xcalloc(1, sizeof *plan);
@@ -418,6 +433,124 @@ void serve_models_poll(serve_models_t *s)
     pthread_mutex_unlock(&s->poll_mu);
 }
 
+/* ---- reloading --model_config_file ------------------------------- */
+
+static int s_stamp_of(const char *path, struct s_stamp *st)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return -1;
+    *st = (struct s_stamp){sb.st_dev, sb.st_ino, sb.st_size, sb.st_mtim};
+    return 0;
+}
+
+static int s_same_stamp(const struct s_stamp *a, const struct s_stamp *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec &&
+           a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+static const struct serve_model_config *
+s_config_named(const struct serve_config *c, const char *name)
+{
+    for (int i = 0; i < c->nmodels; i++) {
+        if (strcmp(c->models[i].name, name) == 0)
+            return &c->models[i];
+    }
+    return NULL;
+}
+
+/*
+ * A reload changes policies and labels only: the models served and their
+ * base paths stay as started (each model's versions are loaded from its
+ * path, and requests may hold them).
+ */
+static int s_same_models(const serve_models_t *s,
+                         const struct serve_config *fresh, const char *path,
+                         char *err)
+{
+    for (int i = 0; i < s->nmodels; i++) {
+        const struct serve_model_config *now = &s->models[i].cfg;
+        const struct serve_model_config *f = s_config_named(fresh, now->name);
+        if (f == NULL)
+            return psc_seterr(err, PSC_ECONFIG,
+                              "%s: model '%s' is no longer configured: "
+                              "removing a model needs a restart of "
+                              "psc-serve",
+                              path, now->name);
+        if (strcmp(f->base_path, now->base_path) != 0)
+            return psc_seterr(err, PSC_ECONFIG,
+                              "%s: model '%s' has a new base_path '%s': "
+                              "that needs a restart of psc-serve",
+                              path, now->name, f->base_path);
+    }
+    if (fresh->nmodels != s->nmodels)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "%s: %d models, psc-serve serves %d: adding a "
+                          "model needs a restart of psc-serve",
+                          path, fresh->nmodels, s->nmodels);
+    return 0;
+}
+
+/* The labels of m as "stable=1 canary=2" (or "none"), for the log. */
+static void s_labels_text(const struct serve_model_config *m, char *out,
+                          size_t size)
+{
+    size_t at = 0;
+    snprintf(out, size, "none");
+    for (int i = 0; i < m->nlabels && at < size; i++)
+        at +=
+            (size_t) snprintf(out + at, size - at, "%s%s=%ld", i > 0 ? " " : "",
+                              m->labels[i].label, m->labels[i].version);
+}
+
+static void s_apply(serve_models_t *s, const struct serve_config *fresh)
+{
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->nmodels; i++) {
+        struct serve_model_config *m = &s->models[i].cfg;
+        const struct serve_model_config *f = s_config_named(fresh, m->name);
+        m->policy = f->policy;
+        m->num_versions = f->num_versions;
+        memcpy(m->versions, f->versions, sizeof m->versions);
+        m->nversions = f->nversions;
+        memcpy(m->labels, f->labels, sizeof m->labels);
+        m->nlabels = f->nlabels;
+    }
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nmodels; i++) {
+        char labels[SERVE_MAX_LABELS * (SERVE_NAME_LEN + 24)];
+        s_labels_text(&s->models[i].cfg, labels, sizeof labels);
+        psc_log_info("model '%s': config reloaded from '%s' (labels: %s)",
+                     s->models[i].cfg.name, s->c->model_config_file, labels);
+    }
+}
+
+void serve_models_reconfigure(serve_models_t *s)
+{
+    const char *path = s->c->model_config_file;
+    struct s_stamp now;
+    if (path[0] == '\0')
+        return;
+    pthread_mutex_lock(&s->poll_mu);
+    if (s_stamp_of(path, &now) == 0 && !s_same_stamp(&now, &s->config_stamp)) {
+        /* Tried once per content: a bad file is logged once, not polled. */
+        s->config_stamp = now;
+        struct serve_config *fresh = psc_xcalloc(1, sizeof *fresh);
+        char err[PSC_ERR_LEN];
+        int rc = serve_config_read_models(path, fresh, err);
+        if (rc == 0)
+            rc = s_same_models(s, fresh, path, err);
+        if (rc == 0)
+            s_apply(s, fresh);
+        else
+            psc_log_warn("%s; the config in force stays", err);
+        free(fresh);
+    }
+    pthread_mutex_unlock(&s->poll_mu);
+}
+
 /* ---- life cycle and the poll thread ------------------------------- */
 
 serve_models_t *serve_models_new(const struct serve_config *c)
@@ -433,7 +566,9 @@ serve_models_t *serve_models_new(const struct serve_config *c)
     pthread_condattr_destroy(&attr);
     s->nmodels = c->nmodels < SERVE_MAX_MODELS ? c->nmodels : SERVE_MAX_MODELS;
     for (int i = 0; i < s->nmodels; i++)
-        s->models[i].cfg = &c->models[i];
+        s->models[i].cfg = c->models[i];
+    if (c->model_config_file[0] != '\0')
+        s_stamp_of(c->model_config_file, &s->config_stamp);
     return s;
 }
 
@@ -456,7 +591,13 @@ static void *s_poll_main(void *arg)
 {
     serve_models_t *s = arg;
     s_lower_priority();
-    double wait = s->c->poll_wait_s > 0 ? s->c->poll_wait_s : 1.0;
+    double poll_wait = s->c->poll_wait_s > 0 ? s->c->poll_wait_s : 1.0;
+    double config_wait = s->c->config_poll_wait_s;
+    double wait = poll_wait;
+    double next_poll = psc_now() + poll_wait;
+    double next_config = psc_now() + config_wait;
+    if (config_wait > 0 && config_wait < wait)
+        wait = config_wait;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
         struct timespec t;
@@ -470,7 +611,15 @@ static void *s_poll_main(void *arg)
         if (s->stop)
             break;
         pthread_mutex_unlock(&s->mu);
-        serve_models_poll(s);
+        double now = psc_now();
+        if (config_wait > 0 && now >= next_config) {
+            serve_models_reconfigure(s);
+            next_config = now + config_wait;
+        }
+        if (now >= next_poll) {
+            serve_models_poll(s);
+            next_poll = now + poll_wait;
+        }
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
@@ -525,7 +674,7 @@ void serve_models_destroy(serve_models_t **p)
 static struct s_model *s_model(serve_models_t *s, const char *name)
 {
     for (int i = 0; i < s->nmodels; i++) {
-        if (strcmp(s->models[i].cfg->name, name) == 0)
+        if (strcmp(s->models[i].cfg.name, name) == 0)
             return &s->models[i];
     }
     return NULL;
@@ -534,9 +683,9 @@ static struct s_model *s_model(serve_models_t *s, const char *name)
 /* The version label names in m's config, or -1. */
 static long s_label(const struct s_model *m, const char *label)
 {
-    for (int i = 0; m != NULL && i < m->cfg->nlabels; i++) {
-        if (strcmp(m->cfg->labels[i].label, label) == 0)
-            return m->cfg->labels[i].version;
+    for (int i = 0; m != NULL && i < m->cfg.nlabels; i++) {
+        if (strcmp(m->cfg.labels[i].label, label) == 0)
+            return m->cfg.labels[i].version;
     }
     return -1;
 }
@@ -682,11 +831,11 @@ int serve_models_ready(serve_models_t *s)
     return ready;
 }
 
-/* One line of serve_models_each()'s snapshot. */
+/* One line of serve_models_each()'s snapshot; a reload may relabel. */
 struct s_each {
     const char *model;
     long version;
-    const char *label;
+    char label[SERVE_NAME_LEN]; /* "" for the version itself */
 };
 
 void serve_models_each(serve_models_t *s,
@@ -704,15 +853,18 @@ void serve_models_each(serve_models_t *s,
         const struct s_model *m = &s->models[i];
         for (int k = 0; k < m->nloaded; k++)
             rows[n++] =
-                (struct s_each){m->cfg->name, m->loaded[k]->v.number, NULL};
-        for (int k = 0; k < m->cfg->nlabels; k++) {
-            const struct serve_label *l = &m->cfg->labels[k];
-            if (s_loaded(m, l->version) != NULL)
-                rows[n++] = (struct s_each){m->cfg->name, l->version, l->label};
+                (struct s_each){m->cfg.name, m->loaded[k]->v.number, ""};
+        for (int k = 0; k < m->cfg.nlabels; k++) {
+            const struct serve_label *l = &m->cfg.labels[k];
+            if (s_loaded(m, l->version) == NULL)
+                continue;
+            rows[n] = (struct s_each){m->cfg.name, l->version, ""};
+            memcpy(rows[n++].label, l->label, sizeof l->label);
         }
     }
     pthread_mutex_unlock(&s->mu);
     for (size_t i = 0; i < n; i++)
-        fn(arg, rows[i].model, rows[i].version, rows[i].label);
+        fn(arg, rows[i].model, rows[i].version,
+           rows[i].label[0] != '\0' ? rows[i].label : NULL);
     free(rows);
 }

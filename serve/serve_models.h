@@ -43,7 +43,19 @@ void serve_models_destroy(serve_models_t **p);
  */
 void serve_models_poll(serve_models_t *s);
 
-/* Starts the thread that polls every poll_wait_s. Returns 0 or PSC_E*. */
+/*
+ * Reads --model_config_file again when it changed since it was last read
+ * (a rewrite or a rename over it): new version policies and labels take
+ * effect at once, the next poll loads and retires versions by them. A
+ * file that does not parse, or that adds, removes or moves a model, is
+ * refused with one log line and the config in force stays.
+ */
+void serve_models_reconfigure(serve_models_t *s);
+
+/*
+ * Starts the thread that polls every poll_wait_s, and reads the config
+ * file every config_poll_wait_s (when > 0). Returns 0 or PSC_E*.
+ */
 int serve_models_start(serve_models_t *s, char *err);
 
 /*

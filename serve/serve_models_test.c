@@ -443,6 +443,94 @@ static void test_thread(const char *dir)
     CHECK(s_now() - t0 < 2.0 * psc_test_time_scale());
 }
 
+/* text into path by a rename over it, as an editor or a deployer writes. */
+static void s_write_config(const char *path, const char *text)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    CHECK(f != NULL);
+    fputs(text, f);
+    CHECK_EQ(fclose(f), 0);
+    CHECK_EQ(rename(tmp, path), 0);
+}
+
+static long s_labeled(serve_models_t *s, const char *label)
+{
+    int status = 0;
+    char err[PSC_ERR_LEN] = "";
+    const struct serve_version *v =
+        serve_models_acquire(s, "relabel", 0, label, &status, err);
+    long n = v != NULL ? v->number : -1;
+    serve_models_release(s, v);
+    return n;
+}
+
+/* The config file read again: relabel, a bad file and a new model refused. */
+static void test_reconfigure(const char *dir)
+{
+    char base[2048];
+    char path[2100];
+    char text[9000];
+    snprintf(base, sizeof base, "%s/relabel", dir);
+    snprintf(path, sizeof path, "%s/models.config", dir);
+    char version[EXPORT_VERSION_LEN];
+    for (int i = 1; i <= 3; i++)
+        s_export(base, (uint64_t) i, version);
+    static const char form[] =
+        "model_config_list { config { name: 'relabel' base_path: '%s' "
+        "model_platform: 'tensorflow' model_version_policy { %s } "
+        "version_labels { key: 'stable' value: %d } "
+        "version_labels { key: 'canary' value: %d } } }\n";
+    snprintf(text, sizeof text, form, base,
+             "specific { versions: 1 versions: 2 }", 1, 2);
+    s_write_config(path, text);
+    struct serve_config c;
+    memset(&c, 0, sizeof c);
+    c.poll_wait_s = 1;
+    snprintf(c.model_config_file, sizeof c.model_config_file, "%s", path);
+    char err[PSC_ERR_LEN] = "";
+    CHECK_OK(serve_config_read_models(path, &c, err));
+    serve_models_t *s = serve_models_new(&c);
+    serve_models_poll(s);
+    CHECK_EQ(s_labeled(s, "stable"), 1);
+    CHECK_EQ(s_labeled(s, "canary"), 2);
+    serve_models_reconfigure(s); /* unchanged: nothing is read */
+    CHECK_EQ(s_log_count("config reloaded"), 0);
+
+    /* Promote the canary: stable -> 2, canary -> 3 under an all policy. */
+    snprintf(text, sizeof text, form, base, "all { }", 2, 3);
+    s_write_config(path, text);
+    serve_models_reconfigure(s);
+    CHECK_EQ(s_log_count("config reloaded"), 1);
+    CHECK_EQ(s_labeled(s, "stable"), 2);
+    CHECK_EQ(s_labeled(s, "canary"), -1); /* 0003 loads at the next poll */
+    serve_models_poll(s);
+    CHECK_EQ(s_labeled(s, "canary"), 3);
+    CHECK_EQ(s_latest(s, "relabel"), 3);
+
+    /* A file that does not parse, and one with another model, are refused. */
+    s_write_config(path, "model_config_list { config { name: 'relabel' ");
+    serve_models_reconfigure(s);
+    CHECK_EQ(s_log_count("the config in force stays"), 1);
+    snprintf(text, sizeof text,
+             "model_config_list { config { name: 'relabel' base_path: '%s' "
+             "model_version_policy { all { } } } config { name: 'other' "
+             "base_path: '%s' } }\n",
+             base, base);
+    s_write_config(path, text);
+    serve_models_reconfigure(s);
+    CHECK_EQ(s_log_count("adding a model needs a restart"), 1);
+    CHECK_EQ(s_labeled(s, "stable"), 2);
+
+    /* Rollback by relabel: stable back to 1. */
+    snprintf(text, sizeof text, form, base, "all { }", 1, 3);
+    s_write_config(path, text);
+    serve_models_reconfigure(s);
+    CHECK_EQ(s_labeled(s, "stable"), 1);
+    serve_models_destroy(&s);
+}
+
 int main(void)
 {
     psc_log_set_sink(s_sink, NULL);
@@ -450,6 +538,7 @@ int main(void)
     char *dir = fx_tmpdir();
     test_swap(dir);
     test_labels(dir);
+    test_reconfigure(dir);
     test_latest_n(dir);
     test_thread(dir);
     fx_rmtree(dir);

@@ -346,7 +346,9 @@ model_config_list {
   }
 }
 EOF
-    serve server --model_config_file="$WORK/models.config"
+    cp "$WORK/models.config" "$WORK/models.config.good"
+    serve server --model_config_file="$WORK/models.config" \
+        --model_config_file_poll_wait_seconds=1
     wait_line server "loaded version 2 of '$NAME'" 30
     wait_line server "loaded version 1 of '$NAME'" 30
     py "$PORT" "$NAME" "$WORK/p1" "$WORK/p2" <<'PY' || fail "labels"
@@ -373,9 +375,39 @@ assert status == 200 and md["model_spec"]["version"] == "1", (status, md)
 status, j = u.request(port, "POST", f"/v1/models/{name}/labels/beta:predict", {"instances": X})
 assert status == 404, (status, j)
 PY
-    # psc-serve reads the config file once (serve_config.h: no
-    # --model_config_file_poll_wait_seconds), so relabeling is not tested.
+    # Rollout and rollback by relabeling: the file is rewritten (by a
+    # rename, as a deployer does) and read again within its poll.
+    relabel 2 1
+    wait_line server "config reloaded from .*stable=2 canary=1" 30
+    py "$PORT" "$NAME" "$WORK/p1" "$WORK/p2" <<'PY' || fail "relabel"
+import sys
+import serve_util as u
+port, name = int(sys.argv[1]), sys.argv[2]
+p = {1: u.read_probs(sys.argv[3]), 2: u.read_probs(sys.argv[4])}
+X = u.read_images(n=16)
+for label, v in (("stable", 2), ("canary", 1)):
+    status, got = u.request(port, "POST", f"/v1/models/{name}/labels/{label}:predict", {"instances": X})
+    assert status == 200, (label, status, got)
+    u.check_close(got["predictions"], p[v][:16], what=label)
+    print(f"after the relabel, {label}: version {v}'s predictions")
+PY
+    printf 'model_config_list { config { name: ' >"$WORK/models.config.tmp"
+    mv "$WORK/models.config.tmp" "$WORK/models.config"
+    wait_line server "models.config:.*the config in force stays" 30
+    relabel 1 2
+    wait_line server "config reloaded from .*stable=1 canary=2" 30
+    status=$(curl -s "http://127.0.0.1:$PORT/v1/models/$NAME/labels/stable" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["model_version_status"][0]["version"])')
+    [ "$status" = 1 ] || fail "after the rollback, stable is version '$status', not 1"
     stop server
+}
+
+# relabel STABLE CANARY: models.config rewritten with those labels.
+relabel() {
+    sed -e "s/key: 'stable' value: [0-9]*/key: 'stable' value: $1/" \
+        -e "s/key: 'canary' value: [0-9]*/key: 'canary' value: $2/" \
+        "$WORK/models.config.good" >"$WORK/models.config.tmp"
+    mv "$WORK/models.config.tmp" "$WORK/models.config"
 }
 
 batch_prediction() {
