@@ -172,12 +172,17 @@ static int s_pixel(struct s_text *t, float *x)
     if (p < end && *p == ' ')
         p++;
     const char *start = p;
-    int v = 0;
-    if (p < end && *p == '0')
+    unsigned v = 0;
+    if (p < end && *p == '0') {
         p++;
-    else
-        while (p < end && *p >= '0' && *p <= '9' && p - start < 8)
-            v = v * 10 + (*p++ - '0');
+    } else {
+        const char *stop = end - p > 8 ? p + 8 : end;
+        unsigned d;
+        while (p < stop && (d = (unsigned) (unsigned char) *p - '0') <= 9) {
+            v = v * 10 + d;
+            p++;
+        }
+    }
     if (p == start || p == end || p - start >= 8 || *p == '.' || *p == 'e' ||
         *p == 'E')
         return 0;
@@ -189,10 +194,15 @@ static int s_pixel(struct s_text *t, float *x)
 /* n numbers and the closing bracket, the opening one read. */
 static int s_numbers(struct s_text *t, int n, float *x)
 {
-    for (int i = 0; i < n; i++)
-        if ((i > 0 && !s_eat(t, ',')) ||
-            (!s_pixel(t, &x[i]) && !s_number(t, &x[i])))
+    for (int i = 0; i < n; i++) {
+        /* The separator is mostly a bare comma: no scan for white space. */
+        if (i > 0 && t->p < t->end && *t->p == ',')
+            t->p++;
+        else if (i > 0 && !s_eat(t, ','))
             return 0;
+        if (!s_pixel(t, &x[i]) && !s_number(t, &x[i]))
+            return 0;
+    }
     return s_eat(t, ']');
 }
 
