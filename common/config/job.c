@@ -31,32 +31,36 @@ enum opt_type { T_INT, T_FLOAT, T_STR, T_BOOL, T_INTLIST };
  */
 struct opt {
     const char *key;
-    enum opt_type type;
     size_t offset;
     const char *def;
-    int has_range;
     double min;
     double max;
-    int max_open;
     const char *help;
+    enum opt_type type;
+    int has_range;
+    int max_open;
 };
 
 /* An option without a range of its own. */
-#define O(key, type, field, def, help)                                \
-    {                                                                 \
-        key, type, offsetof(struct job, field), def, 0, 0, 0, 0, help \
+#define O(k, t, field, d, h)                                            \
+    {                                                                   \
+        .key = (k), .type = (t), .offset = offsetof(struct job, field), \
+        .def = (d), .help = (h)                                         \
     }
 
 /* A number from min to max, or a string at least min characters long. */
-#define R(key, type, field, def, min, max, help)                          \
+#define R(k, t, field, d, lo, hi, h)                                      \
     {                                                                     \
-        key, type, offsetof(struct job, field), def, 1, min, max, 0, help \
+        .key = (k), .type = (t), .offset = offsetof(struct job, field),   \
+        .def = (d), .has_range = 1, .min = (lo), .max = (hi), .help = (h) \
     }
 
 /* A number from min up to, not including, max. */
-#define RO(key, type, field, def, min, max, help)                         \
-    {                                                                     \
-        key, type, offsetof(struct job, field), def, 1, min, max, 1, help \
+#define RO(k, t, field, d, lo, hi, h)                                        \
+    {                                                                        \
+        .key = (k), .type = (t), .offset = offsetof(struct job, field),      \
+        .def = (d), .has_range = 1, .min = (lo), .max = (hi), .max_open = 1, \
+        .help = (h)                                                          \
     }
 
 /* Bounds shared by several options. */
