@@ -5,6 +5,7 @@
 
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_json.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -187,48 +188,46 @@ static json_t *s_rec_json(const struct bench_rec *r)
                   r->dist, "ps", r->ps, "clients", r->clients, "transport",
                   r->transport, "dtype", r->dtype, "variant", r->variant);
     if (strcmp(r->op, "optimizer") == 0) {
-        json_object_set_new(o, "updates_per_s", json_real(r->value));
-        json_object_set_new(o, "ns_per_param", json_real(r->value2));
-        json_object_set_new(o, "gb_per_s_touched", json_real(r->compare));
+        psc_json_set_real(o, "updates_per_s", r->value);
+        psc_json_set_real(o, "ns_per_param", r->value2);
+        psc_json_set_real(o, "gb_per_s_touched", r->compare);
         return o;
     }
     if (strncmp(r->op, "ckpt_", 5) == 0) {
-        json_object_set_new(o, "gbps", json_real(r->value));
-        json_object_set_new(o, "dd_gbps", json_real(r->value2));
-        json_object_set_new(o, "target_ratio", json_real(r->target));
+        psc_json_set_real(o, "gbps", r->value);
+        psc_json_set_real(o, "dd_gbps", r->value2);
+        psc_json_set_real(o, "target_ratio", r->target);
         return o;
     }
     if (strcmp(r->op, "memory") == 0) {
-        json_object_set_new(o, "bytes_per_param", json_real(r->value));
-        json_object_set_new(o, "peak_bytes_per_param", json_real(r->value2));
-        json_object_set_new(o, "target", json_real(r->target));
+        psc_json_set_real(o, "bytes_per_param", r->value);
+        psc_json_set_real(o, "peak_bytes_per_param", r->value2);
+        psc_json_set_real(o, "target", r->target);
         return o;
     }
-    json_object_set_new(o, "rt_per_s", json_real(r->psc.med));
-    json_object_set_new(o, "rt_per_s_min", json_real(r->psc.min));
-    json_object_set_new(o, "rt_per_s_max", json_real(r->psc.max));
-    json_object_set_new(o, "spread_pct", json_real(s_spread(&r->psc)));
-    json_object_set_new(o, "gbps", json_real(bench_report_gbps(&r->psc)));
-    json_object_set_new(o, "wire_bytes_per_rt",
-                        json_real(r->psc.bytes_out + r->psc.bytes_back));
+    psc_json_set_real(o, "rt_per_s", r->psc.med);
+    psc_json_set_real(o, "rt_per_s_min", r->psc.min);
+    psc_json_set_real(o, "rt_per_s_max", r->psc.max);
+    psc_json_set_real(o, "spread_pct", s_spread(&r->psc));
+    psc_json_set_real(o, "gbps", bench_report_gbps(&r->psc));
+    psc_json_set_real(o, "wire_bytes_per_rt",
+                      r->psc.bytes_out + r->psc.bytes_back);
     if (r->keys > 0)
-        json_object_set_new(o, "keys_per_s",
-                            json_real(r->psc.med * (double) r->keys));
+        psc_json_set_real(o, "keys_per_s", r->psc.med * (double) r->keys);
     if (r->has_raw) {
-        json_object_set_new(o, "raw_rt_per_s", json_real(r->raw.med));
-        json_object_set_new(o, "raw_gbps",
-                            json_real(bench_report_gbps(&r->raw)));
-        json_object_set_new(o, "ratio", json_real(s_ratio(r)));
+        psc_json_set_real(o, "raw_rt_per_s", r->raw.med);
+        psc_json_set_real(o, "raw_gbps", bench_report_gbps(&r->raw));
+        psc_json_set_real(o, "ratio", s_ratio(r));
         json_object_set_new(o, "raw", s_stat_json(&r->raw));
     } else {
         json_object_set_new(o, "raw_gbps", json_null());
         json_object_set_new(o, "ratio", json_null());
     }
     if (r->target > 0)
-        json_object_set_new(o, "target", json_real(r->target));
+        psc_json_set_real(o, "target", r->target);
     if (r->compare > 0) {
-        json_object_set_new(o, "time_vs_f32", json_real(r->compare));
-        json_object_set_new(o, "raw_time_vs_f32", json_real(r->compare_raw));
+        psc_json_set_real(o, "time_vs_f32", r->compare);
+        psc_json_set_real(o, "raw_time_vs_f32", r->compare_raw);
     }
     return o;
 }

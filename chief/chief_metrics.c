@@ -8,6 +8,7 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_fs.h"
+#include "psc_json.h"
 #include "psc_log.h"
 #include "psc_time.h"
 
@@ -152,22 +153,29 @@ static json_t *s_record(const chief_metrics_t *m, double wall, double rate,
     json_t *hist = json_array();
     for (int i = 0; i <= last; i++)
         json_array_append_new(hist, json_integer((json_int_t) m->hist[i]));
-    return json_pack("{s:I, s:f, s:f, s:f, s:I, s:o, s:f, s:o, s:o, s:i, s:I}",
-                     "step", (json_int_t) m->step, "wall_s", wall, "loss",
-                     m->last_loss, "examples_per_s", rate, "dropped_gradients",
-                     (json_int_t) total, "dropped_per_worker", per_worker,
-                     "staleness_mean", n ? sum / (double) n : 0.0,
-                     "staleness_hist", hist, "worker_steps", steps,
-                     "live_workers", live, "examples",
-                     (json_int_t) m->examples_total);
+    /* Reals go through psc_json_set_real(): a NaN loss from a worker
+     * becomes null and a flag, not a record jansson refuses to build. */
+    json_t *rec = json_pack("{s:I}", "step", (json_int_t) m->step);
+    psc_json_set_real(rec, "wall_s", wall);
+    psc_json_set_real(rec, "loss", m->last_loss);
+    psc_json_set_real(rec, "examples_per_s", rate);
+    json_object_set_new(rec, "dropped_gradients", json_integer(total));
+    json_object_set_new(rec, "dropped_per_worker", per_worker);
+    psc_json_set_real(rec, "staleness_mean", n ? sum / (double) n : 0.0);
+    json_object_set_new(rec, "staleness_hist", hist);
+    json_object_set_new(rec, "worker_steps", steps);
+    json_object_set_new(rec, "live_workers", json_integer(live));
+    json_object_set_new(rec, "examples",
+                        json_integer((json_int_t) m->examples_total));
+    return rec;
 }
 
 static void s_progress(const chief_metrics_t *m, json_t *rec)
 {
-    double rate = json_real_value(json_object_get(rec, "examples_per_s"));
+    double rate = psc_json_get_real(rec, "examples_per_s");
     json_int_t dropped =
         json_integer_value(json_object_get(rec, "dropped_gradients"));
-    double stale = json_real_value(json_object_get(rec, "staleness_mean"));
+    double stale = psc_json_get_real(rec, "staleness_mean");
     char line[256];
     snprintf(line, sizeof line,
              "step %llu/%ld  %.0f examples/s  loss %.4f  dropped %lld  "

@@ -3,10 +3,13 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_fs.h"
+#include "psc_json.h"
 #include "psc_log.h"
 #include "psc_time.h"
 
 #include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,18 +66,30 @@ void eval_core_mark_run(struct eval_core *e, const char *run_id,
     fflush(e->out);
 }
 
+void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
+                           double accuracy)
+{
+    /* Rounded as before (wall_s to ms, the rest to 6 places); a NaN loss
+     * of a diverged model is written as null and "loss_finite": false. */
+    json_t *rec = json_pack("{s:I}", "step", (json_int_t) step);
+    psc_json_set_real(rec, "wall_s", round(wall_s * 1e3) / 1e3);
+    psc_json_set_real(rec, "loss", round(loss * 1e6) / 1e6);
+    psc_json_set_real(rec, "accuracy", round(accuracy * 1e6) / 1e6);
+    /* ", " and ": " as the record always had (deploy/demo.sh reads it). */
+    json_dumpf(rec, out, JSON_REAL_PRECISION(10));
+    fputc('\n', out);
+    fflush(out);
+    json_decref(rec);
+}
+
 void eval_core_score(struct eval_core *e, uint64_t step)
 {
     int correct = 0;
     e->loss = model_evaluate(e->model, e->params, e->data.images,
                              e->data.labels, e->data.count, &correct);
     e->accuracy = (double) correct / e->data.count;
-    fprintf(e->out,
-            "{\"step\": %llu, \"wall_s\": %.3f, \"loss\": %.6f, "
-            "\"accuracy\": %.6f}\n",
-            (unsigned long long) step, psc_now() - e->start, e->loss,
-            e->accuracy);
-    fflush(e->out);
+    eval_core_write_score(e->out, step, psc_now() - e->start, e->loss,
+                          e->accuracy);
     psc_log_info("step %llu: test accuracy %.4f, loss %.4f",
                  (unsigned long long) step, e->accuracy, e->loss);
 }

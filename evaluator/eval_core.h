@@ -32,6 +32,13 @@ void eval_core_release(struct eval_core *e);
 void eval_core_mark_run(struct eval_core *e, const char *run_id,
                         uint64_t start_step, int sidecar);
 
+/*
+ * Writes one eval.jsonl record {"step", "wall_s", "loss", "accuracy"} to
+ * out; a non-finite number as null plus "<key>_finite": false.
+ */
+void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
+                           double accuracy);
+
 /* Evaluates e->params on the whole test set and records it for step. */
 void eval_core_score(struct eval_core *e, uint64_t step);
 

@@ -81,7 +81,7 @@ refused() {
 }
 
 invalid_options() {
-    refused "learning_rate -0.1 is not positive" --set learning_rate=-0.1
+    refused "learning_rate -0.1 is out of range: use 1e-10 to 100" --set learning_rate=-0.1
     refused "optimizer 'adamw' is unknown" --set optimizer=adamw
     refused "staleness_policy 'half' is unknown" --set staleness_policy=half
     refused "model 'cnn' is unknown" --set model=cnn
@@ -114,6 +114,61 @@ bad_tf_config() {
     check "psc-worker" "$ok"'"task":{"type":"worker","index":0}}' psc-ps
     TF_CONFIG="$ok"'"task":{"type":"worker","index":0}}' "$BIN/psc-worker" --check-config >/dev/null ||
         fail "a valid TF_CONFIG was refused"
+}
+
+# The nine values issue 18 found accepted, refused by every role binary
+# with --check-config and without it (before any network), and by the
+# launcher: exit 2 and exactly the one line given.
+refused_values() {
+    local cluster='"cluster":{"chief":["c0:2222"],"ps":["p0:2222"],"worker":["w0:2222"]}'
+    local role roles=(ps:psc-ps worker:psc-worker chief:psc-chief)
+    expect_line() { # want tf_config binary args...
+        local want=$1 tf=$2 bin=$3 out st
+        shift 3
+        out=$(TF_CONFIG="$tf" "$BIN/$bin" "$@" 2>&1)
+        st=$?
+        [ "$st" -eq 2 ] || fail "$bin $* exited $st, expected 2: $out"
+        [ "$out" = "$bin: $want" ] || fail "$bin $* said '$out', expected '$bin: $want'"
+    }
+    job_case() { # want args...: every role, with and without --check-config
+        local want=$1
+        shift
+        for role in "${roles[@]}"; do
+            local tf="{$cluster,\"task\":{\"type\":\"${role%%:*}\",\"index\":0}}"
+            expect_line "$want" "$tf" "${role#*:}" --check-config "$@"
+            expect_line "$want" "$tf" "${role#*:}" "$@"
+        done
+        local ev='{"task":{"type":"evaluator","index":0}}'
+        expect_line "$want" "$ev" psc-evaluator --check-config "$@"
+    }
+    job_case "job option 'learning_rate' is 'inf': give a finite number" \
+        --set learning_rate=inf
+    job_case "learning_rate 1e+39 is out of range: use 1e-10 to 100" \
+        --set learning_rate=1e39
+    echo '{"model_dir": ""}' >"$WORK/empty_dir.json"
+    job_case "model_dir is empty: set it (metrics.jsonl, eval.jsonl and the checkpoints go here)" \
+        --job "$WORK/empty_dir.json"
+    job_case "startup_timeout_s 1e+300 is out of range: use 0.001 to 86400" \
+        --set startup_timeout_s=1e300
+    echo '{"data": {"train_limit": -1}}' >"$WORK/limit.json"
+    job_case "data.train_limit -1 is out of range: use 0 to 1000000000" --job "$WORK/limit.json"
+    echo '{"batch_size": "64"}' >"$WORK/string.json"
+    job_case "job option 'batch_size' is the string \"64\": write a whole number without quotes, e.g. 64" \
+        --job "$WORK/string.json"
+
+    local fix="write a DNS name (letters, digits, '-', dots) or an IP address"
+    expect_line "task.index is the string \"0\": write it as a number without quotes, like 0" \
+        "{$cluster,\"task\":{\"type\":\"ps\",\"index\":\"0\"}}" psc-ps --check-config
+    local long
+    long=$(printf 'a%.0s' $(seq 10000))
+    expect_line "cluster.worker[0] host 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is longer than 253 characters (10000): $fix" \
+        "{\"cluster\":{\"ps\":[\"p0:2222\"],\"worker\":[\"$long:2222\"]},\"task\":{\"type\":\"ps\",\"index\":0}}" \
+        psc-ps --check-config
+    expect_line "cluster.chief[0] host 'h??.x' holds the non-ASCII byte 0xc3 at 1 (an international name goes in its xn-- form): $fix" \
+        "{\"cluster\":{\"chief\":[\"h\u00e9.x:2222\"],\"ps\":[\"p0:2222\"],\"worker\":[\"w0:2222\"]},\"task\":{\"type\":\"chief\",\"index\":0}}" \
+        psc-chief
+    # The launcher reads the job with the same checks.
+    refused "model_dir is empty: set it" --ps 1 --workers 1 --set model_dir=
 }
 
 download() {
@@ -161,6 +216,7 @@ async_f16)
 stragglers) stragglers ;;
 invalid_options) invalid_options ;;
 bad_tf_config) bad_tf_config ;;
+refused_values) refused_values ;;
 download) download ;;
 launcher_no_chief) launcher_no_chief ;;
 warmup) warmup ;;

@@ -12,6 +12,7 @@
 #include "job.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_json.h"
 #include "psc_log.h"
 #include "psc_opts.h"
 
@@ -173,12 +174,14 @@ static void s_eval_at(const char *ckpt_dir, struct export_model *m)
         json_t *step = json_object_get(r, "step");
         json_t *acc = json_object_get(r, "accuracy");
         json_t *loss = json_object_get(r, "loss");
+        /* A loss that was not finite is null (psc_json.h): still the
+         * record of this step. */
         if (json_is_integer(step) && json_is_number(acc) &&
-            json_is_number(loss) &&
+            (json_is_number(loss) || json_is_null(loss)) &&
             (uint64_t) json_integer_value(step) == m->step) {
             m->has_eval = 1;
             m->accuracy = json_number_value(acc);
-            m->loss = json_number_value(loss);
+            m->loss = psc_json_get_real(r, "loss");
         }
         json_decref(r);
     }

@@ -22,69 +22,107 @@
 
 enum opt_type { T_INT, T_FLOAT, T_STR, T_BOOL, T_INTLIST };
 
+/*
+ * An option's checks after every source is applied: numbers (T_INT,
+ * T_FLOAT) must lie from min to max, or below max when max_open is set;
+ * strings must be at least min characters long (min 1: not empty). An
+ * option with has_range 0 (booleans, lists, strings that may be empty) is
+ * checked by its parser or by a check of its own below.
+ */
 struct opt {
     const char *key;
-    enum opt_type type;
     size_t offset;
     const char *def;
+    double min;
+    double max;
     const char *help;
+    enum opt_type type;
+    int has_range;
+    int max_open;
 };
 
-#define O(key, type, field, def, help)                    \
-    {                                                     \
-        key, type, offsetof(struct job, field), def, help \
+/* An option without a range of its own. */
+#define O(k, t, field, d, h)                                            \
+    {                                                                   \
+        .key = (k), .type = (t), .offset = offsetof(struct job, field), \
+        .def = (d), .help = (h)                                         \
     }
+
+/* A number from min to max, or a string at least min characters long. */
+#define R(k, t, field, d, lo, hi, h)                                      \
+    {                                                                     \
+        .key = (k), .type = (t), .offset = offsetof(struct job, field),   \
+        .def = (d), .has_range = 1, .min = (lo), .max = (hi), .help = (h) \
+    }
+
+/* A number from min up to, not including, max. */
+#define RO(k, t, field, d, lo, hi, h)                                        \
+    {                                                                        \
+        .key = (k), .type = (t), .offset = offsetof(struct job, field),      \
+        .def = (d), .has_range = 1, .min = (lo), .max = (hi), .max_open = 1, \
+        .help = (h)                                                          \
+    }
+
+/* Bounds shared by several options. */
+#define DAY_S     86400.0 /* longest interval or timeout */
+#define MAX_STEPS 1e12    /* steps, far beyond any job's */
+#define MAX_COUNT 1e9     /* examples, staleness */
 
 static const struct opt s_opts[] = {
     O("model", T_STR, model, "mlp",
       "softmax or mlp; bench: the synthetic variables of bench.* (psc-bench)"),
     O("hidden", T_INTLIST, hidden, "256,128", "MLP hidden layer widths"),
-    O("batch_size", T_INT, batch_size, "64", "examples per worker step"),
-    O("epochs", T_INT, epochs, "5",
+    R("batch_size", T_INT, batch_size, "64", 1, 65536,
+      "examples per worker step"),
+    R("epochs", T_INT, epochs, "5", 0, 1e6,
       "passes over the training set (used when max_steps is 0)"),
-    O("max_steps", T_INT, max_steps, "0",
+    R("max_steps", T_INT, max_steps, "0", 0, MAX_STEPS,
       "stop after this many global steps (0: use epochs)"),
     O("seed", T_INT, seed, "42",
       "seeds initial weights, shuffling, sampling and stragglers"),
     O("optimizer", T_STR, optimizer, "adam", "sgd, momentum, adagrad or adam"),
-    O("learning_rate", T_FLOAT, learning_rate, "0.001", "base learning rate"),
-    O("momentum", T_FLOAT, momentum, "0.9", "momentum optimizer's momentum"),
+    R("learning_rate", T_FLOAT, learning_rate, "0.001", 1e-10, 100,
+      "base learning rate"),
+    RO("momentum", T_FLOAT, momentum, "0.9", 0, 1,
+       "momentum optimizer's momentum"),
     O("nesterov", T_BOOL, nesterov, "false", "Nesterov momentum"),
-    O("adam_beta1", T_FLOAT, adam_beta1, "0.9", "Adam's beta1"),
-    O("adam_beta2", T_FLOAT, adam_beta2, "0.999", "Adam's beta2"),
-    O("epsilon", T_FLOAT, epsilon, "1e-07", "Adam's and Adagrad's epsilon"),
-    O("adagrad_initial", T_FLOAT, adagrad_initial, "0.1",
+    RO("adam_beta1", T_FLOAT, adam_beta1, "0.9", 0, 1, "Adam's beta1"),
+    RO("adam_beta2", T_FLOAT, adam_beta2, "0.999", 0, 1, "Adam's beta2"),
+    R("epsilon", T_FLOAT, epsilon, "1e-07", 1e-30, 10,
+      "Adam's and Adagrad's epsilon"),
+    R("adagrad_initial", T_FLOAT, adagrad_initial, "0.1", 0, 1e6,
       "Adagrad's initial accumulator"),
     O("lr_decay", T_STR, lr_decay, "none",
       "learning-rate schedule: none, exponential or inverse_time"),
-    O("lr_decay_rate", T_FLOAT, lr_decay_rate, "0.96", "schedule's rate"),
-    O("lr_decay_steps", T_FLOAT, lr_decay_steps, "1000",
+    R("lr_decay_rate", T_FLOAT, lr_decay_rate, "0.96", 1e-10, 1e6,
+      "schedule's rate"),
+    R("lr_decay_steps", T_FLOAT, lr_decay_steps, "1000", 1e-3, MAX_STEPS,
       "schedule's steps per decay period"),
     O("mode", T_STR, mode_name, "sync", "sync or async"),
-    O("replicas_to_aggregate", T_INT, replicas_to_aggregate, "0",
+    R("replicas_to_aggregate", T_INT, replicas_to_aggregate, "0", 0, 1e6,
       "sync: gradients averaged per step (0: all workers)"),
     O("staleness_policy", T_STR, staleness_policy, "none",
       "async: none, inverse (lr / max(1, staleness)) or drop"),
-    O("max_staleness", T_INT, max_staleness, "8",
+    R("max_staleness", T_INT, max_staleness, "8", 0, MAX_COUNT,
       "async, policy drop: largest staleness applied"),
-    O("ssp_bound", T_INT, ssp_bound, "-1",
+    R("ssp_bound", T_INT, ssp_bound, "-1", -1, MAX_COUNT,
       "async: a worker may be at most this many steps ahead of the "
       "slowest live worker (-1: unbounded)"),
-    O("warmup_steps", T_INT, warmup_steps, "0",
+    R("warmup_steps", T_INT, warmup_steps, "0", 0, MAX_STEPS,
       "async: the first updates come from worker 0 alone"),
     O("stragglers.default", T_STR, straggler_default, "none",
       "delay added to every worker's steps: none, fixed:MS, exp:MEAN_MS, "
       "slow:FACTOR or p:PROB:FACTOR"),
-    O("data.dir", T_STR, data_dir, "/usr/share/datasets/fashion-mnist",
+    R("data.dir", T_STR, data_dir, "/usr/share/datasets/fashion-mnist", 1, 0,
       "folder of relative data paths"),
-    O("data.train_images", T_STR, data[JOB_TRAIN_IMAGES],
-      "train-images-idx3-ubyte.gz", "path, file:// or http(s):// URL"),
-    O("data.train_labels", T_STR, data[JOB_TRAIN_LABELS],
-      "train-labels-idx1-ubyte.gz", "path or URL"),
-    O("data.test_images", T_STR, data[JOB_TEST_IMAGES],
-      "t10k-images-idx3-ubyte.gz", "path or URL"),
-    O("data.test_labels", T_STR, data[JOB_TEST_LABELS],
-      "t10k-labels-idx1-ubyte.gz", "path or URL"),
+    R("data.train_images", T_STR, data[JOB_TRAIN_IMAGES],
+      "train-images-idx3-ubyte.gz", 1, 0, "path, file:// or http(s):// URL"),
+    R("data.train_labels", T_STR, data[JOB_TRAIN_LABELS],
+      "train-labels-idx1-ubyte.gz", 1, 0, "path or URL"),
+    R("data.test_images", T_STR, data[JOB_TEST_IMAGES],
+      "t10k-images-idx3-ubyte.gz", 1, 0, "path or URL"),
+    R("data.test_labels", T_STR, data[JOB_TEST_LABELS],
+      "t10k-labels-idx1-ubyte.gz", 1, 0, "path or URL"),
     O("data.train_images_sha256", T_STR, data_sha256[JOB_TRAIN_IMAGES], "",
       "expected SHA-256 (required for URLs)"),
     O("data.train_labels_sha256", T_STR, data_sha256[JOB_TRAIN_LABELS], "",
@@ -97,18 +135,18 @@ static const struct opt s_opts[] = {
       "where downloads are kept (default: MODEL_DIR/cache)"),
     O("data.sharding", T_STR, sharding_name, "shard",
       "shard (disjoint parts) or sample (whole set, own seed)"),
-    O("data.train_limit", T_INT, train_limit, "0",
+    R("data.train_limit", T_INT, train_limit, "0", 0, MAX_COUNT,
       "use only the first N training examples (0: all)"),
-    O("data.test_limit", T_INT, test_limit, "0",
+    R("data.test_limit", T_INT, test_limit, "0", 0, MAX_COUNT,
       "evaluate only the first N test examples (0: all)"),
-    O("model_dir", T_STR, model_dir, "psc-model",
+    R("model_dir", T_STR, model_dir, "psc-model", 1, 0,
       "metrics.jsonl, eval.jsonl and the checkpoints go here"),
-    O("checkpoint_interval_s", T_FLOAT, checkpoint_interval_s, "30",
+    R("checkpoint_interval_s", T_FLOAT, checkpoint_interval_s, "30", 0, DAY_S,
       "seconds between checkpoints (0: none on a clock)"),
-    O("checkpoint_steps", T_INT, checkpoint_steps, "0",
+    R("checkpoint_steps", T_INT, checkpoint_steps, "0", 0, MAX_STEPS,
       "steps between checkpoints (0: none by steps); one is also written "
       "at the end"),
-    O("keep_checkpoints", T_INT, keep_checkpoints, "5",
+    R("keep_checkpoints", T_INT, keep_checkpoints, "5", 1, 1e6,
       "newest checkpoints kept in model_dir"),
     O("restore", T_STR, restore, "latest",
       "none (start afresh), latest (resume from the newest valid "
@@ -123,35 +161,37 @@ static const struct opt s_opts[] = {
       "export a version after every checkpoint, not only at the end"),
     O("export_quantize", T_STR, export_quantize, "none",
       "none or int8 (per-output-channel weights) for the chief's exports"),
-    O("log_interval_s", T_FLOAT, log_interval_s, "1",
+    R("log_interval_s", T_FLOAT, log_interval_s, "1", 1e-3, DAY_S,
       "seconds between progress lines and metrics records"),
-    O("eval_interval_s", T_FLOAT, eval_interval_s, "5",
+    R("eval_interval_s", T_FLOAT, eval_interval_s, "5", 1e-3, DAY_S,
       "seconds between evaluations"),
-    O("startup_timeout_s", T_FLOAT, startup_timeout_s, "120",
+    R("startup_timeout_s", T_FLOAT, startup_timeout_s, "120", 1e-3, DAY_S,
       "how long the chief waits for every task to register"),
-    O("heartbeat_interval_s", T_FLOAT, heartbeat_interval_s, "1",
+    R("heartbeat_interval_s", T_FLOAT, heartbeat_interval_s, "1", 1e-3, 3600,
       "seconds between heartbeats"),
-    O("heartbeat_timeout_s", T_FLOAT, heartbeat_timeout_s, "10",
+    R("heartbeat_timeout_s", T_FLOAT, heartbeat_timeout_s, "10", 2e-3, DAY_S,
       "a task silent this long is reported lost"),
-    O("blas_threads", T_INT, blas_threads, "1", "OpenBLAS threads per process"),
+    R("blas_threads", T_INT, blas_threads, "1", 1, 256,
+      "OpenBLAS threads per process"),
     O("wire_dtype", T_STR, wire_dtype, "f32",
       "f32 or f16 for gradients and parameters on the wire"),
-    O("zmq_io_threads", T_INT, zmq_io_threads, "1", "ZeroMQ I/O threads"),
-    O("apply_threads", T_INT, apply_threads, "0",
+    R("zmq_io_threads", T_INT, zmq_io_threads, "1", 1, 64,
+      "ZeroMQ I/O threads"),
+    R("apply_threads", T_INT, apply_threads, "0", 0, 64,
       "threads a ps applies large updates with, and a client converts and "
       "gathers large requests with (0: one per core the ZeroMQ I/O threads "
       "leave, at most 4)"),
-    O("zmq_sockbuf_bytes", T_INT, zmq_sockbuf_bytes, "4194304",
+    R("zmq_sockbuf_bytes", T_INT, zmq_sockbuf_bytes, "4194304", 0, 1073741824,
       "kernel send and receive buffer of payload sockets (0: the OS's "
       "autotuning)"),
-    O("slice_min_bytes", T_INT, slice_min_bytes, "65536",
+    R("slice_min_bytes", T_INT, slice_min_bytes, "65536", 4, 1099511627776,
       "dense variables at least this large are sliced over every ps"),
-    O("bench.dense_floats", T_INT, bench_dense_floats, "1048576",
-      "model bench: floats of its one dense variable"),
-    O("bench.sparse_rows", T_INT, bench_sparse_rows, "0",
+    R("bench.dense_floats", T_INT, bench_dense_floats, "1048576", 0,
+      17179869184, "model bench: floats of its one dense variable"),
+    R("bench.sparse_rows", T_INT, bench_sparse_rows, "0", 0, 1099511627776,
       "model bench: rows of its sparse table (0: none); row r lives on ps "
       "r % nps"),
-    O("bench.sparse_width", T_INT, bench_sparse_width, "64",
+    R("bench.sparse_width", T_INT, bench_sparse_width, "64", 1, 65536,
       "model bench: floats per sparse row"),
 };
 
@@ -295,6 +335,82 @@ static int s_set(struct job *job, const char *key, const char *value, char *err)
                       key);
 }
 
+/*
+ * The type the value of key has: 0 with *type set, or PSC_ENOTFOUND for a
+ * key that is no option (s_set() says why).
+ */
+static int s_key_type(const char *key, enum opt_type *type)
+{
+    const struct opt *o = s_find(key);
+    if (o != NULL) {
+        *type = o->type;
+        return 0;
+    }
+    if (s_straggler_index(key) >= 0) {
+        *type = T_STR;
+        return 0;
+    }
+    return PSC_ENOTFOUND;
+}
+
+/* JSON values are taken as they are typed: "64" is no number, 64.0 no
+ * whole number, 1 no boolean, 5 no string. */
+static int s_kind_ok(enum opt_type type, const json_t *v)
+{
+    switch (type) {
+    case T_INT:
+        return json_is_integer(v);
+    case T_FLOAT:
+        return json_is_number(v);
+    case T_BOOL:
+        return json_is_boolean(v);
+    case T_STR:
+        return json_is_string(v);
+    case T_INTLIST:
+        return json_is_array(v);
+    }
+    return 0;
+}
+
+/* What v is, for a message: "the string \"64\"", "the number 64.0", ... */
+static void s_kind_text(const json_t *v, char *buf, size_t len)
+{
+    if (json_is_string(v))
+        snprintf(buf, len, "the string \"%.40s\"", json_string_value(v));
+    else if (json_is_integer(v))
+        snprintf(buf, len, "the whole number %lld",
+                 (long long) json_integer_value(v));
+    else if (json_is_real(v))
+        snprintf(buf, len, "the number %.17g%s", json_real_value(v),
+                 json_real_value(v) == (double) (long long) json_real_value(v)
+                     ? ".0"
+                     : "");
+    else if (json_is_boolean(v))
+        snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_null(v))
+        snprintf(buf, len, "null");
+    else if (json_is_array(v))
+        snprintf(buf, len, "a list");
+    else
+        snprintf(buf, len, "an object");
+}
+
+static int s_kind_error(const char *key, enum opt_type type, const json_t *v,
+                        char *err)
+{
+    static const char *const want[] = {
+        [T_INT] = "a whole number without quotes, e.g. 64",
+        [T_FLOAT] = "a number without quotes, e.g. 0.001",
+        [T_STR] = "a string in quotes",
+        [T_BOOL] = "true or false without quotes",
+        [T_INTLIST] = "a list of whole numbers, e.g. [256, 128]",
+    };
+    char what[96];
+    s_kind_text(v, what, sizeof what);
+    return psc_seterr(err, PSC_ECONFIG, "job option '%s' is %s: write %s", key,
+                      what, want[type]);
+}
+
 /* Turns a JSON leaf into the text form --set uses. */
 static int s_leaf_text(const char *key, json_t *v, char *buf, size_t len,
                        char *err)
@@ -351,6 +467,15 @@ static int s_apply_json(struct job *job, const char *prefix, json_t *obj,
                 return PSC_ECONFIG;
             continue;
         }
+        enum opt_type type = T_STR;
+        if (s_key_type(key, &type) == 0 && !s_kind_ok(type, v))
+            return s_kind_error(key, type, v, err);
+        if (json_is_object(v) && s_key_type(key, &type) != 0)
+            return psc_seterr(err, PSC_ECONFIG,
+                              "job option '%s' is an object: only data and "
+                              "stragglers hold options; write the others "
+                              "flat, e.g. \"%s.x\"",
+                              key, key);
         if (s_leaf_text(key, v, text, sizeof text, err) != 0)
             return PSC_ECONFIG;
         if (s_set(job, key, text, err) != 0)
@@ -440,20 +565,56 @@ static int s_derive_names(struct job *job, char *err)
     return 0;
 }
 
+/* The range of o for a message: "1 to 65536", "0 to below 1". */
+static void s_range_text(const struct opt *o, char *buf, size_t len)
+{
+    const char *below = o->max_open ? "below " : "";
+    if (o->type == T_INT)
+        snprintf(buf, len, "%.0f to %s%.0f", o->min, below, o->max);
+    else
+        snprintf(buf, len, "%g to %s%g", o->min, below, o->max);
+}
+
+/* Checks one option against its range in the table. */
+static int s_check_opt(const struct job *job, const struct opt *o, char *err)
+{
+    const void *field = (const char *) job + o->offset;
+    char range[64];
+    s_range_text(o, range, sizeof range);
+    if (o->type == T_STR) {
+        if (strlen(field) >= (size_t) o->min)
+            return 0;
+        return psc_seterr(err, PSC_ECONFIG, "%s is empty: set it (%s)", o->key,
+                          o->help);
+    }
+    double v = o->type == T_INT ? (double) *(const long *) field
+                                : *(const double *) field;
+    int above = o->max_open ? v >= o->max : v > o->max;
+    if (v >= o->min && !above)
+        return 0;
+    if (o->type == T_INT)
+        return psc_seterr(err, PSC_ECONFIG, "%s %ld is out of range: use %s",
+                          o->key, *(const long *) field, range);
+    return psc_seterr(err, PSC_ECONFIG, "%s %g is out of range: use %s", o->key,
+                      v, range);
+}
+
+/*
+ * Every option with a range, once all sources are applied, so that a
+ * --set can repair a file's value.
+ */
+static int s_check_table(const struct job *job, char *err)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (s_opts[i].has_range && s_check_opt(job, &s_opts[i], err) != 0)
+            return PSC_ECONFIG;
+    }
+    return 0;
+}
+
+/* What no single option's range can say. */
 static int s_check_ranges(const struct job *job, char *err)
 {
-    if (!(job->learning_rate > 0))
-        return psc_seterr(err, PSC_ECONFIG,
-                          "learning_rate %g is not positive: give a positive "
-                          "learning rate, e.g. 0.001",
-                          job->learning_rate);
-    if (job->batch_size < 1 || job->batch_size > 65536)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "batch_size %ld is out of range: use 1 to 65536",
-                          job->batch_size);
-    if (job->epochs < 0 || job->max_steps < 0)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "epochs and max_steps must not be negative");
     if (job->epochs == 0 && job->max_steps == 0)
         return psc_seterr(err, PSC_ECONFIG,
                           "epochs and max_steps are both 0: set one of them");
@@ -461,65 +622,21 @@ static int s_check_ranges(const struct job *job, char *err)
         return psc_seterr(err, PSC_ECONFIG,
                           "hidden is empty: an mlp needs at least one hidden "
                           "layer, e.g. [256, 128]");
-    if (job->momentum < 0 || job->momentum >= 1 || job->adam_beta1 < 0 ||
-        job->adam_beta1 >= 1 || job->adam_beta2 < 0 || job->adam_beta2 >= 1)
+    if (strcmp(job->lr_decay, "exponential") == 0 && job->lr_decay_rate > 1)
         return psc_seterr(err, PSC_ECONFIG,
-                          "momentum, adam_beta1 and adam_beta2 must lie in "
-                          "[0, 1)");
-    if (!(job->epsilon > 0) || job->adagrad_initial < 0 ||
-        !(job->lr_decay_rate > 0) || !(job->lr_decay_steps > 0))
-        return psc_seterr(err, PSC_ECONFIG,
-                          "epsilon, lr_decay_rate and lr_decay_steps must be "
-                          "positive, adagrad_initial not negative");
-    if (job->replicas_to_aggregate < 0 || job->max_staleness < 0 ||
-        job->warmup_steps < 0 || job->ssp_bound < -1)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "replicas_to_aggregate, max_staleness and "
-                          "warmup_steps must not be negative; ssp_bound is -1 "
-                          "(off) or more");
-    return 0;
-}
-
-static int s_check_timing(const struct job *job, char *err)
-{
-    if (!(job->log_interval_s > 0) || !(job->eval_interval_s > 0) ||
-        !(job->startup_timeout_s > 0) || !(job->heartbeat_interval_s > 0))
-        return psc_seterr(err, PSC_ECONFIG,
-                          "log_interval_s, eval_interval_s, startup_timeout_s "
-                          "and heartbeat_interval_s must be positive");
+                          "lr_decay_rate %g grows the learning rate without "
+                          "bound: use at most 1 with lr_decay exponential",
+                          job->lr_decay_rate);
     if (!(job->heartbeat_timeout_s >= 2 * job->heartbeat_interval_s))
         return psc_seterr(err, PSC_ECONFIG,
                           "heartbeat_timeout_s %g must be at least twice "
                           "heartbeat_interval_s %g",
                           job->heartbeat_timeout_s, job->heartbeat_interval_s);
-    if (job->blas_threads < 1 || job->blas_threads > 256 ||
-        job->zmq_io_threads < 1 || job->zmq_io_threads > 64 ||
-        job->apply_threads < 0 || job->apply_threads > 64)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "blas_threads (1-256), zmq_io_threads (1-64) or "
-                          "apply_threads (0-64) is out of range");
-    if (job->slice_min_bytes < 4)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "slice_min_bytes must be at least 4");
-    if (job->zmq_sockbuf_bytes < 0 || job->zmq_sockbuf_bytes > (1L << 30))
-        return psc_seterr(err, PSC_ECONFIG,
-                          "zmq_sockbuf_bytes %ld is out of range: use 0 (the "
-                          "OS's autotuning) to 1073741824",
-                          job->zmq_sockbuf_bytes);
     return 0;
 }
 
 static int s_check_checkpoints(const struct job *job, char *err)
 {
-    if (!(job->checkpoint_interval_s >= 0) || job->checkpoint_steps < 0)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "checkpoint_interval_s and checkpoint_steps must "
-                          "be 0 (off) or positive");
-    if (job->keep_checkpoints < 1 || job->keep_checkpoints > 1000000)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "keep_checkpoints %ld is out of range: keep 1 to "
-                          "1000000",
-                          job->keep_checkpoints);
     if (job->restore[0] == '\0')
         return psc_seterr(err, PSC_ECONFIG,
                           "restore is empty: give none, latest or a "
@@ -593,16 +710,6 @@ static int s_check_export(const struct job *job, char *err)
 
 static int s_check_bench(const struct job *job, char *err)
 {
-    if (job->bench_dense_floats < 0 || job->bench_dense_floats > (1L << 34) ||
-        job->bench_sparse_rows < 0 || job->bench_sparse_rows > (1L << 40))
-        return psc_seterr(err, PSC_ECONFIG,
-                          "bench.dense_floats (0 to 2^34) or bench.sparse_rows "
-                          "(0 to 2^40) is out of range");
-    if (job->bench_sparse_width < 1 || job->bench_sparse_width > 65536)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "bench.sparse_width %ld is out of range: use 1 to "
-                          "65536",
-                          job->bench_sparse_width);
     if (strcmp(job->model, "bench") == 0 && job->bench_dense_floats == 0 &&
         job->bench_sparse_rows == 0)
         return psc_seterr(
@@ -666,8 +773,8 @@ struct job *job_new(const char *path, const char *const *sets, int nsets,
         if (s_apply_set(job, sets[i], err) != 0)
             goto fail;
     }
-    if (s_derive_names(job, err) != 0 || s_check_ranges(job, err) != 0 ||
-        s_check_timing(job, err) != 0 || s_check_stragglers(job, err) != 0 ||
+    if (s_derive_names(job, err) != 0 || s_check_table(job, err) != 0 ||
+        s_check_ranges(job, err) != 0 || s_check_stragglers(job, err) != 0 ||
         s_check_data(job, err) != 0 || s_check_bench(job, err) != 0 ||
         s_check_checkpoints(job, err) != 0 || s_check_export(job, err) != 0)
         goto fail;
@@ -882,10 +989,20 @@ char *job_help(void)
     size_t cap = 16384;
     char *out = psc_xmalloc(cap);
     size_t off = 0;
-    for (size_t i = 0; i < NOPTS; i++)
-        off += (size_t) snprintf(
-            out + off, cap - off, "  %-28s %-12s %s\n", s_opts[i].key,
-            s_opts[i].def[0] ? s_opts[i].def : "\"\"", s_opts[i].help);
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt *o = &s_opts[i];
+        char range[80] = "";
+        if (o->has_range && o->type == T_STR) {
+            snprintf(range, sizeof range, " (not empty)");
+        } else if (o->has_range) {
+            char text[64];
+            s_range_text(o, text, sizeof text);
+            snprintf(range, sizeof range, " (%s)", text);
+        }
+        off += (size_t) snprintf(out + off, cap - off, "  %-28s %-12s %s%s\n",
+                                 o->key, o->def[0] ? o->def : "\"\"", o->help,
+                                 range);
+    }
     snprintf(out + off, cap - off, "  %-28s %-12s %s\n", "stragglers.N", "",
              "delay for worker N, overrides stragglers.default");
     return out;

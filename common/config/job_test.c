@@ -336,7 +336,7 @@ static void test_file(void)
         "  \"hidden\": [512, 64, 32],\n"
         "  \"batch_size\": 128,\n"
         "  \"epochs\": 3,\n"
-        "  \"seed\": \"7\",\n"
+        "  \"seed\": 7,\n"
         "  \"optimizer\": \"momentum\",\n"
         "  \"learning_rate\": 0.05,\n"
         "  \"momentum\": 0.5,\n"
@@ -371,7 +371,6 @@ static void test_file(void)
     CHECK_EQ(job->hidden[2], 32);
     CHECK_EQ(job->batch_size, 128);
     CHECK_EQ(job->epochs, 3);
-    /* A JSON string reaches an int option as --set text would. */
     CHECK_EQ(job->seed, 7);
     CHECK_STR(job->optimizer, "momentum");
     CHECK_NEAR(job->learning_rate, 0.05, 0);
@@ -496,7 +495,9 @@ static void test_value_forms(void)
         CHECK_EQ(job->nesterov, bools[i].want);
         job_destroy(&job);
     }
-    struct job *job = s_file_job("{\"nesterov\": 1}", NULL, 0);
+    /* On the command line 1 and 0 are booleans; in JSON only true and
+     * false are (test_refused_file). */
+    struct job *job = s_file_job("{\"nesterov\": true}", NULL, 0);
     CHECK_EQ(job->nesterov, 1);
     job_destroy(&job);
     job = s_file_job("{\"nesterov\": false}", NULL, 0);
@@ -547,7 +548,7 @@ static void test_value_forms(void)
     CHECK_EQ(job->nhidden, JOB_MAX_HIDDEN);
     CHECK_EQ(job->hidden[7], 65536);
     job_destroy(&job);
-    job = s_file_job("{\"hidden\": \"[300, 200]\"}", NULL, 0);
+    job = s_file_job("{\"hidden\": [300, 200]}", NULL, 0);
     CHECK_EQ(job->nhidden, 2);
     CHECK_EQ(job->hidden[1], 200);
     job_destroy(&job);
@@ -787,54 +788,96 @@ static void test_class_names(void)
     job_destroy(&job);
 }
 
-/* Refusals of values out of range, one message per group of options. */
+/* Refusals of values out of range: each names the option, its value and
+ * its range. */
 static void test_refused_ranges(void)
 {
-    s_set_refused("learning_rate=0", "learning_rate 0 is not positive: give a "
-                                     "positive learning rate, e.g. 0.001");
+    s_set_refused("learning_rate=0",
+                  "learning_rate 0 is out of range: use 1e-10 to 100");
     s_set_refused("learning_rate=-0.5",
-                  "learning_rate -0.5 is not positive: give a positive "
-                  "learning rate, e.g. 0.001");
+                  "learning_rate -0.5 is out of range: use 1e-10 to 100");
+    /* Finite as a double, infinite as the float the optimizers use. */
+    s_set_refused("learning_rate=1e39",
+                  "learning_rate 1e+39 is out of range: use 1e-10 to 100");
+    s_set_refused("learning_rate=inf",
+                  "job option 'learning_rate' is 'inf': give a finite number");
+    s_set_refused("learning_rate=-inf",
+                  "job option 'learning_rate' is '-inf': give a finite number");
+    s_set_refused("learning_rate=1e309", "job option 'learning_rate' is "
+                                         "'1e309': give a finite number");
     s_set_refused("batch_size=0",
                   "batch_size 0 is out of range: use 1 to 65536");
     s_set_refused("batch_size=65537",
                   "batch_size 65537 is out of range: use 1 to 65536");
-    s_set_refused("epochs=-1", "epochs and max_steps must not be negative");
-    s_set_refused("max_steps=-1", "epochs and max_steps must not be negative");
+    s_set_refused("epochs=-1", "epochs -1 is out of range: use 0 to 1000000");
+    s_set_refused("max_steps=-1",
+                  "max_steps -1 is out of range: use 0 to 1000000000000");
     s_set_refused("epochs=0",
                   "epochs and max_steps are both 0: set one of them");
     s_set_refused("hidden=", "hidden is empty: an mlp needs at least one "
                              "hidden layer, e.g. [256, 128]");
 
-    const char *unit = "momentum, adam_beta1 and adam_beta2 must lie in "
-                       "[0, 1)";
-    s_set_refused("momentum=1", unit);
-    s_set_refused("momentum=-0.1", unit);
-    s_set_refused("adam_beta1=1", unit);
-    s_set_refused("adam_beta2=1", unit);
-    s_set_refused("adam_beta2=1.5", unit);
-    s_set_refused("adam_beta2=-1", unit);
+    s_set_refused("momentum=1", "momentum 1 is out of range: use 0 to below 1");
+    s_set_refused("momentum=-0.1",
+                  "momentum -0.1 is out of range: use 0 to below 1");
+    s_set_refused("adam_beta1=1",
+                  "adam_beta1 1 is out of range: use 0 to below 1");
+    s_set_refused("adam_beta2=1.5",
+                  "adam_beta2 1.5 is out of range: use 0 to below 1");
+    s_set_refused("adam_beta2=-1",
+                  "adam_beta2 -1 is out of range: use 0 to below 1");
 
-    const char *pos = "epsilon, lr_decay_rate and lr_decay_steps must be "
-                      "positive, adagrad_initial not negative";
-    s_set_refused("epsilon=0", pos);
-    s_set_refused("lr_decay_rate=0", pos);
-    s_set_refused("lr_decay_steps=-1", pos);
-    s_set_refused("adagrad_initial=-0.1", pos);
+    s_set_refused("epsilon=0", "epsilon 0 is out of range: use 1e-30 to 10");
+    s_set_refused("epsilon=1e-40",
+                  "epsilon 1e-40 is out of range: use 1e-30 to 10");
+    s_set_refused("lr_decay_rate=0",
+                  "lr_decay_rate 0 is out of range: use 1e-10 to 1e+06");
+    s_set_refused("lr_decay_steps=-1",
+                  "lr_decay_steps -1 is out of range: use 0.001 to 1e+12");
+    s_set_refused("adagrad_initial=-0.1",
+                  "adagrad_initial -0.1 is out of range: use 0 to 1e+06");
+    const char *grow[] = {"lr_decay=exponential", "lr_decay_rate=1.5"};
+    s_refused(NULL, grow, 2,
+              "lr_decay_rate 1.5 grows the learning rate without bound: use "
+              "at most 1 with lr_decay exponential");
+    const char *inverse[] = {"lr_decay=inverse_time", "lr_decay_rate=1.5"};
+    struct job *job = s_job(NULL, inverse, 2);
+    job_destroy(&job);
 
-    const char *neg = "replicas_to_aggregate, max_staleness and warmup_steps "
-                      "must not be negative; ssp_bound is -1 (off) or more";
-    s_set_refused("replicas_to_aggregate=-1", neg);
-    s_set_refused("max_staleness=-1", neg);
-    s_set_refused("warmup_steps=-1", neg);
-    s_set_refused("ssp_bound=-2", neg);
+    s_set_refused("replicas_to_aggregate=-1",
+                  "replicas_to_aggregate -1 is out of range: use 0 to 1000000");
+    s_set_refused("max_staleness=-1",
+                  "max_staleness -1 is out of range: use 0 to 1000000000");
+    s_set_refused("warmup_steps=-1",
+                  "warmup_steps -1 is out of range: use 0 to 1000000000000");
+    s_set_refused("ssp_bound=-2",
+                  "ssp_bound -2 is out of range: use -1 to 1000000000");
+    s_set_refused("data.train_limit=-1",
+                  "data.train_limit -1 is out of range: use 0 to 1000000000");
+    s_set_refused("data.test_limit=-5",
+                  "data.test_limit -5 is out of range: use 0 to 1000000000");
 
-    const char *timing = "log_interval_s, eval_interval_s, startup_timeout_s "
-                         "and heartbeat_interval_s must be positive";
-    s_set_refused("log_interval_s=0", timing);
-    s_set_refused("eval_interval_s=-1", timing);
-    s_set_refused("startup_timeout_s=0", timing);
-    s_set_refused("heartbeat_interval_s=0", timing);
+    s_set_refused("log_interval_s=0",
+                  "log_interval_s 0 is out of range: use 0.001 to 86400");
+    s_set_refused("eval_interval_s=-1",
+                  "eval_interval_s -1 is out of range: use 0.001 to 86400");
+    s_set_refused("startup_timeout_s=0",
+                  "startup_timeout_s 0 is out of range: use 0.001 to 86400");
+    s_set_refused("startup_timeout_s=1e300",
+                  "startup_timeout_s 1e+300 is out of range: use 0.001 to "
+                  "86400");
+    s_set_refused("heartbeat_interval_s=0",
+                  "heartbeat_interval_s 0 is out of range: use 0.001 to 3600");
+    s_set_refused("checkpoint_interval_s=-1",
+                  "checkpoint_interval_s -1 is out of range: use 0 to 86400");
+    s_set_refused("checkpoint_interval_s=1e9",
+                  "checkpoint_interval_s 1e+09 is out of range: use 0 to "
+                  "86400");
+    s_set_refused("checkpoint_steps=-1",
+                  "checkpoint_steps -1 is out of range: use 0 to "
+                  "1000000000000");
+    s_set_refused("keep_checkpoints=0",
+                  "keep_checkpoints 0 is out of range: use 1 to 1000000");
     s_set_refused("heartbeat_timeout_s=1.5",
                   "heartbeat_timeout_s 1.5 must be at least twice "
                   "heartbeat_interval_s 1");
@@ -842,37 +885,52 @@ static void test_refused_ranges(void)
     s_refused(NULL, hb, 2,
               "heartbeat_timeout_s 5 must be at least twice "
               "heartbeat_interval_s 3");
+    const char *day[] = {"startup_timeout_s=86400", "log_interval_s=0.001",
+                         "checkpoint_interval_s=0", "heartbeat_interval_s=3600",
+                         "heartbeat_timeout_s=86400"};
+    job = s_job(NULL, day, 5);
+    job_destroy(&job);
 
-    const char *threads = "blas_threads (1-256), zmq_io_threads (1-64) or "
-                          "apply_threads (0-64) is out of range";
-    s_set_refused("blas_threads=0", threads);
-    s_set_refused("blas_threads=257", threads);
-    s_set_refused("zmq_io_threads=0", threads);
-    s_set_refused("zmq_io_threads=65", threads);
-    s_set_refused("apply_threads=-1", threads);
-    s_set_refused("apply_threads=65", threads);
+    s_set_refused("blas_threads=0",
+                  "blas_threads 0 is out of range: use 1 to 256");
+    s_set_refused("blas_threads=257",
+                  "blas_threads 257 is out of range: use 1 to 256");
+    s_set_refused("zmq_io_threads=0",
+                  "zmq_io_threads 0 is out of range: use 1 to 64");
+    s_set_refused("zmq_io_threads=65",
+                  "zmq_io_threads 65 is out of range: use 1 to 64");
+    s_set_refused("apply_threads=-1",
+                  "apply_threads -1 is out of range: use 0 to 64");
+    s_set_refused("apply_threads=65",
+                  "apply_threads 65 is out of range: use 0 to 64");
     const char *edges[] = {"blas_threads=256", "zmq_io_threads=64",
                            "apply_threads=64", "slice_min_bytes=4",
                            "zmq_sockbuf_bytes=1073741824"};
-    struct job *job = s_job(NULL, edges, 5);
+    job = s_job(NULL, edges, 5);
     job_destroy(&job);
     job = s_job_set("zmq_sockbuf_bytes=0");
     job_destroy(&job);
 
-    s_set_refused("slice_min_bytes=3", "slice_min_bytes must be at least 4");
+    s_set_refused("slice_min_bytes=3",
+                  "slice_min_bytes 3 is out of range: use 4 to 1099511627776");
     s_set_refused("zmq_sockbuf_bytes=-1",
-                  "zmq_sockbuf_bytes -1 is out of range: use 0 (the OS's "
-                  "autotuning) to 1073741824");
+                  "zmq_sockbuf_bytes -1 is out of range: use 0 to 1073741824");
     s_set_refused("zmq_sockbuf_bytes=1073741825",
-                  "zmq_sockbuf_bytes 1073741825 is out of range: use 0 (the "
-                  "OS's autotuning) to 1073741824");
+                  "zmq_sockbuf_bytes 1073741825 is out of range: use 0 to "
+                  "1073741824");
 
-    const char *bench = "bench.dense_floats (0 to 2^34) or bench.sparse_rows "
-                        "(0 to 2^40) is out of range";
-    s_set_refused("bench.dense_floats=-1", bench);
-    s_set_refused("bench.dense_floats=17179869185", bench);
-    s_set_refused("bench.sparse_rows=-1", bench);
-    s_set_refused("bench.sparse_rows=1099511627777", bench);
+    s_set_refused("bench.dense_floats=-1",
+                  "bench.dense_floats -1 is out of range: use 0 to "
+                  "17179869184");
+    s_set_refused("bench.dense_floats=17179869185",
+                  "bench.dense_floats 17179869185 is out of range: use 0 to "
+                  "17179869184");
+    s_set_refused("bench.sparse_rows=-1",
+                  "bench.sparse_rows -1 is out of range: use 0 to "
+                  "1099511627776");
+    s_set_refused("bench.sparse_rows=1099511627777",
+                  "bench.sparse_rows 1099511627777 is out of range: use 0 to "
+                  "1099511627776");
     s_set_refused("bench.sparse_width=0",
                   "bench.sparse_width 0 is out of range: use 1 to 65536");
     s_set_refused("bench.sparse_width=65537",
@@ -881,6 +939,19 @@ static void test_refused_ranges(void)
     s_refused(NULL, empty, 2,
               "model bench has no variables: set bench.dense_floats or "
               "bench.sparse_rows");
+
+    /* Paths that cannot be empty. */
+    s_set_refused("model_dir=",
+                  "model_dir is empty: set it (metrics.jsonl, eval.jsonl and "
+                  "the checkpoints go here)");
+    s_set_refused("data.dir=",
+                  "data.dir is empty: set it (folder of relative data paths)");
+    s_set_refused("data.test_labels=",
+                  "data.test_labels is empty: set it (path or URL)");
+    /* A range is checked once every source is read: a --set repairs. */
+    const char *repair[] = {"model_dir=", "model_dir=out"};
+    job = s_job(NULL, repair, 2);
+    job_destroy(&job);
 }
 
 /* Refusals of straggler specs and data files. */
@@ -975,25 +1046,57 @@ static void test_refused_file(void)
                    "job option 'stragglers.64' names no worker: use "
                    "stragglers.default or stragglers.N with N < 64");
     s_file_refused("{\"batch_size\": null}",
-                   "job option 'batch_size' has a value of the wrong kind");
+                   "job option 'batch_size' is null: write a whole number "
+                   "without quotes, e.g. 64");
     s_file_refused("{\"model\": {\"name\": \"mlp\"}}",
-                   "job option 'model' has a value of the wrong kind");
+                   "job option 'model' is an object: write a string in quotes");
     /* Only data and stragglers nest; bench.* is written flat. */
     s_file_refused("{\"bench\": {\"dense_floats\": 5}}",
-                   "job option 'bench' has a value of the wrong kind");
+                   "job option 'bench' is an object: only data and stragglers "
+                   "hold options; write the others flat, e.g. \"bench.x\"");
     s_file_refused("{\"data\": {\"dir\": {\"x\": 1}}}",
-                   "job option 'data.dir' has a value of the wrong kind");
+                   "job option 'data.dir' is an object: write a string in "
+                   "quotes");
+    /* Types are not coerced: a string is no number, a real no integer. */
     s_file_refused("{\"batch_size\": \"many\"}",
-                   "job option 'batch_size' is 'many': give a whole number");
+                   "job option 'batch_size' is the string \"many\": write a "
+                   "whole number without quotes, e.g. 64");
+    s_file_refused("{\"batch_size\": \"64\"}",
+                   "job option 'batch_size' is the string \"64\": write a "
+                   "whole number without quotes, e.g. 64");
     s_file_refused("{\"batch_size\": 64.5}",
-                   "job option 'batch_size' is '64.5': give a whole number");
-    s_file_refused(
-        "{\"learning_rate\": true}",
-        "job option 'learning_rate' is 'true': give a finite number");
+                   "job option 'batch_size' is the number 64.5: write a whole "
+                   "number without quotes, e.g. 64");
+    s_file_refused("{\"batch_size\": 64.0}",
+                   "job option 'batch_size' is the number 64.0: write a whole "
+                   "number without quotes, e.g. 64");
+    s_file_refused("{\"data\": {\"train_limit\": 1e3}}",
+                   "job option 'data.train_limit' is the number 1000.0: write "
+                   "a whole number without quotes, e.g. 64");
+    s_file_refused("{\"learning_rate\": \"0.1\"}",
+                   "job option 'learning_rate' is the string \"0.1\": write a "
+                   "number without quotes, e.g. 0.001");
+    s_file_refused("{\"learning_rate\": true}",
+                   "job option 'learning_rate' is true: write a number "
+                   "without quotes, e.g. 0.001");
     s_file_refused("{\"nesterov\": \"yes\"}",
-                   "job option 'nesterov' is 'yes': give true or false");
-    s_file_refused("{\"nesterov\": 2}",
-                   "job option 'nesterov' is '2': give true or false");
+                   "job option 'nesterov' is the string \"yes\": write true "
+                   "or false without quotes");
+    s_file_refused("{\"nesterov\": 1}",
+                   "job option 'nesterov' is the whole number 1: write true or "
+                   "false without quotes");
+    s_file_refused("{\"model_dir\": 5}",
+                   "job option 'model_dir' is the whole number 5: write a "
+                   "string in quotes");
+    s_file_refused("{\"model_dir\": \"\"}",
+                   "model_dir is empty: set it (metrics.jsonl, eval.jsonl and "
+                   "the checkpoints go here)");
+    s_file_refused("{\"startup_timeout_s\": 1e300}",
+                   "startup_timeout_s 1e+300 is out of range: use 0.001 to "
+                   "86400");
+    s_file_refused("{\"hidden\": \"256,128\"}",
+                   "job option 'hidden' is the string \"256,128\": write a "
+                   "list of whole numbers, e.g. [256, 128]");
     s_file_refused("{\"hidden\": [256, 1.5]}",
                    "job option 'hidden' must be a list of whole numbers");
     s_file_refused("{\"hidden\": [256, \"128\"]}",
@@ -1004,11 +1107,10 @@ static void test_refused_file(void)
                    "optimizer 'adamw' is unknown: use sgd, momentum, adagrad "
                    "or adam");
     s_file_refused("{\"learning_rate\": -1}",
-                   "learning_rate -1 is not positive: give a positive "
-                   "learning rate, e.g. 0.001");
+                   "learning_rate -1 is out of range: use 1e-10 to 100");
     s_file_refused("{\"stragglers\": {\"2\": 5}}",
-                   "straggler '5' is not valid: use none, fixed:MS, "
-                   "exp:MEAN_MS, slow:FACTOR or p:PROB:FACTOR");
+                   "job option 'stragglers.2' is the whole number 5: write a "
+                   "string in quotes");
 
     /* A list whose text passes JOB_STR is refused, not cut short. */
     char list[2048];

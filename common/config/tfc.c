@@ -6,6 +6,7 @@
  */
 #include "tfc.h"
 
+#include "hostname.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
 
@@ -172,6 +173,44 @@ static int s_check_addr_text(const char *place, const char *text, char *err)
     return 0;
 }
 
+/*
+ * The first 40 bytes of host for a message, bytes outside printable ASCII
+ * as '?', so that no message carries control characters or half a UTF-8
+ * sequence.
+ */
+static void s_quote_host(const char *host, char *buf, size_t len)
+{
+    size_t n = 0;
+    for (; host[n] != '\0' && n < 40 && n + 4 < len; n++) {
+        unsigned char c = (unsigned char) host[n];
+        buf[n] = c >= 0x20 && c < 0x7f ? (char) c : '?';
+    }
+    if (host[n] != '\0')
+        snprintf(buf + n, len - n, "...");
+    else
+        buf[n] = '\0';
+}
+
+/*
+ * A host that is no DNS name or IP address would be accepted here and
+ * fail at connect time, a retryable exit: refuse it now, as a config
+ * error. Frees out->host on failure so the caller's count stays right.
+ */
+static int s_check_host(const char *place, struct tfc_addr *out, char *err)
+{
+    char why[160];
+    if (hostname_check(out->host, why, sizeof why) == 0)
+        return 0;
+    char quoted[48];
+    s_quote_host(out->host, quoted, sizeof quoted);
+    free(out->host);
+    out->host = NULL;
+    return psc_seterr(err, PSC_ECONFIG,
+                      "%s host '%s' %s: write a DNS name (letters, digits, "
+                      "'-', dots) or an IP address",
+                      place, quoted, why);
+}
+
 /* Parses "host:port" or "[v6]:port" into out; place is e.g. cluster.ps[0]. */
 static int s_parse_addr(const char *place, const char *text,
                         struct tfc_addr *out, char *err)
@@ -200,7 +239,7 @@ static int s_parse_addr(const char *place, const char *text,
     out->host = psc_xmalloc(n + 1);
     memcpy(out->host, host, n);
     out->host[n] = '\0';
-    return 0;
+    return s_check_host(place, out, err);
 }
 
 /* Fills job r from the JSON list stored under cluster.<key>. */
@@ -373,19 +412,6 @@ static int s_parse_type(tfc_t *c, const json_t *type, char *err)
         "task.type '" TFC_QUOTE "' is unknown: use one of " TFC_TYPES, s);
 }
 
-/* A numeric string ("1") is accepted because some launchers quote it. */
-static int s_index_from_string(const char *s, long long *out, char *err)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 9 || strspn(s, "0123456789") != n)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "task.index '" TFC_QUOTE "' is not a number: "
-                          "write it as an integer like 0",
-                          s);
-    *out = strtoll(s, NULL, 10);
-    return 0;
-}
-
 /* Missing means 0, as in TensorFlow; range is checked against the cluster. */
 static int s_parse_index(tfc_t *c, const json_t *index, char *err)
 {
@@ -393,9 +419,12 @@ static int s_parse_index(tfc_t *c, const json_t *index, char *err)
     if (json_is_integer(index)) {
         v = json_integer_value(index);
     } else if (json_is_string(index)) {
-        int rc = s_index_from_string(json_string_value(index), &v, err);
-        if (rc != 0)
-            return rc;
+        /* TensorFlow, TFJob and Vertex AI write a number; a string is a
+         * hand-written TF_CONFIG's mistake, and is not coerced. */
+        return psc_seterr(err, PSC_ECONFIG,
+                          "task.index is the string \"%.20s\": write it as a "
+                          "number without quotes, like 0",
+                          json_string_value(index));
     } else if (index != NULL) {
         return psc_seterr(err, PSC_ECONFIG,
                           "task.index is not an integer: "

@@ -224,7 +224,7 @@ static void test_ignored_and_optional(void)
     tfc_destroy(&c);
 
     c = s_parse_ok("{" NO_CHIEF_CLUSTER
-                   ",\"task\":{\"type\":\"worker\",\"index\":\"2\"}}");
+                   ",\"task\":{\"type\":\"worker\",\"index\":2}}");
     CHECK_EQ(tfc_task_index(c), 2);
     tfc_destroy(&c);
 
@@ -441,10 +441,16 @@ static void test_errors_task(void)
                   "task.index is not an integer");
     s_parse_fails(TASK("{\"type\":\"worker\",\"index\":true}"),
                   "task.index is not an integer");
+    /* A string is not coerced, not even one of digits. */
+    s_parse_fails(TASK("{\"type\":\"worker\",\"index\":\"0\"}"),
+                  "task.index is the string \"0\": write it as a number "
+                  "without quotes, like 0");
     s_parse_fails(TASK("{\"type\":\"worker\",\"index\":\"one\"}"),
-                  "task.index 'one' is not a number");
+                  "task.index is the string \"one\": write it as a number "
+                  "without quotes, like 0");
     s_parse_fails(TASK("{\"type\":\"worker\",\"index\":\"-1\"}"),
-                  "task.index '-1' is not a number");
+                  "task.index is the string \"-1\": write it as a number "
+                  "without quotes, like 0");
     s_parse_fails(TASK("{\"type\":\"worker\",\"index\":9999999999}"),
                   "task.index 9999999999 is out of range");
     s_parse_fails(TASK("{\"type\":\"chief\",\"index\":0}"),
@@ -563,6 +569,41 @@ static void test_errors_long_values(void)
     snprintf(json, sizeof json, CLUSTER("\"ps\":[\"%s\"],\"worker\":[\"w:1\"]"),
              host);
     s_parse_fails(json, "has no port: write it as host:port");
+}
+
+/* A host is a DNS name or an IP address, checked whole, whatever its size. */
+static void test_errors_hosts(void)
+{
+    static char json[12000];
+    static char host[10001];
+    memset(host, 'a', sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    snprintf(json, sizeof json,
+             CLUSTER("\"ps\":[\"%s:2222\"],\"worker\":[\"w:1\"]"), host);
+    s_parse_fails(json, "cluster.ps[0] host "
+                        "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is "
+                        "longer than 253 characters (10000): write a DNS name "
+                        "(letters, digits, '-', dots) or an IP address");
+    s_parse_fails(CLUSTER("\"ps\":[\"p:1\"],\"worker\":[\"h\u00e9.x:2222\"]"),
+                  "cluster.worker[0] host 'h??.x' holds the non-ASCII byte "
+                  "0xc3 at 1 (an international name goes in its xn-- form): "
+                  "write a DNS name (letters, digits, '-', dots) or an IP "
+                  "address");
+    s_parse_fails(CLUSTER("\"ps\":[\"p_0:1\"],\"worker\":[\"w:1\"]"),
+                  "cluster.ps[0] host 'p_0' holds '_' at 1");
+    s_parse_fails(CLUSTER("\"ps\":[\"a\\u0001b:1\"],\"worker\":[\"w:1\"]"),
+                  "cluster.ps[0] host 'a?b' holds '?' at 1");
+    s_parse_fails(CLUSTER("\"ps\":[\"300.1.1.1:1\"],\"worker\":[\"w:1\"]"),
+                  "cluster.ps[0] host '300.1.1.1' is not an IPv4 address");
+    s_parse_fails(CLUSTER("\"ps\":[\"[::g]:1\"],\"worker\":[\"w:1\"]"),
+                  "cluster.ps[0] host '::g' is not an IPv6 address");
+    s_parse_fails(CLUSTER("\"ps\":[\"-p:1\"],\"worker\":[\"w:1\"]"),
+                  "starts or ends with '-'");
+    tfc_t *c =
+        s_parse_ok(CLUSTER("\"ps\":[\"[fe80::1%eth0]:1\","
+                           "\"10.0.0.1:2\"],\"worker\":[\"w.ns.svc.:1\"]"));
+    CHECK_STR(tfc_host(c, TFC_PS, 0), "fe80::1%eth0");
+    tfc_destroy(&c);
 }
 
 static void s_write_file(const char *path, const char *text)
@@ -765,6 +806,7 @@ int main(void)
     test_errors_addresses();
     test_errors_duplicates();
     test_errors_long_values();
+    test_errors_hosts();
     test_from_env();
     test_format_text();
     test_format_round_trip();

@@ -12,6 +12,7 @@
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_fs.h"
+#include "psc_json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -593,10 +594,11 @@ static json_t *s_to_json(const struct ckpt_manifest *m)
     char fp[17];
     snprintf(fp, sizeof fp, "%016" PRIx64, m->fingerprint);
     json_t *root = json_pack(
-        "{s:i, s:I, s:f, s:s, s:s, s:s, s:s, s:i, s:i}", "format",
-        CKPT_MANIFEST_FORMAT, "step", (json_int_t) m->step, "wall_time",
-        m->wall_time, "fingerprint", fp, "run_id", m->run_id, "model", m->model,
-        "optimizer", m->optimizer, "narrays", m->narrays, "nps", m->nps);
+        "{s:i, s:I, s:s, s:s, s:s, s:s, s:i, s:i}", "format",
+        CKPT_MANIFEST_FORMAT, "step", (json_int_t) m->step, "fingerprint", fp,
+        "run_id", m->run_id, "model", m->model, "optimizer", m->optimizer,
+        "narrays", m->narrays, "nps", m->nps);
+    psc_json_set_real(root, "wall_time", m->wall_time);
     json_object_set_new(root, "vars", s_vars_json(m));
     json_object_set_new(root, "placement", s_placement_json(m->placement));
     json_object_set_new(root, "files", s_files_json(m));

@@ -13,6 +13,7 @@
 #include "json_file.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_json.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -305,8 +306,8 @@ static int s_read_training(struct s_ctx *c, struct export_model *m,
     json_t *eval = json_object_get(t, "eval");
     if (json_is_object(eval)) {
         m->has_eval = 1;
-        m->accuracy = json_number_value(json_object_get(eval, "accuracy"));
-        m->loss = json_number_value(json_object_get(eval, "loss"));
+        m->accuracy = psc_json_get_real(eval, "accuracy");
+        m->loss = psc_json_get_real(eval, "loss");
     }
     return 0;
 }

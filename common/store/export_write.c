@@ -11,6 +11,7 @@
 #include "export_tfjs.h"
 #include "psc_err.h"
 #include "psc_fs.h"
+#include "psc_json.h"
 #include "sha256.h"
 
 #include <dirent.h>
@@ -87,9 +88,12 @@ static json_t *s_training_json(const struct export_model *m)
 {
     char fp[17];
     snprintf(fp, sizeof fp, "%016" PRIx64, m->fingerprint);
-    json_t *eval = m->has_eval ? json_pack("{s:f, s:f}", "accuracy",
-                                           m->accuracy, "loss", m->loss)
-                               : json_null();
+    json_t *eval = json_null();
+    if (m->has_eval) {
+        eval = json_object();
+        psc_json_set_real(eval, "accuracy", m->accuracy);
+        psc_json_set_real(eval, "loss", m->loss);
+    }
     return json_pack("{s:s, s:I, s:s, s:s, s:o}", "model", m->model_kind,
                      "step", (json_int_t) m->step, "run_id", m->run_id,
                      "fingerprint", fp, "eval", eval);
