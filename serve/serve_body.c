@@ -304,6 +304,11 @@ int serve_body_parse(struct serve_input *in, const char *text, size_t len,
  */
 static size_t s_real(char *out, double v)
 {
+    /* JSON has no NaN: a model whose weights hold one answers null. */
+    if (!isfinite(v)) {
+        memcpy(out, "null", 5);
+        return 4;
+    }
     int n = snprintf(out, S_NUMBER_LEN, "%.*g", S_PRECISION, v);
     if (strchr(out, '.') == NULL && strchr(out, 'e') == NULL) {
         memcpy(out + n, ".0", 3);

@@ -22,8 +22,8 @@ int serve_body_parse(struct serve_input *in, const char *text, size_t len,
 
 /*
  * {"predictions": [[p0..], ...]} or {"outputs": ...}, byte for byte as
- * jansson writes serve_output_json() compact with 9 significant digits.
- * Caller frees.
+ * jansson writes serve_output_json() compact with 9 significant digits,
+ * but a value that is not finite (jansson drops it) as null. Caller frees.
  */
 char *serve_body_answer(const float *probs, int rows, int classes,
                         int columnar);

@@ -209,12 +209,24 @@ static void test_answer_is_janssons(void)
     }
 }
 
+static void test_answer_without_nan(void)
+{
+    const float p[3] = {NAN, INFINITY, 0.5f};
+    char *got = serve_body_answer(p, 1, 3, 0);
+    CHECK_STR(got, "{\"predictions\":[[null,null,0.5]]}");
+    json_t *j = json_loads(got, 0, NULL);
+    CHECK(j != NULL);
+    json_decref(j);
+    free(got);
+}
+
 int main(void)
 {
     test_common_bodies();
     test_refused_and_rare_bodies();
     test_every_small_change();
     test_answer_is_janssons();
+    test_answer_without_nan();
     puts("serve_body: ok");
     return 0;
 }
