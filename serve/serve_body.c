@@ -334,7 +334,7 @@ char *serve_body_answer(const float *probs, int rows, int classes, int columnar)
         strlen(key) + (size_t) rows * (3 + (size_t) classes * S_NUMBER_LEN) + 3;
     char *out = psc_xmalloc(cap);
     size_t at = strlen(key);
-    memcpy(out, key, at);
+    memcpy(out, key, at + 1);
     for (int r = 0; r < rows; r++) {
         if (r > 0)
             out[at++] = ',';

@@ -99,8 +99,6 @@ static void test_refused_and_rare_bodies(void)
 {
     static const char *bodies[] = {
         "{\"signature_name\": \"other\", \"instances\": [[1,2,3,4]]}",
-        "{\"signature_name\": \"serving\\u005fdefault\", "
-        "\"instances\": [[1,2,3,4]]}",
         "{\"signature_name\": 3, \"instances\": [[1,2,3,4]]}",
         "{\"instances\": [[16777216, 1, 2, 3]]}",
         "{\"instances\": [[3.5e38, 1, 2, 3]]}",
@@ -147,6 +145,9 @@ static void test_refused_and_rare_bodies(void)
     };
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
         s_agree_str(bodies[i]);
+    /* An escape the direct reader leaves to jansson. */
+    s_agree_str("{\"signature_name\": \"serving\\u005fdefault\", "
+                "\"instances\": [[1,2,3,4]]}");
     /* A NUL inside the body, which a C string would hide. */
     s_agree("{\"instances\": [[1,2,3,4]]}\0", 27);
     s_agree("{\"instances\": [[1,\0,3,4]]}", 26);
