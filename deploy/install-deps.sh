@@ -12,6 +12,11 @@ packages=(
     dataset-fashion-mnist
     python3 iproute2 procps
     clang-format clang-tidy
+    # The fuzz build (tests/fuzz): clang, and libFuzzer with clang's
+    # sanitizer runtimes (libclang_rt.fuzzer-x86_64.a), which Debian 12
+    # ships in libclang-rt-14-dev; clang only recommends it, and recommends
+    # are not installed here.
+    clang libclang-rt-14-dev
     # psc-serve's tests (tests/serve_test.sh): the chapter's client, load,
     # the scraper and the page's browser.
     python3-requests wrk prometheus chromium curl

@@ -3,7 +3,8 @@
 # builds psc three times (plain, AddressSanitizer + UndefinedBehaviorSanitizer,
 # ThreadSanitizer), runs clang-tidy over the sources, and runs the ctest
 # suite in each build (the ThreadSanitizer build: unit and integration
-# tests). tests/README.md says how to run parts of it without installing.
+# tests); then builds the libFuzzer targets with clang and runs each for
+# PSC_FUZZ_SECONDS (60 by default). tests/README.md says how to run parts of it without installing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install-deps.sh
@@ -43,3 +44,12 @@ stage "ThreadSanitizer build (unit and integration tests)"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/support/tsan.supp" \
     run_suite build-tsan "-L unit|integration" -- -DCMAKE_BUILD_TYPE=Debug \
     -DPSC_SANITIZER=thread
+
+stage "libFuzzer targets (tests/fuzz, clang, ${PSC_FUZZ_SECONDS:-60} s each)"
+# Only the fuzz targets are built here: every other test ran above. One
+# fuzzer at a time, so each gets a whole core and its exec count means the
+# same from run to run; a crash, leak or timeout fails the stage.
+cmake -S . -B build-fuzz -DPSC_WERROR=ON -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_C_COMPILER=clang -DPSC_FUZZ=ON >/dev/null
+cmake --build build-fuzz --target psc_fuzzers -j2
+ctest --test-dir build-fuzz --output-on-failure -L fuzz

@@ -27,6 +27,12 @@ int psc_seterr(char *err, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, PSC_ERR_LEN, fmt, ap);
     va_end(ap);
+    /* Messages quote what a file or a peer wrote; a newline or escape in
+     * it would split the one line every caller promises (and let the input
+     * forge log lines), so control characters become '?'. */
+    for (char *p = err; *p != '\0'; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            *p = '?';
     return code;
 }
 

@@ -67,8 +67,9 @@ int psc_exit_status(int rc, int stop_signal);
 const char *psc_strerror(int code);
 
 /*
- * Formats into an error out-buffer of PSC_ERR_LEN bytes; does nothing when
- * err is NULL. Returns code, so callers can write
+ * Formats into an error out-buffer of PSC_ERR_LEN bytes, one line: control
+ * characters in the result (a quoted value's newline) become '?'. Does
+ * nothing when err is NULL. Returns code, so callers can write
  * `return psc_seterr(err, PSC_ECONFIG, "...")`.
  */
 int psc_seterr(char *err, int code, const char *fmt, ...)
