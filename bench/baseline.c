@@ -2,9 +2,11 @@
  * psc-baseline: the workers' forward/backward loop and the ps's optimizer
  * update in one process, with no network. It is the yardstick the cluster's
  * throughput is measured against: examples per second of the same model,
- * batch and optimizer on the same data.
+ * batch and optimizer on the same data, in the order a lone worker takes
+ * it (example_order.h), and the test accuracy it reaches.
  */
 #include "dataset.h"
+#include "example_order.h"
 #include "model.h"
 #include "optim.h"
 #include "psc_alloc.h"
@@ -13,7 +15,6 @@
 #include "psc_num.h"
 #include "psc_opts.h"
 #include "psc_time.h"
-#include "rng.h"
 #include <cblas.h>
 
 #include <limits.h>
@@ -32,15 +33,30 @@ struct loop {
     uint8_t *y;
 };
 
-static void s_batch(const struct dataset *d, rng_t *r, struct loop *l,
-                    int batch)
+static void s_batch(const struct dataset *d, struct example_order *o,
+                    struct loop *l, int batch)
 {
     for (int i = 0; i < batch; i++) {
-        int ex = (int) rng_below(r, (uint64_t) d->count);
+        int ex = example_order_next(o);
         memcpy(l->x + (size_t) i * d->dim, d->images + (size_t) ex * d->dim,
                (size_t) d->dim * sizeof(float));
         l->y[i] = d->labels[ex];
     }
+}
+
+/* The test set's accuracy and loss with the trained values. */
+static int s_test(const struct job *job, struct loop *l, double *accuracy,
+                  double *loss, char *err)
+{
+    struct dataset t;
+    if (dataset_load(job, 1, &t, err) != 0)
+        return PSC_ECONFIG;
+    int correct = 0;
+    *loss = model_evaluate(l->model, l->params, t.images, t.labels, t.count,
+                           &correct);
+    *accuracy = t.count > 0 ? (double) correct / t.count : 0;
+    dataset_release(&t);
+    return 0;
 }
 
 static int s_setup(const struct job *job, const struct dataset *d,
@@ -168,24 +184,36 @@ int main(int argc, char **argv)
         fprintf(stderr, "psc-baseline: %s\n", err);
         return 2;
     }
+    struct example_order order;
+    if (example_order_init(&order, job, d.count, 0, 1, err) != 0) {
+        fprintf(stderr, "psc-baseline: %s\n", err);
+        return 2;
+    }
     openblas_set_num_threads((int) job->blas_threads);
-    rng_t r;
-    rng_seed(&r, (uint64_t) job->seed, 1);
     int batch = (int) job->batch_size;
     size_t n = model_num_params(l.model);
     double t0 = psc_now();
     float loss = 0;
     for (long s = 0; s < steps; s++) {
-        s_batch(&d, &r, &l, batch);
+        s_batch(&d, &order, &l, batch);
         loss = model_loss_grad(l.model, l.params, l.x, l.y, batch, l.grad);
         optim_apply(&l.optim, optim_lr(&l.optim, (uint64_t) s),
                     (uint64_t) s + 1, l.params, l.slot0, l.slot1, l.grad, 1.0f,
                     n);
     }
     double wall = psc_now() - t0;
+    double accuracy = 0;
+    double test_loss = 0;
+    if (s_test(job, &l, &accuracy, &test_loss, err) != 0) {
+        fprintf(stderr, "psc-baseline: %s\n", err);
+        return 2;
+    }
     printf("{\"steps\": %ld, \"batch_size\": %d, \"wall_s\": %.3f, "
-           "\"examples_per_s\": %.1f, \"loss\": %.4f}\n",
-           steps, batch, wall, (double) steps * batch / wall, loss);
+           "\"examples_per_s\": %.1f, \"loss\": %.4f, \"epochs\": %ld, "
+           "\"test_accuracy\": %.4f, \"test_loss\": %.4f}\n",
+           steps, batch, wall, (double) steps * batch / wall, loss, order.epoch,
+           accuracy, test_loss);
+    example_order_release(&order);
     s_release(&l);
     dataset_release(&d);
     job_destroy(&job);

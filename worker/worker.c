@@ -5,6 +5,7 @@
 
 #include "ctl.h"
 #include "dataset.h"
+#include "example_order.h"
 #include "model.h"
 #include "net.h"
 #include "placement.h"
@@ -14,7 +15,6 @@
 #include "psc_sig.h"
 #include "psc_time.h"
 #include "psclient.h"
-#include "rng.h"
 #include "straggler.h"
 
 #include <stdlib.h>
@@ -25,11 +25,7 @@ typedef struct self {
     int index;
     int nworkers;
     struct dataset data;
-    int *order; /* this worker's example indexes, reshuffled each epoch */
-    int norder;
-    int cursor;
-    long epoch;
-    rng_t rng;
+    struct example_order order;
     struct straggler straggler;
     model_t *model;
     placement_t *placement;
@@ -44,56 +40,11 @@ typedef struct self {
     uint64_t steps;
 } self_t;
 
-static void s_shuffle_epoch(self_t *self)
-{
-    rng_t r;
-    rng_seed(&r, (uint64_t) self->b->job->seed,
-             ((uint64_t) self->epoch << 16) | (uint64_t) self->index);
-    rng_shuffle_int(&r, self->order, (size_t) self->norder);
-    self->cursor = 0;
-    self->epoch++;
-}
-
-/* Disjoint shards: worker w takes every nworkers-th example of a
- * permutation fixed by the seed, so shards are balanced across classes. */
-static int s_make_share(self_t *self, char *err)
-{
-    const struct job *job = self->b->job;
-    int n = self->data.count;
-    int *all = psc_xmalloc((size_t) n * sizeof *all);
-    for (int i = 0; i < n; i++)
-        all[i] = i;
-    rng_t r;
-    rng_seed(&r, (uint64_t) job->seed, 0xda7a);
-    rng_shuffle_int(&r, all, (size_t) n);
-    self->order = psc_xmalloc((size_t) n * sizeof *self->order);
-    for (int i = 0; i < n; i++) {
-        if (job->sharding == JOB_SAMPLE || i % self->nworkers == self->index)
-            self->order[self->norder++] = all[i];
-    }
-    free(all);
-    if (self->norder < 1)
-        return psc_seterr(err, PSC_ECONFIG,
-                          "worker %d has no training examples: use fewer "
-                          "workers or more data",
-                          self->index);
-    s_shuffle_epoch(self);
-    return 0;
-}
-
 static void s_next_batch(self_t *self, int batch)
 {
-    const struct job *job = self->b->job;
     int dim = self->data.dim;
     for (int i = 0; i < batch; i++) {
-        int ex;
-        if (job->sharding == JOB_SAMPLE) {
-            ex = (int) rng_below(&self->rng, (uint64_t) self->data.count);
-        } else {
-            if (self->cursor == self->norder)
-                s_shuffle_epoch(self);
-            ex = self->order[self->cursor++];
-        }
+        int ex = example_order_next(&self->order);
         memcpy(self->x + (size_t) i * dim,
                self->data.images + (size_t) ex * dim, (size_t) dim * 4);
         self->y[i] = self->data.labels[ex];
@@ -106,10 +57,10 @@ static int s_setup(self_t *self, char *err)
     int rc = dataset_load(job, 0, &self->data, err);
     if (rc != 0)
         return PSC_ECONFIG;
-    rc = s_make_share(self, err);
+    rc = example_order_init(&self->order, job, self->data.count, self->index,
+                            self->nworkers, err);
     if (rc != 0)
         return rc;
-    rng_seed(&self->rng, (uint64_t) job->seed, 0x5a3e + (uint64_t) self->index);
     straggler_parse(&self->straggler, job_straggler(job, self->index),
                     (uint64_t) job->seed, 0x57a6 + (uint64_t) self->index,
                     NULL);
@@ -238,19 +189,9 @@ static void s_skip_examples(self_t *self, uint64_t n)
 {
     if (n == 0)
         return;
-    if (self->b->job->sharding == JOB_SAMPLE) {
-        for (uint64_t i = 0; i < n; i++)
-            (void) rng_below(&self->rng, (uint64_t) self->data.count);
-    } else {
-        /* Each epoch reshuffles the order the one before left: replay them
-         * (s_make_share() did epoch 0). */
-        uint64_t epochs = n / (uint64_t) self->norder;
-        for (uint64_t e = 0; e < epochs; e++)
-            s_shuffle_epoch(self);
-        self->cursor = (int) (n % (uint64_t) self->norder);
-    }
+    example_order_skip(&self->order, n);
     psc_log_info("resuming at example %llu of its data (epoch %ld)",
-                 (unsigned long long) n, self->epoch - 1);
+                 (unsigned long long) n, self->order.epoch - 1);
 }
 
 /* Trains until the chief says stop (PSC__MSG_TYPE__STOP) or a failure. */
@@ -323,7 +264,7 @@ static void s_release(self_t *self)
     model_destroy(&self->model);
     placement_destroy(&self->placement);
     dataset_release(&self->data);
-    free(self->order);
+    example_order_release(&self->order);
     free(self->params);
     free(self->x);
     free(self->y);
@@ -362,7 +303,7 @@ int worker_run(const struct boot *b)
         rc = self.ps != NULL ? 0 : PSC_ENET;
     }
     if (rc == 0) {
-        psc_log_info("training on %d examples", self.norder);
+        psc_log_info("training on %d examples", self.order.norder);
         s_log_pieces(&self);
         rc = s_train(&self, err);
     }
