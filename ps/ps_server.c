@@ -1044,7 +1044,8 @@ static void s_schedule_state_check(self_t *self, double now)
 {
     size_t bytes = ps_shard_layout(self->shard)->size * sizeof(float) *
                    (size_t) ps_shard_num_arrays(self->shard);
-    double intervals = 1.0 + (double) (bytes / STATE_CHECK_BYTES);
+    size_t whole = bytes / STATE_CHECK_BYTES; /* whole units: 0 for most */
+    double intervals = 1.0 + (double) whole;
     s_check_state(self);
     self->next_state_check = now + intervals * self->b->job->log_interval_s;
 }
