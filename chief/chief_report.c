@@ -11,7 +11,7 @@ static uint64_t s_reach(const struct chief_report_bounds *b)
     uint64_t from = b->start_step + b->reports;
     if (b->ps_version > from)
         from = b->ps_version;
-    return from + (uint64_t) b->nworkers;
+    return from + CHIEF_REPORT_SLACK * (uint64_t) b->nworkers;
 }
 
 /* 1 for a time a worker can have measured. */

@@ -11,6 +11,14 @@
 
 #include <stdint.h>
 
+/*
+ * Versions per worker a report's step may be ahead of the reports taken:
+ * one push in flight, and reports of other workers still on their way
+ * (their connections are not ordered with this one's). Generous: what it
+ * refuses is a step far out of reach, such as 10^9 after 200 steps.
+ */
+#define CHIEF_REPORT_SLACK 64
+
 /* What the chief knows when a report comes; a plain value. */
 struct chief_report_bounds {
     uint64_t start_step; /* the step the job started at (a checkpoint's) */
@@ -24,8 +32,8 @@ struct chief_report_bounds {
  * Why a REPORT of step with r (may be NULL) is not one a worker could have
  * sent, or NULL when it may be. A worker pushes once per report and has
  * one push in flight at most, so no version exceeds the start, plus the
- * reports taken, plus one push per worker (or a ps's own version, plus
- * that). The text is static.
+ * reports taken (or a ps's own version), plus CHIEF_REPORT_SLACK per
+ * worker. The text is static.
  */
 const char *chief_report_check(const struct chief_report_bounds *b,
                                uint64_t step, const Psc__Report *r);

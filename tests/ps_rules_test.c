@@ -1019,7 +1019,8 @@ static void test_state_poisoned(void *zctx, const char *ps)
     }
     int rc = 0;
     double deadline = psc_now() + r.reply_ms / 1000.0;
-    while (rc == 0 && psc_now() < deadline)
+    /* 1: the ps sent statistics; it goes on until it stops. */
+    while (rc >= 0 && psc_now() < deadline)
         rc = rig_poll(r.rig, NULL, 100, err);
     if (rc != PSC_EPEERGONE)
         fprintf(stderr, "rig_poll: %d %s\n", rc, err);
