@@ -6,6 +6,7 @@
 #include "chief_ckpt.h"
 #include "chief_export.h"
 #include "chief_metrics.h"
+#include "chief_report.h"
 #include "jobvars.h"
 #include "model.h"
 #include "net.h"
@@ -63,6 +64,10 @@ typedef struct self {
     struct ckpt_var *vars;
     int nvars;
     chief_ckpt_t *ckpt;
+    uint64_t reports;         /* REPORTs taken */
+    uint64_t refused_reports; /* REPORTs no worker could have sent */
+    uint64_t ps_version;      /* the newest version a ps said it holds */
+    double next_refusal_log;  /* no line about refusals before then */
 } self_t;
 
 static const char *const s_role_names[R_N] = {"ps", "worker", "evaluator"};
@@ -177,12 +182,20 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
                self->status != 0 ? "failed" : NULL);
 }
 
-static void s_on_bye(self_t *self, struct task *t, const wire_msg_t *msg)
+static void s_on_bye(self_t *self, int role, struct task *t,
+                     const wire_msg_t *msg)
 {
     t->bye = 1;
     const char *why = msg->hdr->text ? msg->hdr->text : "";
-    if (strcmp(why, "done") != 0)
-        psc_log_warn("%s stopped: %s", msg->hdr->task, why);
+    if (strcmp(why, "done") == 0)
+        return;
+    psc_log_warn("%s stopped: %s", msg->hdr->task, why);
+    /* Its shard went with it: no step can complete any more. */
+    if (role == R_PS && self->training && self->status == 0) {
+        psc_log_err("cannot go on without %s: stopping the job",
+                    msg->hdr->task);
+        s_stop(self, PSC_EXIT_RETRY);
+    }
 }
 
 /*
@@ -201,6 +214,50 @@ static void s_on_heartbeat(self_t *self, const struct task *t,
                  "and rejoin",
                  msg->hdr->task);
     s_send(self, msg->hdr->task, PSC__MSG_TYPE__STOP, "failed");
+}
+
+/* Seconds between two lines about refused reports. */
+#define REFUSAL_LOG_S 10.0
+
+/*
+ * A worker's REPORT: taken when a worker of this job could have sent it,
+ * else refused, so that a forged step cannot end the job or a forged loss
+ * fill the curves. Refusals are logged once per REFUSAL_LOG_S.
+ */
+static void s_on_report(self_t *self, int index, const wire_msg_t *msg)
+{
+    const Psc__Report *r = msg->hdr->report;
+    struct chief_report_bounds b = {.start_step = self->start_step,
+                                    .reports = self->reports,
+                                    .ps_version = self->ps_version,
+                                    .nworkers = self->count[R_WORKER],
+                                    .batch_size = self->b->job->batch_size};
+    const char *why = chief_report_check(&b, msg->hdr->step, r);
+    if (why != NULL) {
+        self->refused_reports++;
+        if (psc_now() >= self->next_refusal_log) {
+            psc_log_warn("refused a report of step %llu from %s: %s (%llu "
+                         "refused so far)",
+                         (unsigned long long) msg->hdr->step, msg->hdr->task,
+                         why, (unsigned long long) self->refused_reports);
+            self->next_refusal_log = psc_now() + REFUSAL_LOG_S;
+        }
+        return;
+    }
+    self->reports++;
+    if (self->metrics != NULL)
+        chief_metrics_report(self->metrics, index, msg->hdr->step, r);
+    if (self->ckpt != NULL)
+        chief_ckpt_on_report(self->ckpt, index, msg->hdr->step, r->examples);
+}
+
+/* A ps's statistics: its version bounds the steps reports may claim. */
+static void s_on_ps_stats(self_t *self, int index, const Psc__PsStats *st)
+{
+    if (st->version > self->ps_version)
+        self->ps_version = st->version;
+    if (self->metrics != NULL)
+        chief_metrics_ps_stats(self->metrics, index, st);
 }
 
 /* A message on the control socket; arg is the self_t. */
@@ -225,20 +282,16 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
         s_on_heartbeat(self, t, msg);
         break;
     case PSC__MSG_TYPE__REPORT:
-        if (self->metrics != NULL && role == R_WORKER)
-            chief_metrics_report(self->metrics, index, msg->hdr->step,
-                                 msg->hdr->report);
-        if (self->ckpt != NULL && role == R_WORKER && msg->hdr->report)
-            chief_ckpt_on_report(self->ckpt, index, msg->hdr->step,
-                                 msg->hdr->report->examples);
+        if (role == R_WORKER)
+            s_on_report(self, index, msg);
         break;
     case PSC__MSG_TYPE__SAVED:
         if (self->ckpt != NULL && role == R_PS)
             chief_ckpt_on_saved(self->ckpt, index, msg->hdr);
         break;
     case PSC__MSG_TYPE__PS_STATS:
-        if (self->metrics != NULL && role == R_PS && msg->hdr->stats != NULL)
-            chief_metrics_ps_stats(self->metrics, index, msg->hdr->stats);
+        if (role == R_PS && msg->hdr->stats != NULL)
+            s_on_ps_stats(self, index, msg->hdr->stats);
         break;
     case PSC__MSG_TYPE__EVAL_DONE:
         self->eval.done = 1;
@@ -248,7 +301,7 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
         }
         break;
     case PSC__MSG_TYPE__BYE:
-        s_on_bye(self, t, msg);
+        s_on_bye(self, role, t, msg);
         break;
     default:
         break;

@@ -9,6 +9,7 @@
 #include "jobvars.h"
 #include "net.h"
 #include "placement.h"
+#include "ps_guard.h"
 #include "ps_save.h"
 #include "ps_shard.h"
 #include "ps_sparse.h"
@@ -49,6 +50,22 @@ struct piecewise {
 /* How often the loop looks at a checkpoint being written (ms). */
 #define SAVE_POLL_MS 10
 
+/*
+ * Parked replies, at most: per peer (a worker parks one at a time, so this
+ * leaves room to spare) and in all (a flood from many connections). With
+ * sizeof(struct pending) under 300 bytes, the parked replies take at most
+ * 1.2 MB whatever arrives; the oldest is refused to make room.
+ */
+/*
+ * The shard's arrays are searched for non-finite numbers once per this
+ * many bytes of them per statistics interval: a full read of a large shard
+ * would cost more than the statistics, so larger ones are read less often.
+ */
+#define STATE_CHECK_BYTES ((size_t) 16 << 20)
+
+#define PARK_PER_PEER 8
+#define PARK_TOTAL    4096
+
 typedef struct self {
     struct boot *b;
     char task[64];
@@ -59,7 +76,9 @@ typedef struct self {
     placement_t *placement;
     ps_shard_t *shard;
     ps_sparse_t *sparse; /* NULL when the job has no sparse table */
-    pool_t *pool;        /* threads that share large updates */
+    ps_guard_t *guard;
+    uint64_t refused_pulls; /* beyond reach, or over a PARK_* bound */
+    pool_t *pool;           /* threads that share large updates */
     struct pending *pending;
     size_t npending;
     size_t cap_pending;
@@ -82,6 +101,8 @@ typedef struct self {
     uint64_t save_order_at; /* the SAVE's min_version (0: as it is) */
     uint64_t saving_at;     /* save_order_at of the write in progress */
     char save_dir[4096];
+    double next_state_check;
+    int poisoned; /* a non-finite number in the shard: the job stops */
     int stop;
     int exit_status;
 } self_t;
@@ -125,6 +146,7 @@ static self_t *s_self_new(struct boot *b, char *err)
                                self->nworkers, self->pool);
     self->sparse = ps_sparse_new(b->job, self->index, nps, self->pool);
     self->save = ps_save_new();
+    self->guard = ps_guard_new(self->nworkers, b->job->max_grad_norm);
     self->router = net_socket(b->zctx, ZMQ_ROUTER, NULL);
     if (self->router != NULL) {
         net_set_sockbuf(self->router, b->job->zmq_sockbuf_bytes);
@@ -143,6 +165,7 @@ static void s_self_destroy(self_t **p)
         wire_buf_release(&self->piece_bufs[i]);
     free(self->open);
     ps_save_destroy(&self->save);
+    ps_guard_destroy(&self->guard);
     ps_shard_destroy(&self->shard);
     ps_sparse_destroy(&self->sparse);
     pool_destroy(&self->pool);
@@ -221,9 +244,55 @@ static void s_release_pending(self_t *self)
     self->npending = kept;
 }
 
+/* Refuses parked reply i, the oldest of its peer or of all, with ERROR. */
+static void s_refuse_parked(self_t *self, size_t i, const char *why)
+{
+    const struct pending *p = &self->pending[i];
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__ERROR, self->task);
+    h.request_id = p->request_id;
+    h.text = (char *) why;
+    wire_send(self->router, p->peer, p->peer_len, &h, NULL, 0);
+    self->refused_pulls++;
+    /* Keeps the order: the oldest stays first. */
+    memmove(&self->pending[i], &self->pending[i + 1],
+            (self->npending - i - 1) * sizeof *self->pending);
+    self->npending--;
+    /* Only a peer that does not wait for its answers gets here: one line
+     * for the first, the count is in PS_STATS. */
+    if (self->refused_pulls == 1)
+        psc_log_warn("refused a parked request: %s (counted from now on in "
+                     "the ps statistics)",
+                     why);
+}
+
+/* Makes room for one more parked reply from req's peer. */
+static void s_bound_parked(self_t *self, const wire_msg_t *req)
+{
+    size_t mine = 0;
+    size_t oldest = 0;
+    for (size_t i = 0; i < self->npending; i++) {
+        const struct pending *p = &self->pending[i];
+        if (p->peer_len != req->peer_len ||
+            memcmp(p->peer, req->peer, req->peer_len) != 0)
+            continue;
+        if (mine++ == 0)
+            oldest = i;
+    }
+    if (mine >= PARK_PER_PEER)
+        s_refuse_parked(self, oldest,
+                        "more than 8 requests of this peer wait for "
+                        "values: the oldest is refused");
+    else if (self->npending >= PARK_TOTAL)
+        s_refuse_parked(self, 0,
+                        "more than 4096 requests wait for values: the "
+                        "oldest is refused");
+}
+
 static void s_park(self_t *self, const wire_msg_t *req, uint64_t min_version,
                    int worker)
 {
+    s_bound_parked(self, req);
     if (self->npending == self->cap_pending) {
         self->cap_pending = self->cap_pending ? self->cap_pending * 2 : 16;
         self->pending = psc_xrealloc(self->pending,
@@ -443,9 +512,9 @@ static const char *s_check_piece(self_t *self, const wire_msg_t *msg)
     const struct job *job = self->b->job;
     size_t size = ps_shard_layout(self->shard)->size;
     uint64_t count = msg->nframes == 1 ? wire_frame_count(msg, 0) : 0;
-    if (job->mode != JOB_ASYNC || job->ssp_bound >= 0)
-        return "a push in pieces needs mode async without ssp_bound: is the "
-               "job the same on every task?";
+    if (job->mode != JOB_ASYNC || job->ssp_bound >= 0 || job->max_grad_norm > 0)
+        return "a push in pieces needs mode async without ssp_bound or "
+               "max_grad_norm: is the job the same on every task?";
     if (msg->nframes != 1 || count == 0 || msg->hdr->offset > size ||
         count > size - msg->hdr->offset)
         return "a piece of a push must be one frame within this shard";
@@ -531,13 +600,21 @@ static void s_on_push_piece(self_t *self, const wire_msg_t *msg)
         s_reply_error(self, msg, why);
         return;
     }
-    struct piecewise *o =
-        msg->hdr->offset == 0 ? s_open_push(self, msg) : s_open_of(self, msg);
     size_t count = (size_t) wire_frame_count(msg, 0);
     int f16 = msg->hdr->codec == PSC__CODEC__F16;
     const void *g = wire_frame_data(msg, 0);
     if (!f16 && ((uintptr_t) g % sizeof(float)) != 0)
         g = wire_frame_f32(msg, 0, s_scratch(self));
+    /* A refused piece leaves the push open as it was: the peer's next
+     * push ends it, with the pieces applied before. */
+    why = ps_guard_values(self->guard, s_worker_index(self, msg->hdr->task),
+                          msg->hdr->task, g, f16, count);
+    if (why != NULL) {
+        s_reply_error(self, msg, why);
+        return;
+    }
+    struct piecewise *o =
+        msg->hdr->offset == 0 ? s_open_push(self, msg) : s_open_of(self, msg);
     int want = (msg->hdr->flags & WIRE_WANT_PARAMS) != 0;
     int in_place = want && s_reply_in_place(self);
     size_t elem = self->b->job->wire_f16 ? 2 : 4;
@@ -575,8 +652,15 @@ static void s_on_push(self_t *self, const wire_msg_t *msg)
     int worker = s_worker_index(self, msg->hdr->task);
     const void *slices[WIRE_MAX_FRAMES];
     int f16 = s_push_slices(self, msg, slices);
+    float scale = 1.0f;
+    why = ps_guard_gradient(self->guard, worker, msg->hdr->task,
+                            ps_shard_layout(self->shard), slices, f16, &scale);
+    if (why != NULL) {
+        s_reply_error(self, msg, why);
+        return;
+    }
     enum ps_push_result r =
-        ps_shard_push(self->shard, worker, msg->hdr->step, slices, f16);
+        ps_shard_push(self->shard, worker, msg->hdr->step, slices, f16, scale);
     if (msg->hdr->flags & WIRE_WANT_PARAMS) {
         /* Sync: the next step's values; dropped or async: the newest. */
         uint64_t v = ps_shard_version(self->shard);
@@ -589,10 +673,37 @@ static void s_on_push(self_t *self, const wire_msg_t *msg)
     s_release_pending(self);
 }
 
+/*
+ * The largest version a pull may wait for: one round of pushes (each
+ * worker has one in flight at most) past the current version, or past the
+ * warm-up's end, which async workers other than 0 wait for at the start.
+ * No client asks for more; a pull that does would wait for ever.
+ */
+static uint64_t s_reach(const self_t *self)
+{
+    uint64_t from = ps_shard_version(self->shard);
+    uint64_t warmup = (uint64_t) self->b->job->warmup_steps;
+    if (warmup > from)
+        from = warmup;
+    return from + (uint64_t) self->nworkers + 1;
+}
+
 static void s_on_pull(self_t *self, const wire_msg_t *msg)
 {
     if (msg->nframes != 0) {
         s_reply_error(self, msg, "a pull carries no payload");
+        return;
+    }
+    if (msg->hdr->min_version > s_reach(self)) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 "min_version %llu is beyond what this job reaches from "
+                 "version %llu: at most %llu",
+                 (unsigned long long) msg->hdr->min_version,
+                 (unsigned long long) ps_shard_version(self->shard),
+                 (unsigned long long) s_reach(self));
+        self->refused_pulls++;
+        s_reply_error(self, msg, why);
         return;
     }
     s_park(self, msg, msg->hdr->min_version,
@@ -677,6 +788,12 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
             }
             rows = wire_frame_f32(msg, 1, self->row_space);
         }
+        why = ps_guard_values(self->guard, s_worker_index(self, msg->hdr->task),
+                              msg->hdr->task, rows, f16, count);
+        if (why != NULL) {
+            s_reply_error(self, msg, why);
+            return;
+        }
         /* Each updated row goes into the reply while it is in the cache. */
         int want = (msg->hdr->flags & WIRE_WANT_PARAMS) != 0;
         int last = (msg->hdr->flags & WIRE_MORE) == 0;
@@ -718,10 +835,38 @@ static void s_send_saved(self_t *self, const char *folder, uint64_t at,
     ctl_send(self->ctl, &h);
 }
 
+/*
+ * 0 while every number of the shard is finite; else logs where one is not,
+ * marks the shard poisoned and returns PSC_EINVAL: training on would carry
+ * it into every value, and a checkpoint of it would be no use to resume.
+ */
+static int s_check_state(self_t *self)
+{
+    struct ps_shard_bad bad;
+    if (self->poisoned)
+        return PSC_EINVAL;
+    if (!ps_shard_ready(self->shard) ||
+        !ps_shard_find_nonfinite(self->shard, &bad))
+        return 0;
+    psc_log_err("element %zu of the shard's %s is %g at version %llu: "
+                "stopping the job rather than training on numbers that are "
+                "not finite (lower learning_rate or set max_grad_norm, and "
+                "resume from the last checkpoint)",
+                bad.element, bad.array, (double) bad.value,
+                (unsigned long long) ps_shard_version(self->shard));
+    self->poisoned = 1;
+    return PSC_EINVAL;
+}
+
 /* Copies the shard and starts writing it into the wanted folder. */
 static void s_start_save(self_t *self)
 {
     self->save_wanted = 0;
+    if (s_check_state(self) != 0) {
+        s_send_saved(self, self->save_dir, self->save_order_at, NULL, 0,
+                     "the shard holds numbers that are not finite");
+        return;
+    }
     int nps = self->placement->nps;
     self->saving_at = self->save_order_at;
     if (ps_save_start(self->save, self->shard, self->index, nps,
@@ -827,6 +972,10 @@ static void s_send_stats(self_t *self)
     st.n_staleness_hist = PS_HIST_BINS;
     st.staleness_hist = (uint64_t *) ps_shard_staleness_hist(self->shard);
     st.rejected_messages = self->counters.rejected;
+    st.n_refused_gradients = (size_t) self->nworkers + 1;
+    st.refused_gradients = (uint64_t *) ps_guard_refused(self->guard);
+    st.refused_pulls = self->refused_pulls;
+    st.parked = self->npending;
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__PS_STATS, self->task);
     h.stats = &st;
@@ -890,6 +1039,17 @@ static int s_poll_timeout_ms(const self_t *self, double now)
     return ms;
 }
 
+/* Checks the shard's numbers, and says when to check them next. */
+static void s_schedule_state_check(self_t *self, double now)
+{
+    size_t bytes = ps_shard_layout(self->shard)->size * sizeof(float) *
+                   (size_t) ps_shard_num_arrays(self->shard);
+    size_t whole = bytes / STATE_CHECK_BYTES; /* whole units: 0 for most */
+    double intervals = 1.0 + (double) whole;
+    s_check_state(self);
+    self->next_state_check = now + intervals * self->b->job->log_interval_s;
+}
+
 static int s_serve_loop(self_t *self)
 {
     char err[PSC_ERR_LEN];
@@ -908,6 +1068,13 @@ static int s_serve_loop(self_t *self)
         if (now >= self->next_stats) {
             s_send_stats(self);
             self->next_stats = now + self->b->job->log_interval_s;
+        }
+        if (now >= self->next_state_check)
+            s_schedule_state_check(self, now);
+        if (self->poisoned) {
+            s_send_stats(self);
+            ctl_bye(self->ctl, "its shard holds numbers that are not finite");
+            return PSC_EINVAL;
         }
         if (self->give_back_at > 0 && now >= self->give_back_at) {
             psc_alloc_give_back();

@@ -21,6 +21,7 @@
 #include "f16.h"
 #include "jobvars.h"
 #include "optim.h"
+#include "ps_guard.h"
 #include "psc_alloc.h"
 #include "psc_time.h"
 
@@ -451,30 +452,49 @@ static void s_add(float *restrict acc, const float *restrict g, size_t n)
         acc[k] += g[k];
 }
 
+/* s_add() of a clipped gradient; a separate loop, so that unclipped sums
+ * stay exactly what they were. */
+static void s_add_scaled(float *restrict acc, const float *restrict g,
+                         float scale, size_t n)
+{
+    for (size_t k = 0; k < n; k++) /* vectorised */
+        acc[k] += scale * g[k];
+}
+
+static void s_add_run(const struct slice_run *r, float *acc, const float *g,
+                      size_t n)
+{
+    if (r->scale == 1.0f)
+        s_add(acc, g, n);
+    else
+        s_add_scaled(acc, g, r->scale, n);
+}
+
 static void s_accumulate_part(void *arg, size_t begin, size_t end)
 {
     const struct slice_run *r = arg;
     float *acc = r->s->accum + r->off + begin;
     size_t n = end - begin;
     if (!r->f16) {
-        s_add(acc, s_grad_at(r, begin), n);
+        s_add_run(r, acc, s_grad_at(r, begin), n);
         return;
     }
     float wide[CHUNK];
     for (size_t k = 0; k < n; k += CHUNK) {
         size_t m = n - k < CHUNK ? n - k : CHUNK;
         f16_to_f32(wide, (const uint16_t *) s_grad_at(r, begin) + k, m);
-        s_add(acc + k, wide, m);
+        s_add_run(r, acc + k, wide, m);
     }
 }
 
-static void s_accumulate(ps_shard_t *s, const void *const *slices, int f16)
+static void s_accumulate(ps_shard_t *s, const void *const *slices, int f16,
+                         float scale)
 {
     if (s->accum == NULL) {
         s->accum = psc_xaligned(s_bytes(s));
         memset(s->accum, 0, s_bytes(s));
     }
-    struct slice_run r = {.s = s, .f16 = f16};
+    struct slice_run r = {.s = s, .f16 = f16, .scale = scale};
     for (int i = 0; i < s->layout->nslices; i++) {
         r.off = s->layout->slices[i].shard_offset;
         r.g = slices[i];
@@ -484,7 +504,8 @@ static void s_accumulate(ps_shard_t *s, const void *const *slices, int f16)
 }
 
 static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
-                                       const void *const *slices, int f16)
+                                       const void *const *slices, int f16,
+                                       float scale)
 {
     if (read < s->version) {
         s->dropped[w < 0 ? s->nworkers : w]++;
@@ -493,11 +514,11 @@ static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
     float lr = optim_lr(&s->optim, s->version);
     if (s->replicas <= 1) {
         /* One gradient per step: straight from the frames, no aggregate. */
-        s_apply(s, lr, slices, f16, 1.0f);
+        s_apply(s, lr, slices, f16, scale);
         s->hist[0]++;
         return PS_PUSH_STEPPED;
     }
-    s_accumulate(s, slices, f16);
+    s_accumulate(s, slices, f16, scale);
     if (++s->accum_count < s->replicas)
         return PS_PUSH_AGGREGATED;
     const void *parts[WIRE_MAX_FRAMES];
@@ -528,23 +549,25 @@ static enum ps_push_result s_async_decide(ps_shard_t *s, int w, uint64_t read,
 }
 
 static enum ps_push_result s_push_async(ps_shard_t *s, int w, uint64_t read,
-                                        const void *const *slices, int f16)
+                                        const void *const *slices, int f16,
+                                        float scale)
 {
     float lr = 0;
     if (s_async_decide(s, w, read, &lr) == PS_PUSH_DROPPED)
         return PS_PUSH_DROPPED;
-    s_apply(s, lr, slices, f16, 1.0f);
+    s_apply(s, lr, slices, f16, scale);
     return PS_PUSH_APPLIED;
 }
 
 enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
-                                  const void *const *slices, int f16)
+                                  const void *const *slices, int f16,
+                                  float scale)
 {
     if (worker >= 0)
         s->clock[worker]++;
     if (s->job->mode == JOB_SYNC)
-        return s_push_sync(s, worker, read, slices, f16);
-    return s_push_async(s, worker, read, slices, f16);
+        return s_push_sync(s, worker, read, slices, f16, scale);
+    return s_push_async(s, worker, read, slices, f16, scale);
 }
 
 enum ps_push_result ps_shard_push_begin(ps_shard_t *s, int worker,
@@ -632,6 +655,31 @@ const uint64_t *ps_shard_dropped(const ps_shard_t *s)
 const uint64_t *ps_shard_staleness_hist(const ps_shard_t *s)
 {
     return s->hist;
+}
+
+/* Looks at one array; 1 (with *where set) when it holds a non-finite. */
+static int s_find_nonfinite(const float *a, size_t n, const char *name,
+                            struct ps_shard_bad *where)
+{
+    if (a == NULL)
+        return 0;
+    size_t k = ps_guard_first_nonfinite(a, n);
+    if (k == n)
+        return 0;
+    where->array = name;
+    where->element = k;
+    where->value = a[k];
+    return 1;
+}
+
+int ps_shard_find_nonfinite(const ps_shard_t *s, struct ps_shard_bad *where)
+{
+    size_t n = s->layout->size;
+    return s_find_nonfinite(wire_buf_data(s->values), n, "values", where) ||
+           s_find_nonfinite(s->slot0, n, optim_slot_name(s->optim.kind, 0),
+                            where) ||
+           s_find_nonfinite(s->slot1, n, optim_slot_name(s->optim.kind, 1),
+                            where);
 }
 
 uint64_t ps_shard_applied(const ps_shard_t *s)

@@ -68,10 +68,12 @@ void ps_shard_restore_done(ps_shard_t *s, uint64_t version);
  * is not a worker) from version `read`, one array per slice as it came off
  * the wire: float32 (4-byte aligned) or, with f16 set, binary16 at any
  * alignment, converted in cache-sized chunks on the way into the update.
- * read must not exceed the current version.
+ * read must not exceed the current version. Each value counts scale times
+ * (1, or less to clip the gradient's norm: ps_guard_gradient()).
  */
 enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
-                                  const void *const *slices, int f16);
+                                  const void *const *slices, int f16,
+                                  float scale);
 
 /*
  * A push that arrives in pieces (async mode, no staleness bound): decided
@@ -139,6 +141,20 @@ int ps_shard_may_pull(const ps_shard_t *s, int worker);
 
 /* Marks a worker lost: it no longer holds back bounded staleness. */
 void ps_shard_worker_lost(ps_shard_t *s, int worker);
+
+/* Where the first non-finite number of a shard is. */
+struct ps_shard_bad {
+    const char *array; /* "values" or the slot's name; static */
+    size_t element;    /* in the shard */
+    float value;
+};
+
+/*
+ * Looks for a NaN or infinity in the values and the optimizer's slots: 1
+ * with *where set when there is one (the shard must not train on), else 0.
+ * A full read of the shard: call it at intervals, not per update.
+ */
+int ps_shard_find_nonfinite(const ps_shard_t *s, struct ps_shard_bad *where);
 
 /* Statistics for the chief (borrowed arrays of nworkers / PS_HIST_BINS). */
 const uint64_t *ps_shard_dropped(const ps_shard_t *s);

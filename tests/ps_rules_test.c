@@ -36,6 +36,9 @@ struct stats {
     uint64_t rejected;
     uint64_t dropped[NWORKERS];
     uint64_t hist[HIST_BINS];
+    uint64_t refused[NWORKERS + 1]; /* gradients, per worker, then others */
+    uint64_t refused_pulls;
+    uint64_t parked;
 };
 
 /*
@@ -152,6 +155,10 @@ static void s_on_stats(void *arg, int ps, const Psc__PsStats *s)
     memcpy(r->st.dropped, s->dropped, sizeof r->st.dropped);
     memcpy(r->st.hist, s->staleness_hist,
            s->n_staleness_hist * sizeof r->st.hist[0]);
+    CHECK_EQ(s->n_refused_gradients, NWORKERS + 1);
+    memcpy(r->st.refused, s->refused_gradients, sizeof r->st.refused);
+    r->st.refused_pulls = s->refused_pulls;
+    r->st.parked = s->parked;
 }
 
 /*
@@ -290,7 +297,12 @@ static void s_print_stats(const char *what, const struct stats *s)
     fprintf(stderr, " hist");
     for (int i = 0; i < 8; i++)
         fprintf(stderr, " %llu", (unsigned long long) s->hist[i]);
-    fprintf(stderr, " ...\n");
+    fprintf(stderr, " ... refused");
+    for (int w = 0; w <= NWORKERS; w++)
+        fprintf(stderr, " %llu", (unsigned long long) s->refused[w]);
+    fprintf(stderr, " refused_pulls %llu parked %llu\n",
+            (unsigned long long) s->refused_pulls,
+            (unsigned long long) s->parked);
 }
 
 static int s_stats_equal(const struct stats *a, const struct stats *b)
@@ -830,6 +842,246 @@ static void test_malformed(void *zctx, const char *ps)
     printf("ok malformed and refused messages\n");
 }
 
+/* Pushes the gradient whose every element is v from version read. */
+static uint64_t s_push_value(struct fixture *r, int w, uint64_t read, float v)
+{
+    struct wire_frame frames[WIRE_MAX_FRAMES];
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, s_worker_names[w]);
+    h.step = read;
+    h.flags = WIRE_WANT_PARAMS;
+    for (size_t i = 0; i < r->nparams; i++)
+        r->grad[i] = v;
+    int n = s_frames(r, r->grad, frames);
+    return s_send(r, r->worker[w], &h, frames, n);
+}
+
+/* The gradient check's refusal, as the ERROR's text says it. */
+#define REFUSED_GRADIENT "a NaN, an infinity or a value beyond 1e18"
+
+/*
+ * Async: a gradient with one NaN, one with an infinity and one of 1e38
+ * (its square overflows float) are refused with ERROR, counted per worker,
+ * and leave the values as they were; a good gradient still applies.
+ */
+static void test_nonfinite_async(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async"};
+    struct fixture r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    uint64_t id = s_push_value(&r, 0, 0, 1.0f);
+    for (size_t i = 0; i < r.nparams; i++)
+        r.expect[i] -= LR * 1.0f;
+    r.version++;
+    s_expect_params(&r, r.worker[0], id);
+    /* s_push_value() filled r.grad; one element poisons the rest. */
+    r.grad[17] = NAN;
+    struct wire_frame frames[WIRE_MAX_FRAMES];
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "worker:0");
+    h.step = 1;
+    h.flags = WIRE_WANT_PARAMS;
+    id = s_send(&r, r.worker[0], &h, frames, s_frames(&r, r.grad, frames));
+    s_expect_error(&r, r.worker[0], id, REFUSED_GRADIENT);
+    id = s_push_value(&r, 1, 1, INFINITY);
+    s_expect_error(&r, r.worker[1], id, REFUSED_GRADIENT);
+    id = s_push_value(&r, 2, 1, -1e38f);
+    s_expect_error(&r, r.worker[2], id, REFUSED_GRADIENT);
+    id = s_pull(&r, r.worker[2], "worker:2", 0);
+    s_expect_params(&r, r.worker[2], id);
+
+    struct stats want = {.version = 1, .applied = 1, .rejected = 3};
+    want.hist[0] = 1;
+    want.refused[0] = want.refused[1] = want.refused[2] = 1;
+    s_wait_stats(&r, &want);
+    s_rig_stop(&r, &want);
+    printf("ok async: NaN, inf and 1e38 gradients refused, counted\n");
+}
+
+/*
+ * Sync, 2 of 3: a NaN gradient raced into a step is refused and does not
+ * count towards it; the step is the mean of the two good ones.
+ */
+static void test_nonfinite_sync(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=sync",
+                                       "replicas_to_aggregate=2"};
+    struct fixture r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    uint64_t bad = s_push_value(&r, 2, 0, NAN);
+    s_expect_error(&r, r.worker[2], bad, REFUSED_GRADIENT);
+    uint64_t id0 = s_push(&r, 0, 0, 1);
+    s_check_quiet(&r, r.worker[0]);
+    uint64_t id1 = s_push(&r, 1, 0, 3);
+    s_model_apply_mean(&r, 1, 3);
+    s_expect_params(&r, r.worker[0], id0);
+    s_expect_params(&r, r.worker[1], id1);
+
+    struct stats want = {.version = 1, .applied = 1, .rejected = 1};
+    want.hist[0] = 1;
+    want.refused[2] = 1;
+    s_wait_stats(&r, &want);
+    s_rig_stop(&r, &want);
+    printf("ok sync: a NaN gradient raced into a step is refused\n");
+}
+
+/*
+ * Adam: three pushes of 1e38 are refused (their squares would make the
+ * second moment infinite); a large gradient within the bound moves each
+ * value by the learning rate, as Adam's first step does, and the ps, which
+ * searches its slots for non-finite numbers, keeps serving to the end.
+ */
+static void test_adam_huge(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async",
+                                       "optimizer=adam"};
+    struct fixture r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    for (int i = 0; i < 3; i++) {
+        uint64_t id = s_push_value(&r, i, 0, 1e38f);
+        s_expect_error(&r, r.worker[i], id, REFUSED_GRADIENT);
+    }
+    uint64_t id = s_push_value(&r, 0, 0, 1e17f);
+    /* m = 0.1 g, v = 0.001 g^2: the step is lr * sign(g). */
+    for (size_t i = 0; i < r.nparams; i++)
+        r.expect[i] -= LR;
+    r.version++;
+    s_expect_params(&r, r.worker[0], id);
+    /* Several statistics intervals: each one searches the slots. */
+    struct stats want = {.version = 1, .applied = 1, .rejected = 3};
+    want.hist[0] = 1;
+    want.refused[0] = want.refused[1] = want.refused[2] = 1;
+    s_wait_stats(&r, &want);
+    /* s_wait() fails the test if the ps stops meanwhile. */
+    double until = psc_now() + 0.6;
+    while (psc_now() < until)
+        s_wait(&r, NULL, (int) ((until - psc_now()) * 1000) + 1);
+    CHECK(rig_pid(r.rig, 0) != 0);
+    s_rig_stop(&r, &want);
+    printf("ok adam: 1e38 gradients refused, no slot overflows\n");
+}
+
+/*
+ * max_grad_norm 1: a gradient of norm |g| > 1 applies as g / |g|; one
+ * shorter than 1 as it is.
+ */
+static void test_clip(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async",
+                                       "max_grad_norm=1"};
+    struct fixture r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    double sumsq = 0;
+    for (size_t i = 0; i < r.nparams; i++)
+        sumsq += (double) s_grad(i, 1) * (double) s_grad(i, 1);
+    float scale = (float) (1.0 / sqrt(sumsq));
+    uint64_t id = s_push(&r, 0, 0, 1);
+    for (size_t i = 0; i < r.nparams; i++)
+        r.expect[i] -= (LR * scale) * s_grad(i, 1);
+    r.version++;
+    s_expect_params(&r, r.worker[0], id);
+    id = s_push_value(&r, 1, 1, 1e-4f); /* norm 0.0089: not clipped */
+    for (size_t i = 0; i < r.nparams; i++)
+        r.expect[i] -= LR * 1e-4f;
+    r.version++;
+    s_expect_params(&r, r.worker[1], id);
+
+    struct stats want = {.version = 2, .applied = 2};
+    want.hist[0] = 2;
+    s_wait_stats(&r, &want);
+    s_rig_stop(&r, &want);
+    printf("ok max_grad_norm clips a push to the norm\n");
+}
+
+/*
+ * Adagrad's accumulator grows by g^2 per push: 400 pushes of 1e18 take it
+ * past FLT_MAX. The ps finds the infinity at its next search and stops
+ * (says BYE and exits), instead of training on.
+ */
+static void test_state_poisoned(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async",
+                                       "optimizer=adagrad"};
+    struct fixture r;
+    char err[PSC_ERR_LEN] = "";
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    for (uint64_t v = 0; v < 400; v++) {
+        uint64_t id = s_push_value(&r, 0, v, 1e18f);
+        wire_msg_t msg;
+        s_recv(&r, r.worker[0], PSC__MSG_TYPE__PARAMS, &msg);
+        CHECK_EQ(msg.hdr->request_id, id);
+        wire_msg_release(&msg);
+    }
+    int rc = 0;
+    double deadline = psc_now() + r.reply_ms / 1000.0;
+    /* 1: the ps sent statistics; it goes on until it stops. */
+    while (rc >= 0 && psc_now() < deadline)
+        rc = rig_poll(r.rig, NULL, 100, err);
+    if (rc != PSC_EPEERGONE)
+        fprintf(stderr, "rig_poll: %d %s\n", rc, err);
+    CHECK_EQ(rc, PSC_EPEERGONE);
+    CHECK_CONTAINS(err, "not finite");
+    CHECK_EQ(rig_stop(r.rig, 5.0, err), 1);
+    zmq_close(r.init);
+    for (int w = 0; w < NWORKERS; w++)
+        zmq_close(r.worker[w]);
+    rig_destroy(&r.rig);
+    free(r.expect);
+    free(r.grad);
+    free(r.scratch);
+    placement_destroy(&r.pl);
+    printf("ok a non-finite accumulator stops the ps\n");
+}
+
+/*
+ * Parked pulls are bounded: a peer's ninth waiting pull refuses its oldest
+ * with ERROR, and a flood of 2000 keeps 8 parked; a min_version beyond
+ * reach is refused at once. The 8 still parked are answered when the
+ * version comes.
+ */
+static void test_park_bound(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async"};
+    struct fixture r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    void *raw = s_dealer(&r, "raw:0");
+    uint64_t ids[8];
+    for (int i = 0; i < 8; i++)
+        ids[i] = s_pull(&r, raw, "raw:0", 1);
+    s_check_quiet(&r, raw);
+    uint64_t first = ids[0];
+    for (int i = 0; i < 2000; i++) {
+        uint64_t id = s_pull(&r, raw, "raw:0", 1);
+        s_expect_error(&r, raw, first, "the oldest is refused");
+        memmove(ids, ids + 1, 7 * sizeof ids[0]);
+        ids[7] = id;
+        first = ids[0];
+    }
+    uint64_t id = s_pull(&r, raw, "raw:0", UINT64_MAX);
+    s_expect_error(&r, raw, id, "beyond what this job reaches");
+    struct stats want = {.rejected = 1, .refused_pulls = 2001, .parked = 8};
+    s_wait_stats(&r, &want);
+
+    id = s_push(&r, 0, 0, 1);
+    s_model_apply(&r, LR, 1);
+    s_expect_params(&r, r.worker[0], id);
+    for (int i = 0; i < 8; i++)
+        s_expect_params(&r, raw, ids[i]);
+    want.version = want.applied = 1;
+    want.hist[0] = 1;
+    want.parked = 0;
+    s_wait_stats(&r, &want);
+    zmq_close(raw);
+    s_rig_stop(&r, &want);
+    printf("ok parked pulls bounded per peer; min_version beyond reach\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -848,6 +1100,12 @@ int main(int argc, char **argv)
     test_sync(zctx, argv[1]);
     test_bounded_staleness(zctx, argv[1]);
     test_malformed(zctx, argv[1]);
+    test_nonfinite_async(zctx, argv[1]);
+    test_nonfinite_sync(zctx, argv[1]);
+    test_adam_huge(zctx, argv[1]);
+    test_clip(zctx, argv[1]);
+    test_state_poisoned(zctx, argv[1]);
+    test_park_bound(zctx, argv[1]);
     zmq_ctx_term(zctx);
     printf("all ps rules passed in %.1f s\n", psc_now() - start);
     return 0;

@@ -92,6 +92,9 @@ static const struct opt s_opts[] = {
       "Adam's and Adagrad's epsilon"),
     R("adagrad_initial", T_FLOAT, adagrad_initial, "0.1", 0, 1e6,
       "Adagrad's initial accumulator"),
+    R("max_grad_norm", T_FLOAT, max_grad_norm, "0", 0, 1e30,
+      "the ps clips each pushed gradient to this L2 norm, over the part "
+      "each ps holds (0: off)"),
     O("lr_decay", T_STR, lr_decay, "none",
       "learning-rate schedule: none, exponential or inverse_time"),
     R("lr_decay_rate", T_FLOAT, lr_decay_rate, "0.96", 1e-10, 1e6,

@@ -46,6 +46,7 @@ struct job {
     double adam_beta2;
     double epsilon;
     double adagrad_initial;
+    double max_grad_norm;
     char lr_decay[JOB_STR];
     double lr_decay_rate;
     double lr_decay_steps;

@@ -38,6 +38,7 @@ static const struct {
     {"adam_beta2", "0.999", NULL},
     {"epsilon", "1e-07", "9.9999999999999995e-08"},
     {"adagrad_initial", "0.1", "0.10000000000000001"},
+    {"max_grad_norm", "0", NULL},
     {"lr_decay", "none", NULL},
     {"lr_decay_rate", "0.96", "0.95999999999999996"},
     {"lr_decay_steps", "1000", NULL},
@@ -836,6 +837,8 @@ static void test_refused_ranges(void)
                   "lr_decay_steps -1 is out of range: use 0.001 to 1e+12");
     s_set_refused("adagrad_initial=-0.1",
                   "adagrad_initial -0.1 is out of range: use 0 to 1e+06");
+    s_set_refused("max_grad_norm=-1",
+                  "max_grad_norm -1 is out of range: use 0 to 1e+30");
     const char *grow[] = {"lr_decay=exponential", "lr_decay_rate=1.5"};
     s_refused(NULL, grow, 2,
               "lr_decay_rate 1.5 grows the learning rate without bound: use "

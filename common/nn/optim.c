@@ -132,6 +132,15 @@ int optim_num_slots(enum optim_kind k)
     }
 }
 
+const char *optim_slot_name(enum optim_kind k, int slot)
+{
+    if (k == OPTIM_ADAM)
+        return slot == 0 ? "first moment" : "second moment";
+    if (k == OPTIM_MOMENTUM || k == OPTIM_ADAGRAD)
+        return "accumulator";
+    return "slot";
+}
+
 float optim_lr(const struct optim_config *c, uint64_t step)
 {
     /* Double keeps step / decay_steps exact well past 2^24 steps. */

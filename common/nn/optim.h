@@ -59,6 +59,10 @@ const char *optim_kind_name(enum optim_kind k);
 /* Returns how many slot arrays the optimizer needs: 0, 1, 1, 2. */
 int optim_num_slots(enum optim_kind k);
 
+/* Names slot 0 or 1 in messages ("accumulator", "first moment", ...);
+ * static, never NULL. */
+const char *optim_slot_name(enum optim_kind k, int slot);
+
 /*
  * Learning rate after `step` updates, TensorFlow's continuous (not
  * staircase) schedules: exponential lr * rate^(step / decay_steps),

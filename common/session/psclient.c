@@ -268,7 +268,9 @@ static size_t s_pieces(size_t units, size_t unit_bytes, size_t min_bytes,
 size_t psclient_dense_pieces(const struct job *job,
                              const struct placement_shard *sh)
 {
-    if (job->mode != JOB_ASYNC || job->ssp_bound >= 0 || sh->nslices == 0)
+    /* Clipping needs the whole gradient's norm before any of it applies. */
+    if (job->mode != JOB_ASYNC || job->ssp_bound >= 0 ||
+        job->max_grad_norm > 0 || sh->nslices == 0)
         return 1;
     if (!job->wire_f16 &&
         (sh->nslices > 1 || sh->size * 4 < DENSE_F32_PIECES_FROM))
