@@ -336,27 +336,12 @@ static int s_enqueue_wait(struct serve_batcher *b, struct task *t, char *err)
     return t->rc;
 }
 
-/*
- * A request that fills a batch by itself, while nothing is queued that it
- * could join or would overtake, has nothing to wait for: it runs on its
- * own thread, without the handoff to a batch thread and back.
- */
-static int s_runs_alone(serve_batcher_t *b, int rows)
-{
-    if (rows < b->cfg.max_batch_size)
-        return 0;
-    pthread_mutex_lock(&b->mu);
-    int alone = b->head == NULL && !b->stopping;
-    pthread_mutex_unlock(&b->mu);
-    return alone;
-}
-
 int serve_batcher_predict(serve_batcher_t *b, const struct serve_version *v,
                           const float *x, int rows, float *probs, char *err)
 {
     if (rows <= 0)
         return 0;
-    if (!b->cfg.enabled || s_runs_alone(b, rows)) {
+    if (!b->cfg.enabled) {
         export_predict(&v->model, x, rows, probs);
         if (b->on_batch != NULL)
             b->on_batch(b->arg, rows);

@@ -4,8 +4,7 @@
  * batch_timeout_micros of waiting, into one export_predict() (one OpenBLAS
  * call per layer) run by num_batch_threads threads; more than
  * max_enqueued_batches waiting batches and a request is refused (503).
- * With batching off, the calling thread predicts alone; so does a request
- * of max_batch_size rows or more when the queue is empty.
+ * With batching off, the calling thread predicts alone.
  */
 #ifndef SERVE_BATCH_H
 #define SERVE_BATCH_H
