@@ -209,10 +209,10 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("{\"steps\": %ld, \"batch_size\": %d, \"wall_s\": %.3f, "
-           "\"examples_per_s\": %.1f, \"loss\": %.4f, \"epochs\": %ld, "
+           "\"examples_per_s\": %.1f, \"loss\": %.4f, "
            "\"test_accuracy\": %.4f, \"test_loss\": %.4f}\n",
-           steps, batch, wall, (double) steps * batch / wall, loss, order.epoch,
-           accuracy, test_loss);
+           steps, batch, wall, (double) steps * batch / wall, loss, accuracy,
+           test_loss);
     example_order_release(&order);
     s_release(&l);
     dataset_release(&d);
