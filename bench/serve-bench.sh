@@ -163,17 +163,22 @@ floor_forward 32 "$many_bytes" 16
 row "  (the floor's instances/s, 32 rows, 16 conn)" "" "" "" "" \
     "$(awk -v r="${FORWARD[16]}" 'BEGIN { printf "%.0f", r * 32 }') instances/s, $(awk -v r="${FORWARD[16]}" -v b="${ours[16]}" 'BEGIN { printf "%.1f", r * 32 / b }')x our single-instance"
 
-# Swaps under load: without, then with a new version every second.
+# Swaps under load: three rounds of a calm run and a run with a new
+# version every second (a tail latency moves a lot between short runs);
+# the medians.
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
 serve
-run 16 "$tmp/one.json" "$URL"
-row "predict, 16 conn, no swaps" "$RPS" "$P50" "$P99" "$FAILED" ""
-calm_p99=$P99
-# The writer puts a version a second by hard links and a rename, in one
-# process (no cp per version: forks of its own would show in the p99 too).
-python3 - "$tmp/v" "$base" "$tmp/puts" <<'PY' &
+next=2
+calm_rps=() calm_p99=() swap_rps=() swap_p99=() calm_failed=0 swap_failed=0
+for round in 1 2 3; do
+    run 16 "$tmp/one.json" "$URL"
+    calm_rps+=("$RPS") calm_p99+=("$(us "$P99")") calm_failed=$((calm_failed + FAILED))
+    # The writer puts a version a second by hard links and a rename, in
+    # one process (a cp per version: its forks showed in the p99 too).
+    python3 - "$tmp/v" "$base" "$tmp/puts" "$next" <<'PY' &
 import os, shutil, sys, time
-src, base, puts = sys.argv[1:4]
-for v in range(2, 600):
+src, base, puts, first = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+for v in range(first, first + 600):
     tmp = os.path.join(base, f".tmp-{v}")
     shutil.copytree(src, tmp, copy_function=os.link)
     os.rename(tmp, os.path.join(base, f"{v:04d}"))
@@ -181,15 +186,22 @@ for v in range(2, 600):
     time.sleep(1)
     shutil.rmtree(os.path.join(base, f"{v - 1:04d}"), ignore_errors=True)
 PY
-swapper=$!
-pids+=("$swapper")
-run 16 "$tmp/one.json" "$URL"
-kill "$swapper" 2>/dev/null
-wait "$swapper" 2>/dev/null
+    swapper=$!
+    pids+=("$swapper")
+    run 16 "$tmp/one.json" "$URL"
+    kill "$swapper" 2>/dev/null
+    wait "$swapper" 2>/dev/null
+    swap_rps+=("$RPS") swap_p99+=("$(us "$P99")") swap_failed=$((swap_failed + FAILED))
+    next=$(($(cat "$tmp/puts") + 1))
+done
 loaded=$(grep -c "loaded version" "$tmp/serve.log")
-puts=$(($(cat "$tmp/puts" 2>/dev/null || echo 1) - 1))
-row "predict, 16 conn, a swap every second" "$RPS" "$P50" "$P99" "$FAILED" \
-    "$puts versions put, $((loaded - 1)) loaded; p99 $(awk -v a="$(us "$P99")" -v b="$(us "$calm_p99")" 'BEGIN { printf "%.2f", a / b }')x no swaps"
+calm=$(median "${calm_p99[@]}")
+swapped=$(median "${swap_p99[@]}")
+row "predict, 16 conn, no swaps (median of 3)" "$(median "${calm_rps[@]}")" "" \
+    "${calm}us" "$calm_failed" "p99s ${calm_p99[*]} us"
+row "predict, 16 conn, a swap every second (3)" "$(median "${swap_rps[@]}")" "" \
+    "${swapped}us" "$swap_failed" \
+    "$((next - 2)) versions put, $((loaded - 1)) loaded; p99 $(awk -v a="$swapped" -v b="$calm" 'BEGIN { printf "%.2f", a / b }')x no swaps (p99s ${swap_p99[*]} us)"
 stop_pid "$SERVE_PID"
 
 echo
