@@ -68,6 +68,8 @@ typedef struct self {
     uint64_t refused_reports; /* REPORTs no worker could have sent */
     uint64_t ps_version;      /* the newest version a ps said it holds */
     double next_refusal_log;  /* no line about refusals before then */
+    uint64_t refused_messages;    /* from a role that does not send them */
+    double next_role_refusal_log; /* no line about those before then */
 } self_t;
 
 static const char *const s_role_names[R_N] = {"ps", "worker", "evaluator"};
@@ -145,9 +147,25 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
 {
     char diff[600];
     const char *who = msg->hdr->task;
+    struct task *t = &self->tasks[role][index];
     if (job_diff(msg->hdr->text ? msg->hdr->text : "", self->canonical, diff,
                  sizeof diff)) {
         char why[800];
+        if (t->registered && !t->lost && !t->bye) {
+            /*
+             * The task registered with this job's configuration and is
+             * alive: the job goes on. The refusal goes to the sender alone,
+             * whose connection now holds the task's routing id.
+             */
+            snprintf(why, sizeof why,
+                     "refused a second registration of %s, which is "
+                     "registered and alive, with a different job "
+                     "configuration: %s",
+                     who, diff);
+            psc_log_warn("%s", why);
+            s_send(self, who, PSC__MSG_TYPE__REFUSE, why);
+            return;
+        }
         snprintf(why, sizeof why,
                  "%s runs a different job configuration: %s: give every "
                  "task the same job file and --set options",
@@ -157,7 +175,6 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
         self->status = PSC_EXIT_CONFIG;
         return;
     }
-    struct task *t = &self->tasks[role][index];
     if (role == R_PS && t->registered && self->initialised) {
         /* Its shard went with the old process: the model is no longer
          * whole. The job stops, retryable, to resume from a checkpoint. */
@@ -185,8 +202,13 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
 static void s_on_bye(self_t *self, int role, struct task *t,
                      const wire_msg_t *msg)
 {
-    t->bye = 1;
     const char *why = msg->hdr->text ? msg->hdr->text : "";
+    if (!t->registered) {
+        psc_log_warn("%s stopped before it registered: %s", msg->hdr->task,
+                     why);
+        return;
+    }
+    t->bye = 1;
     if (strcmp(why, "done") == 0)
         return;
     psc_log_warn("%s stopped: %s", msg->hdr->task, why);
@@ -260,6 +282,56 @@ static void s_on_ps_stats(self_t *self, int index, const Psc__PsStats *st)
         chief_metrics_ps_stats(self->metrics, index, st);
 }
 
+/*
+ * Why a message the wire has bound to its task's connection is still not
+ * taken, or NULL: each kind comes from one role only, and only once the
+ * task has registered (a BYE is taken from any task: one that stops
+ * before registering says why, and s_on_bye() changes nothing for it).
+ */
+static const char *s_refused_role(const self_t *self, int role,
+                                  const struct task *t, int type)
+{
+    (void) self;
+    int from = -1; /* the one role that sends it, or -1 for any */
+    switch (type) {
+    case PSC__MSG_TYPE__REGISTER:
+    case PSC__MSG_TYPE__HEARTBEAT:
+        return NULL;
+    case PSC__MSG_TYPE__BYE:
+        return NULL;
+    case PSC__MSG_TYPE__REPORT:
+        from = R_WORKER;
+        break;
+    case PSC__MSG_TYPE__SAVED:
+    case PSC__MSG_TYPE__PS_STATS:
+        from = R_PS;
+        break;
+    case PSC__MSG_TYPE__EVAL_DONE:
+        from = R_EVAL;
+        break;
+    default:
+        return "not a message the chief takes";
+    }
+    if (role != from)
+        return "its role does not send it";
+    return t->registered ? NULL : "it has not registered";
+}
+
+/* Seconds between two lines about refused messages of any kind. */
+#define ROLE_REFUSAL_LOG_S 10.0
+
+/* One line per ROLE_REFUSAL_LOG_S about messages s_refused_role() refused. */
+static void s_log_refusal(self_t *self, const wire_msg_t *msg, const char *why)
+{
+    self->refused_messages++;
+    if (psc_now() < self->next_role_refusal_log)
+        return;
+    psc_log_warn("refused a %s from %s: %s (%llu refused so far)",
+                 wire_type_name(msg->hdr->type), msg->hdr->task, why,
+                 (unsigned long long) self->refused_messages);
+    self->next_role_refusal_log = psc_now() + ROLE_REFUSAL_LOG_S;
+}
+
 /* A message on the control socket; arg is the self_t. */
 static void s_on_message(void *arg, const wire_msg_t *msg)
 {
@@ -274,6 +346,11 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
     }
     struct task *t = &self->tasks[role][index];
     t->last_seen = psc_now();
+    const char *refused = s_refused_role(self, role, t, msg->hdr->type);
+    if (refused != NULL) {
+        s_log_refusal(self, msg, refused);
+        return;
+    }
     switch (msg->hdr->type) {
     case PSC__MSG_TYPE__REGISTER:
         s_on_register(self, msg, role, index);
@@ -282,15 +359,14 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
         s_on_heartbeat(self, t, msg);
         break;
     case PSC__MSG_TYPE__REPORT:
-        if (role == R_WORKER)
-            s_on_report(self, index, msg);
+        s_on_report(self, index, msg);
         break;
     case PSC__MSG_TYPE__SAVED:
-        if (self->ckpt != NULL && role == R_PS)
+        if (self->ckpt != NULL)
             chief_ckpt_on_saved(self->ckpt, index, msg->hdr);
         break;
     case PSC__MSG_TYPE__PS_STATS:
-        if (role == R_PS && msg->hdr->stats != NULL)
+        if (msg->hdr->stats != NULL)
             s_on_ps_stats(self, index, msg->hdr->stats);
         break;
     case PSC__MSG_TYPE__EVAL_DONE:

@@ -937,10 +937,38 @@ static void s_on_save(self_t *self, const wire_msg_t *msg)
     s_check_save(self);
 }
 
+/*
+ * Why the task a request came from may not make it, or NULL: the chief
+ * alone sets the values, and only a worker's gradients train the model.
+ * (The wire has already checked that the request came on the connection
+ * of the task it names.)
+ */
+static const char *s_refused_role(const self_t *self, const wire_msg_t *msg)
+{
+    switch (msg->hdr->type) {
+    case PSC__MSG_TYPE__INIT:
+        return strcmp(msg->hdr->task, "chief:0") == 0
+                   ? NULL
+                   : "only the chief initialises the model";
+    case PSC__MSG_TYPE__PUSH:
+    case PSC__MSG_TYPE__SPARSE_PUSH:
+        return s_worker_index(self, msg->hdr->task) >= 0
+                   ? NULL
+                   : "only a worker of this cluster pushes gradients";
+    default:
+        return NULL;
+    }
+}
+
 /* A request on the ROUTER; arg is the self_t. */
 static void s_on_request(void *arg, const wire_msg_t *msg)
 {
     self_t *self = arg;
+    const char *refused = s_refused_role(self, msg);
+    if (refused != NULL) {
+        s_reply_error(self, msg, refused);
+        return;
+    }
     switch (msg->hdr->type) {
     case PSC__MSG_TYPE__INIT:
         s_on_init(self, msg);

@@ -78,7 +78,8 @@ static void s_rig_start(struct rig *r, const char *ps, int nps,
             r->table[k][c] =
                 jobvars_init_value(42, JOBVARS_SPARSE_VAR, k * WIDTH + c);
     }
-    r->cl = bench_cluster_new(ps, nps, 1, sets, NELEMS(sets), err);
+    /* Worker 0 is the client under test; worker 1, s_raw()'s connection. */
+    r->cl = bench_cluster_new(ps, nps, 2, sets, NELEMS(sets), err);
     if (r->cl == NULL)
         fprintf(stderr, "cluster: %s\n", err);
     CHECK(r->cl != NULL);
@@ -284,7 +285,9 @@ static void s_sparse_many(struct rig *r)
     free(seen);
 }
 
-/* A DEALER to ps i, as "raw:0". */
+#define RAW_TASK "worker:1"
+
+/* A DEALER to ps i, as worker:1, whose pushes nothing else sends. */
 static void *s_raw(struct rig *r, int ps)
 {
     char ep[64];
@@ -292,7 +295,7 @@ static void *s_raw(struct rig *r, int ps)
     void *s = zmq_socket(r->zctx, ZMQ_DEALER);
     CHECK(s != NULL);
     zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger);
-    zmq_setsockopt(s, ZMQ_ROUTING_ID, "raw:0", 5);
+    zmq_setsockopt(s, ZMQ_ROUTING_ID, RAW_TASK, strlen(RAW_TASK));
     bench_cluster_endpoint(r->cl, ps, ep, sizeof ep);
     CHECK_OK(zmq_connect(s, ep));
     return s;
@@ -304,7 +307,7 @@ static void s_sparse_send(void *sock, const uint64_t *keys, size_t n,
 {
     static float rows[64];
     Psc__Header h;
-    wire_header_init(&h, PSC__MSG_TYPE__SPARSE_PUSH, "raw:0");
+    wire_header_init(&h, PSC__MSG_TYPE__SPARSE_PUSH, RAW_TASK);
     h.width = width;
     h.flags = WIRE_WANT_PARAMS;
     struct wire_frame f[2] = {{keys, n * 8, n, NULL},
@@ -318,7 +321,7 @@ static void s_piece_send(void *sock, uint64_t offset, size_t count,
 {
     static float values[64];
     Psc__Header h;
-    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "raw:0");
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, RAW_TASK);
     h.flags = WIRE_WANT_PARAMS | WIRE_PIECE | flags;
     h.offset = offset;
     struct wire_frame f = {values, count * 4, count, NULL};
@@ -370,7 +373,7 @@ static void s_refused(struct rig *r)
     s_expect_error(raw0, "beyond the table");
     /* A dense push whose frames do not match its header: dropped. */
     Psc__Header h;
-    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "raw:0");
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, RAW_TASK);
     float junk[8] = {0};
     struct wire_frame f = {junk, sizeof junk, 9, NULL};
     CHECK_OK(wire_send(raw0, NULL, 0, &h, &f, 1));

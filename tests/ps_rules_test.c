@@ -717,10 +717,14 @@ static void s_send_garbage(void *sock)
     CHECK(zmq_send(sock, junk, sizeof junk, 0) >= 0);
 }
 
+/* The worker whose connection test_malformed() sends its messages on. */
+#define RAW_WORKER 2
+#define RAW_TASK   "worker:2"
+
 /* A pull from the raw socket: the ps still serves, values unchanged. */
 static void s_check_serves(struct fixture *r, void *raw)
 {
-    uint64_t id = s_pull(r, raw, "raw:0", 0);
+    uint64_t id = s_pull(r, raw, RAW_TASK, 0);
     s_expect_params(r, raw, id);
 }
 
@@ -733,13 +737,13 @@ static void s_malformed_dropped(struct fixture *r, void *raw)
     s_send_garbage(raw);
     s_check_serves(r, raw);
 
-    wire_header_init(&h, PSC__MSG_TYPE__PULL, "raw:0");
+    wire_header_init(&h, PSC__MSG_TYPE__PULL, RAW_TASK);
     h.version = WIRE_VERSION + 1;
     s_send_packed(raw, &h, 0);
     s_check_serves(r, raw);
 
     /* The last frame holds one element less than its header says. */
-    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "raw:0");
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, RAW_TASK);
     h.flags = WIRE_WANT_PARAMS;
     s_fill_grad(r, 1);
     int n = s_frames(r, r->grad, frames);
@@ -747,19 +751,19 @@ static void s_malformed_dropped(struct fixture *r, void *raw)
     s_send(r, raw, &h, frames, n);
     s_check_serves(r, raw);
 
-    wire_header_init(&h, (Psc__MsgType) 99, "raw:0");
+    wire_header_init(&h, (Psc__MsgType) 99, RAW_TASK);
     s_send(r, raw, &h, NULL, 0);
     s_check_serves(r, raw);
 
     /* The wire drops a pull with payload before the ps sees it. */
-    wire_header_init(&h, PSC__MSG_TYPE__PULL, "raw:0");
+    wire_header_init(&h, PSC__MSG_TYPE__PULL, RAW_TASK);
     s_send(r, raw, &h, frames, n);
     s_check_serves(r, raw);
 
     CHECK(zmq_send(raw, "", 0, 0) == 0); /* an empty header frame */
     s_check_serves(r, raw);
 
-    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "raw:0");
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, RAW_TASK);
     s_send_packed(raw, &h, WIRE_MAX_FRAMES + 1);
     s_check_serves(r, raw);
 }
@@ -770,7 +774,7 @@ static void s_malformed_refused(struct fixture *r, void *raw)
     struct wire_frame frames[WIRE_MAX_FRAMES];
     Psc__Header h;
 
-    wire_header_init(&h, PSC__MSG_TYPE__PUSH, "raw:0");
+    wire_header_init(&h, PSC__MSG_TYPE__PUSH, RAW_TASK);
     h.flags = WIRE_WANT_PARAMS;
     s_fill_grad(r, 1);
     int n = s_frames(r, r->grad, frames);
@@ -784,11 +788,11 @@ static void s_malformed_refused(struct fixture *r, void *raw)
     s_expect_error(r, raw, id, "slice length differs");
     s_check_serves(r, raw);
 
-    id = s_push_from(r, raw, "raw:0", r->version + 5, 1);
+    id = s_push_from(r, raw, RAW_TASK, r->version + 5, 1);
     s_expect_error(r, raw, id, "never had");
     s_check_serves(r, raw);
 
-    wire_header_init(&h, PSC__MSG_TYPE__REPORT, "raw:0");
+    wire_header_init(&h, PSC__MSG_TYPE__REPORT, RAW_TASK);
     id = s_send(r, raw, &h, NULL, 0);
     s_expect_error(r, raw, id, "not a request");
     s_check_serves(r, raw);
@@ -804,11 +808,13 @@ static void test_malformed(void *zctx, const char *ps)
     static const char *const sets[] = {COMMON_SETS, "mode=async"};
     struct fixture r;
     s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
-    void *raw = s_dealer(&r, "raw:0");
+    /* A worker's own connection: only a worker's pushes get as far as the
+     * checks under test. */
+    void *raw = r.worker[RAW_WORKER];
 
-    uint64_t id = s_push_from(&r, raw, "raw:0", 0, 1);
+    uint64_t id = s_push_from(&r, raw, RAW_TASK, 0, 1);
     s_expect_error(&r, raw, id, "not initialised");
-    uint64_t held = s_pull(&r, raw, "raw:0", 0);
+    uint64_t held = s_pull(&r, raw, RAW_TASK, 0);
     s_check_quiet(&r, raw);
     s_rig_init(&r);
     s_expect_params(&r, raw, held);
@@ -837,7 +843,6 @@ static void test_malformed(void *zctx, const char *ps)
     struct stats want = {.version = 1, .applied = 1, .rejected = 12};
     want.hist[0] = 1;
     s_wait_stats(&r, &want);
-    zmq_close(raw);
     s_rig_stop(&r, &want);
     printf("ok malformed and refused messages\n");
 }
@@ -1094,6 +1099,54 @@ static void test_park_bound(void *zctx, const char *ps)
     printf("ok parked pulls bounded per peer; min_version beyond reach\n");
 }
 
+/*
+ * Who may ask what: a message counts for the task it names only on that
+ * task's connection (a DEALER naming itself "intruder", or a second one
+ * naming itself after a live worker, is not heard); only the chief's INIT
+ * and workers' pushes are taken; anyone's pull is served.
+ */
+static void test_identity(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=async"};
+    struct fixture r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    void *intruder = s_dealer(&r, "intruder");
+    s_push_from(&r, intruder, "worker:0", 0, 1);
+    s_pull(&r, intruder, "worker:0", 0);
+    s_check_quiet(&r, intruder);
+    struct stats want = {.rejected = 2};
+    s_wait_stats(&r, &want);
+
+    void *twin = s_dealer(&r, "worker:1");
+    s_push_from(&r, twin, "worker:1", 0, 2);
+    uint64_t id = s_push(&r, 1, 0, 1);
+    s_model_apply(&r, LR, 1);
+    s_expect_params(&r, r.worker[1], id);
+    s_check_quiet(&r, twin);
+
+    void *other = s_dealer(&r, "evaluator:0");
+    id = s_push_from(&r, other, "evaluator:0", r.version, 3);
+    s_expect_error(&r, other, id, "only a worker of this cluster pushes");
+    struct wire_frame frames[WIRE_MAX_FRAMES];
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__INIT, "evaluator:0");
+    s_fill_grad(&r, 3);
+    id = s_send(&r, other, &h, frames, s_frames(&r, r.grad, frames));
+    s_expect_error(&r, other, id, "only the chief initialises");
+    id = s_pull(&r, other, "evaluator:0", 0);
+    s_expect_params(&r, other, id);
+
+    want = (struct stats){.version = 1, .applied = 1, .rejected = 4};
+    want.hist[0] = 1;
+    s_wait_stats(&r, &want);
+    zmq_close(intruder);
+    zmq_close(twin);
+    zmq_close(other);
+    s_rig_stop(&r, &want);
+    printf("ok messages bound to their task's connection; roles checked\n");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1118,6 +1171,7 @@ int main(int argc, char **argv)
     test_clip(zctx, argv[1]);
     test_state_poisoned(zctx, argv[1]);
     test_park_bound(zctx, argv[1]);
+    test_identity(zctx, argv[1]);
     zmq_ctx_term(zctx);
     printf("all ps rules passed in %.1f s\n", psc_now() - start);
     return 0;

@@ -34,13 +34,15 @@ void *net_socket(void *zctx, int type, const char *identity)
     zmq_setsockopt(s, ZMQ_IPV6, &ipv6, sizeof ipv6);
     zmq_setsockopt(s, ZMQ_SNDBUF, &sndbuf, sizeof sndbuf);
     zmq_setsockopt(s, ZMQ_RCVBUF, &sndbuf, sizeof sndbuf);
+    /*
+     * A ROUTER keeps ZeroMQ's default of no handover: while a task's
+     * connection lives, another connection naming itself after the task is
+     * not heard, and cannot cut the task off (with handover it could, for
+     * good: the task's own connection is not taken back). A task restarted
+     * after its process ended connects anew once the old connection closed.
+     */
     if (identity != NULL)
         zmq_setsockopt(s, ZMQ_ROUTING_ID, identity, strlen(identity));
-    if (type == ZMQ_ROUTER) {
-        /* A restarted peer takes its routing id back. */
-        int handover = 1;
-        zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &handover, sizeof handover);
-    }
     return s;
 }
 

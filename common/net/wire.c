@@ -241,20 +241,27 @@ static void s_drain(void *sock)
     }
 }
 
-static int s_reject(void *sock, wire_msg_t *msg, struct wire_counters *c,
-                    const char *why)
+/* kind: "malformed", or "misattributed" for one off its task's connection. */
+static int s_reject_as(void *sock, wire_msg_t *msg, struct wire_counters *c,
+                       const char *kind, const char *why)
 {
     s_drain(sock);
     const char *task = msg->hdr != NULL ? msg->hdr->task : NULL;
     c->rejected++;
     if (c->logged == 0) {
-        psc_log_warn("dropped a malformed message from '%s': %s (further "
-                     "ones are counted, not logged)",
-                     task != NULL ? task : "unknown", why);
+        psc_log_warn("dropped a %s message from '%s': %s (further ones are "
+                     "counted, not logged)",
+                     kind, task != NULL ? task : "unknown", why);
         c->logged = 1;
     }
     wire_msg_release(msg);
     return PSC_EPROTO;
+}
+
+static int s_reject(void *sock, wire_msg_t *msg, struct wire_counters *c,
+                    const char *why)
+{
+    return s_reject_as(sock, msg, c, "malformed", why);
 }
 
 static int s_recv_part(void *sock, zmq_msg_t *m, int flags)
@@ -329,6 +336,18 @@ static int s_recv_head(void *sock, int from_router, wire_msg_t *msg,
     return 0;
 }
 
+/*
+ * Every task's connection carries its task name as routing id (net_socket),
+ * and a ROUTER hears one connection per routing id: a message acts for the
+ * task it names only when it came on that task's connection.
+ */
+static int s_sent_by_its_task(const wire_msg_t *msg)
+{
+    const char *task = msg->hdr->task != NULL ? msg->hdr->task : "";
+    size_t len = strlen(task);
+    return len == msg->peer_len && memcmp(task, msg->peer, len) == 0;
+}
+
 int wire_recv(void *sock, int from_router, wire_msg_t *msg,
               struct wire_counters *c, int flags)
 {
@@ -355,6 +374,9 @@ int wire_recv(void *sock, int from_router, wire_msg_t *msg,
     const char *why = s_validate(msg);
     if (why != NULL)
         return s_reject(sock, msg, c, why);
+    if (from_router && !s_sent_by_its_task(msg))
+        return s_reject_as(sock, msg, c, "misattributed",
+                           "it did not come on that task's connection");
     return 0;
 }
 

@@ -106,7 +106,8 @@ int wire_send(void *sock, const void *peer, size_t peer_len, Psc__Header *hdr,
  * Receives one whole message. from_router: the first part is a routing id.
  * flags: 0 or ZMQ_DONTWAIT. Returns 0 with *msg filled (release it with
  * wire_msg_release()), PSC_EAGAIN when nothing is waiting, PSC_EINTR on a
- * signal, or PSC_EPROTO when the message was malformed: it was dropped,
+ * signal, or PSC_EPROTO when the message was malformed, or (from_router)
+ * names a task other than its connection's routing id: it was dropped,
  * counted in c and, the first time, logged.
  */
 int wire_recv(void *sock, int from_router, wire_msg_t *msg,

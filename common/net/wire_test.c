@@ -4,9 +4,12 @@
  * the same message is reused for many receives, and each release frees
  * exactly what was allocated (the ASan build proves it). A view of a
  * buffer sends part of it in place and keeps it alive until sent. Draining
- * a ROUTER stops at its limit and goes past malformed messages.
+ * a ROUTER stops at its limit and goes past malformed messages, and a
+ * ROUTER hears a task only on the task's own connection.
  */
 #include "wire.h"
+
+#include "net.h"
 
 #include "test.h"
 
@@ -107,6 +110,83 @@ static void test_drain(void *ctx)
     zmq_close(router);
 }
 
+/* A DEALER on endpoint with routing id id (NULL: ZeroMQ picks one). */
+static void *s_dealer(void *ctx, const char *endpoint, const char *id)
+{
+    void *s = zmq_socket(ctx, ZMQ_DEALER);
+    CHECK(s != NULL);
+    int linger = 0;
+    CHECK_OK(zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger));
+    if (id != NULL)
+        CHECK_OK(zmq_setsockopt(s, ZMQ_ROUTING_ID, id, strlen(id)));
+    CHECK_OK(zmq_connect(s, endpoint));
+    return s;
+}
+
+/*
+ * A ROUTER takes a message as its task's only from the task's connection:
+ * a header naming another task, or a connection without a task's routing
+ * id, is dropped and counted; a second connection taking a live task's
+ * routing id is not heard at all, and the task is heard still. Over TCP,
+ * as the roles connect (inproc binds routing ids differently).
+ */
+static void test_bound_to_connection(void *ctx)
+{
+    void *router = net_socket(ctx, ZMQ_ROUTER, NULL);
+    CHECK_OK(zmq_bind(router, "tcp://127.0.0.1:*"));
+    char ep[64];
+    size_t eplen = sizeof ep;
+    CHECK_OK(zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &eplen));
+    void *task = s_dealer(ctx, ep, "worker:0");
+    void *other = s_dealer(ctx, ep, "worker:1");
+    void *anonymous = s_dealer(ctx, ep, NULL);
+    struct wire_counters c = {0, 0};
+    struct seen seen = {0, {0}};
+    zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
+
+    s_send_text(task, "short", 0);
+    CHECK_EQ(zmq_poll(&item, 1, 5000), 1);
+    CHECK_EQ(wire_drain(router, 1, 10, &c, s_on_msg, &seen), 1);
+    s_send_text(other, "short", 1);     /* names worker:0 */
+    s_send_text(anonymous, "short", 2); /* so does this one */
+    s_send_text(task, "short", 3);
+    /* Each connection's messages arrive in order; wait for all three. */
+    for (int got = 0; seen.n < 2 || c.rejected < 2; got++) {
+        CHECK(got < 100);
+        CHECK_EQ(zmq_poll(&item, 1, 5000), 1);
+        wire_drain(router, 1, 10, &c, s_on_msg, &seen);
+    }
+    CHECK_EQ(seen.n, 2);
+    CHECK_EQ(seen.steps[1], 3);
+    CHECK_EQ(c.rejected, 2);
+
+    /* worker:0's id taken by a second connection: only the first is heard. */
+    void *intruder = s_dealer(ctx, ep, "worker:0");
+    s_send_text(intruder, "short", 4);
+    s_send_text(task, "short", 5);
+    CHECK_EQ(zmq_poll(&item, 1, 5000), 1);
+    CHECK_EQ(wire_drain(router, 1, 10, &c, s_on_msg, &seen), 1);
+    CHECK_EQ(seen.steps[2], 5);
+    /* Once the first connection is gone, a new one of the task is heard. */
+    zmq_close(task);
+    zmq_close(intruder);
+    void *restarted = NULL;
+    for (int tries = 0; seen.n < 4; tries++) {
+        CHECK(tries < 100);
+        if (restarted != NULL)
+            zmq_close(restarted);
+        restarted = s_dealer(ctx, ep, "worker:0");
+        s_send_text(restarted, "short", 6);
+        if (zmq_poll(&item, 1, 100) == 1)
+            wire_drain(router, 1, 10, &c, s_on_msg, &seen);
+    }
+    CHECK_EQ(seen.steps[3], 6);
+    zmq_close(restarted);
+    zmq_close(other);
+    zmq_close(anonymous);
+    zmq_close(router);
+}
+
 int main(void)
 {
     void *ctx = zmq_ctx_new();
@@ -116,6 +196,7 @@ int main(void)
     CHECK_OK(zmq_connect(b, "inproc://wire-test"));
     test_view(a, b);
     test_drain(ctx);
+    test_bound_to_connection(ctx);
     static char long_text[3 * WIRE_ARENA_BYTES];
     memset(long_text, 'x', sizeof long_text - 1);
     wire_msg_t msg;

@@ -25,11 +25,20 @@ static void *s_dealer;
 /* Where the values read go, so the reads are not optimised away. */
 static volatile float s_sink;
 
+/*
+ * The routing id of every DEALER here, and the task of every seed: a
+ * message whose header names another task is dropped as the wire binds
+ * tasks to their connections, before the frame accessors see it.
+ */
+#define FUZZ_TASK "worker:0"
+
 static void *s_socket(int type)
 {
     void *s = zmq_socket(s_ctx, type);
     int linger = 0;
-    if (s == NULL || zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger)) {
+    if (s == NULL || zmq_setsockopt(s, ZMQ_LINGER, &linger, sizeof linger) ||
+        (type == ZMQ_DEALER &&
+         zmq_setsockopt(s, ZMQ_ROUTING_ID, FUZZ_TASK, strlen(FUZZ_TASK)))) {
         fprintf(stderr, "fuzz: zmq_socket: %s\n", zmq_strerror(zmq_errno()));
         abort();
     }
@@ -55,10 +64,18 @@ static void s_seed(const char *name, Psc__Header *hdr,
 {
     void *raw = s_socket(ZMQ_ROUTER);
     void *out = s_socket(ZMQ_DEALER);
-    if (zmq_bind(raw, "inproc://fuzz-seed") != 0 ||
-        zmq_connect(out, "inproc://fuzz-seed") != 0 ||
-        wire_send(out, NULL, 0, hdr, frames, n) != 0)
+    /*
+     * An endpoint per seed: zmq_close() unbinds in ZeroMQ's own thread, so
+     * binding the previous seed's name again can fail with EADDRINUSE.
+     */
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://fuzz-seed-%s", name);
+    if (zmq_bind(raw, endpoint) != 0 || zmq_connect(out, endpoint) != 0 ||
+        wire_send(out, NULL, 0, hdr, frames, n) != 0) {
+        fprintf(stderr, "fuzz: seed '%s': %s\n", name,
+                zmq_strerror(zmq_errno()));
         abort();
+    }
     static uint8_t seed[65536];
     size_t len = 0;
     int more = 1;
@@ -82,26 +99,26 @@ static void s_seed(const char *name, Psc__Header *hdr,
 static void s_seeds(void)
 {
     Psc__Header hdr;
-    wire_header_init(&hdr, PSC__MSG_TYPE__PULL, "worker:0");
+    wire_header_init(&hdr, PSC__MSG_TYPE__PULL, FUZZ_TASK);
     hdr.min_version = 3;
     s_seed("pull", &hdr, NULL, 0);
 
     float values[4] = {1, -2, 0.5f, 3};
     struct wire_frame dense = {values, sizeof values, 4, NULL};
-    wire_header_init(&hdr, PSC__MSG_TYPE__PUSH, "worker:1");
+    wire_header_init(&hdr, PSC__MSG_TYPE__PUSH, FUZZ_TASK);
     hdr.step = 7;
     s_seed("push", &hdr, &dense, 1);
 
     uint64_t keys[2] = {3, 9};
     struct wire_frame sparse[2] = {{keys, sizeof keys, 2, NULL},
                                    {values, sizeof values, 4, NULL}};
-    wire_header_init(&hdr, PSC__MSG_TYPE__SPARSE_PUSH, "worker:0");
+    wire_header_init(&hdr, PSC__MSG_TYPE__SPARSE_PUSH, FUZZ_TASK);
     hdr.width = 2;
     s_seed("sparse_push", &hdr, sparse, 2);
 
     uint16_t halves[2] = {0x3c00, 0xc000};
     struct wire_frame f16 = {halves, sizeof halves, 2, NULL};
-    wire_header_init(&hdr, PSC__MSG_TYPE__PARAMS, "ps:0");
+    wire_header_init(&hdr, PSC__MSG_TYPE__PARAMS, FUZZ_TASK);
     hdr.codec = PSC__CODEC__F16;
     s_seed("params_f16", &hdr, &f16, 1);
 }
@@ -115,8 +132,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     s_router = s_socket(ZMQ_ROUTER);
     s_dealer = s_socket(ZMQ_DEALER);
     if (zmq_bind(s_router, "inproc://fuzz") != 0 ||
-        zmq_connect(s_dealer, "inproc://fuzz") != 0)
+        zmq_connect(s_dealer, "inproc://fuzz") != 0) {
+        fprintf(stderr, "fuzz: inproc://fuzz: %s\n",
+                zmq_strerror(zmq_errno()));
         abort();
+    }
     s_seeds();
     return 0;
 }
