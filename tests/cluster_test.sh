@@ -152,6 +152,74 @@ restart_worker() {
     all_exit_retry ps w0 w1b
 }
 
+# forge PORT ROUTING_ID TYPE TASK [KEY=VALUE...]: one hand-made message,
+# as an attacker on 127.0.0.1 sends it; prints what psc-test-forge says.
+forge() {
+    timeout 30 "$BIN/psc-test-forge" "$@" || fail "psc-test-forge $* failed"
+}
+
+port_of() {
+    echo "$CLUSTER" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"$1\"][0].split(':')[1])"
+}
+
+# values MODEL_DIR: every variable of its latest checkpoint, as psc-ckpt
+# prints them.
+values() {
+    local v
+    for v in $("$BIN/psc-ckpt" "$1" | awk '$1 ~ /\// {print $1}'); do
+        "$BIN/psc-ckpt" --values "$v" "$1" || fail "psc-ckpt --values $v $1 failed"
+    done
+}
+
+# A sync job attacked while it trains, by connections that name themselves
+# after tasks of the job: forged REPORT, BYE, REGISTER and STOP to the
+# chief, NaN pushes and unanswerable pulls to the ps. Each is dropped or
+# refused, and the job ends with the values, to the float, of the same job
+# left alone. (Worker 1 is slowed so that the attacks land mid-training;
+# two workers' sums are exact in either order.)
+forged() {
+    local opts=("${SHORT[@]}" --set mode=sync --set max_steps=120
+        --set stragglers.1=fixed:40 --set checkpoint_interval_s=0)
+    cluster_json 1 2
+    start ps ps 0 "${opts[@]}" --set model_dir="$WORK/clean"
+    start chief chief 0 "${opts[@]}" --set model_dir="$WORK/clean"
+    start w0 worker 0 "${opts[@]}" --set model_dir="$WORK/clean"
+    start w1 worker 1 "${opts[@]}" --set model_dir="$WORK/clean"
+    all_exit_zero ps chief w0 w1
+
+    cluster_json 1 2
+    local chief ps got
+    chief=$(port_of chief)
+    ps=$(port_of ps)
+    start ps ps 0 "${opts[@]}"
+    start chief chief 0 "${opts[@]}"
+    start w0 worker 0 "${opts[@]}"
+    start w1 worker 1 "${opts[@]}"
+    wait_line w0 "first step done" 30
+    forge "$chief" intruder REPORT worker:0 step=1e9 >/dev/null
+    forge "$chief" intruder BYE worker:1 text=failed >/dev/null
+    forge "$chief" intruder REGISTER worker:1 text='{}' >/dev/null
+    forge "$chief" intruder STOP chief:0 text=failed >/dev/null
+    # A live worker's name taken by a second connection: not heard at all.
+    forge "$chief" worker:1 BYE worker:1 text=forged >/dev/null
+    forge "$ps" intruder PUSH worker:0 floats=7850 value=nan >/dev/null
+    forge "$ps" intruder PULL worker:0 min_version=max >/dev/null
+    got=$(forge "$ps" evaluator:0 PUSH evaluator:0 floats=7850 value=1e30 reply_ms="$(scaled 10)000")
+    case $got in "ERROR only a worker of this cluster pushes"*) ;; *) fail "a push from evaluator:0 was not refused: $got" ;; esac
+    got=$(forge "$ps" evaluator:0 INIT evaluator:0 floats=7850 value=0 reply_ms="$(scaled 10)000")
+    case $got in "ERROR only the chief initialises"*) ;; *) fail "an INIT from evaluator:0 was not refused: $got" ;; esac
+    wait_line chief "dropped a misattributed message from 'worker:0'" 30
+    wait_line ps "dropped a misattributed message from 'worker:0'" 30
+    all_exit_zero ps chief w0 w1
+    grep -q "trained 120 steps" "$WORK/chief.log" || fail "the chief did not train 120 steps"
+    ! grep -q "worker:1 stopped: forged" "$WORK/chief.log" || fail "the chief took a BYE from a second worker:1"
+    values "$WORK/clean" >"$WORK/clean.values"
+    values "$WORK/model" >"$WORK/attacked.values"
+    [ -s "$WORK/clean.values" ] || fail "no values printed"
+    cmp -s "$WORK/clean.values" "$WORK/attacked.values" ||
+        fail "the attacked job's values differ from the clean job's"
+}
+
 case $SCENARIO in
 order_ps_chief_workers) order ps chief w0 w1 ;;
 order_workers_chief_ps) order w1 w0 chief ps ;;
@@ -163,6 +231,7 @@ garbage) garbage ;;
 no_chief) no_chief ;;
 signal_stop) signal_stop ;;
 restart_worker) restart_worker ;;
+forged) forged ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"

@@ -1,0 +1,193 @@
+/*
+ * psc-test-forge PORT ROUTING_ID TYPE TASK [KEY=VALUE ...]: what an
+ * attacker on 127.0.0.1 sends. Connects a DEALER with routing id
+ * ROUTING_ID to tcp://127.0.0.1:PORT and sends one psc message of TYPE
+ * (REGISTER, REPORT, BYE, STOP, INIT, PUSH, PULL) whose header names TASK.
+ * Keys: step=N, min_version=N (max for 2^64-1), text=S, floats=N (one
+ * payload frame of N floats), value=V (their value; nan and inf too),
+ * reply_ms=MS (wait that long for an answer and print it as "TYPE text",
+ * or "no reply"). Without reply_ms prints "sent" once the message has left.
+ * Exits 0 when the message was sent, 2 for bad arguments, 1 otherwise.
+ */
+#include "psc_num.h"
+#include "wire.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define MAX_FLOATS (1 << 20)
+
+struct forgery {
+    int port;
+    const char *routing_id;
+    Psc__MsgType type;
+    const char *task;
+    uint64_t step;
+    uint64_t min_version;
+    const char *text;
+    long floats;
+    float value;
+    int reply_ms;
+};
+
+static const struct {
+    const char *name;
+    Psc__MsgType type;
+} s_types[] = {
+    {"REGISTER", PSC__MSG_TYPE__REGISTER}, {"REPORT", PSC__MSG_TYPE__REPORT},
+    {"BYE", PSC__MSG_TYPE__BYE},           {"STOP", PSC__MSG_TYPE__STOP},
+    {"INIT", PSC__MSG_TYPE__INIT},         {"PUSH", PSC__MSG_TYPE__PUSH},
+    {"PULL", PSC__MSG_TYPE__PULL}};
+
+static int s_usage(const char *why)
+{
+    fprintf(stderr,
+            "psc-test-forge: %s\nusage: psc-test-forge PORT ROUTING_ID "
+            "TYPE TASK [step=N] [min_version=N|max] [text=S] [floats=N] "
+            "[value=V] [reply_ms=MS]\n",
+            why);
+    return 2;
+}
+
+static int s_type(const char *name, Psc__MsgType *out)
+{
+    for (size_t i = 0; i < sizeof s_types / sizeof s_types[0]; i++) {
+        if (strcmp(name, s_types[i].name) == 0) {
+            *out = s_types[i].type;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int s_u64(const char *text, uint64_t *out)
+{
+    if (strcmp(text, "max") == 0) {
+        *out = UINT64_MAX;
+        return 0;
+    }
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || !(v >= 0) || v > 1.8e19)
+        return -1;
+    *out = (uint64_t) v;
+    return 0;
+}
+
+/* One KEY=VALUE argument into f; returns 0 or -1. */
+static int s_option(struct forgery *f, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq == NULL)
+        return -1;
+    size_t klen = (size_t) (eq - arg);
+    const char *v = eq + 1;
+    if (klen == 4 && strncmp(arg, "step", 4) == 0)
+        return s_u64(v, &f->step);
+    if (klen == 11 && strncmp(arg, "min_version", 11) == 0)
+        return s_u64(v, &f->min_version);
+    if (klen == 4 && strncmp(arg, "text", 4) == 0) {
+        f->text = v;
+        return 0;
+    }
+    if (klen == 6 && strncmp(arg, "floats", 6) == 0)
+        return psc_num_long(v, 1, MAX_FLOATS, &f->floats);
+    if (klen == 5 && strncmp(arg, "value", 5) == 0) {
+        f->value = strtof(v, NULL);
+        return 0;
+    }
+    if (klen == 8 && strncmp(arg, "reply_ms", 8) == 0)
+        return psc_num_int(v, 1, 600000, &f->reply_ms);
+    return -1;
+}
+
+/* Prints the answer on sock within f->reply_ms, or "no reply". */
+static void s_print_reply(void *sock, const struct forgery *f)
+{
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&item, 1, f->reply_ms) != 1) {
+        printf("no reply\n");
+        return;
+    }
+    struct wire_counters c = {0, 0};
+    wire_msg_t msg;
+    if (wire_recv(sock, 0, &msg, &c, 0) != 0) {
+        printf("a reply that is not a psc message\n");
+        return;
+    }
+    printf("%s %s\n", wire_type_name(msg.hdr->type),
+           msg.hdr->text != NULL ? msg.hdr->text : "");
+    wire_msg_release(&msg);
+}
+
+static int s_forge(const struct forgery *f)
+{
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 2000;
+    char ep[64];
+    snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", f->port);
+    zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(sock, ZMQ_ROUTING_ID, f->routing_id, strlen(f->routing_id));
+    if (zmq_connect(sock, ep) != 0) {
+        fprintf(stderr, "psc-test-forge: %s: %s\n", ep,
+                zmq_strerror(zmq_errno()));
+        return 1;
+    }
+    Psc__Header h;
+    Psc__Report r = PSC__REPORT__INIT;
+    wire_header_init(&h, f->type, f->task);
+    h.step = f->step;
+    h.min_version = f->min_version;
+    h.text = (char *) f->text;
+    h.request_id = 1;
+    h.flags = f->type == PSC__MSG_TYPE__PUSH ? WIRE_WANT_PARAMS : 0;
+    if (f->type == PSC__MSG_TYPE__REPORT) {
+        r.examples = f->step * 128;
+        r.loss = 0.01;
+        h.report = &r;
+    }
+    float *values = NULL;
+    struct wire_frame frame = {NULL, 0, 0, NULL};
+    if (f->floats > 0) {
+        values = malloc((size_t) f->floats * sizeof *values);
+        for (long i = 0; values != NULL && i < f->floats; i++)
+            values[i] = f->value;
+        frame = (struct wire_frame){values, (size_t) f->floats * sizeof *values,
+                                    (uint64_t) f->floats, NULL};
+    }
+    int rc = wire_send(sock, NULL, 0, &h, &frame, f->floats > 0 ? 1 : 0);
+    if (rc != 0)
+        fprintf(stderr, "psc-test-forge: cannot send to %s\n", ep);
+    else if (f->reply_ms > 0)
+        s_print_reply(sock, f);
+    zmq_close(sock);
+    zmq_ctx_term(ctx); /* returns once the message has left, or linger */
+    if (rc == 0 && f->reply_ms == 0)
+        printf("sent\n");
+    free(values);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct forgery f = {0};
+    if (argc < 5)
+        return s_usage("too few arguments");
+    if (psc_num_int(argv[1], 1, 65535, &f.port) != 0)
+        return s_usage("PORT is a number from 1 to 65535");
+    f.routing_id = argv[2];
+    if (f.routing_id[0] == '\0' || strlen(f.routing_id) > 255)
+        return s_usage("ROUTING_ID is 1 to 255 bytes");
+    if (s_type(argv[3], &f.type) != 0)
+        return s_usage("unknown TYPE");
+    f.task = argv[4];
+    for (int i = 5; i < argc; i++) {
+        if (s_option(&f, argv[i]) != 0)
+            return s_usage("a KEY=VALUE argument is not one of the keys");
+    }
+    return s_forge(&f);
+}
