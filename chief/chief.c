@@ -64,10 +64,10 @@ typedef struct self {
     struct ckpt_var *vars;
     int nvars;
     chief_ckpt_t *ckpt;
-    uint64_t reports;         /* REPORTs taken */
-    uint64_t refused_reports; /* REPORTs no worker could have sent */
-    uint64_t ps_version;      /* the newest version a ps said it holds */
-    double next_refusal_log;  /* no line about refusals before then */
+    uint64_t reports;             /* REPORTs taken */
+    uint64_t refused_reports;     /* REPORTs no worker could have sent */
+    uint64_t ps_version;          /* the newest version a ps said it holds */
+    double next_refusal_log;      /* no line about refusals before then */
     uint64_t refused_messages;    /* from a role that does not send them */
     double next_role_refusal_log; /* no line about those before then */
 } self_t;

@@ -133,8 +133,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     s_dealer = s_socket(ZMQ_DEALER);
     if (zmq_bind(s_router, "inproc://fuzz") != 0 ||
         zmq_connect(s_dealer, "inproc://fuzz") != 0) {
-        fprintf(stderr, "fuzz: inproc://fuzz: %s\n",
-                zmq_strerror(zmq_errno()));
+        fprintf(stderr, "fuzz: inproc://fuzz: %s\n", zmq_strerror(zmq_errno()));
         abort();
     }
     s_seeds();
