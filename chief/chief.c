@@ -288,15 +288,12 @@ static void s_on_ps_stats(self_t *self, int index, const Psc__PsStats *st)
  * task has registered (a BYE is taken from any task: one that stops
  * before registering says why, and s_on_bye() changes nothing for it).
  */
-static const char *s_refused_role(const self_t *self, int role,
-                                  const struct task *t, int type)
+static const char *s_refused_role(int role, const struct task *t, int type)
 {
-    (void) self;
-    int from = -1; /* the one role that sends it, or -1 for any */
+    int from = -1; /* the one role that sends it */
     switch (type) {
     case PSC__MSG_TYPE__REGISTER:
     case PSC__MSG_TYPE__HEARTBEAT:
-        return NULL;
     case PSC__MSG_TYPE__BYE:
         return NULL;
     case PSC__MSG_TYPE__REPORT:
@@ -346,7 +343,7 @@ static void s_on_message(void *arg, const wire_msg_t *msg)
     }
     struct task *t = &self->tasks[role][index];
     t->last_seen = psc_now();
-    const char *refused = s_refused_role(self, role, t, msg->hdr->type);
+    const char *refused = s_refused_role(role, t, msg->hdr->type);
     if (refused != NULL) {
         s_log_refusal(self, msg, refused);
         return;
