@@ -2,7 +2,8 @@
  * psc-test-forge PORT ROUTING_ID TYPE TASK [KEY=VALUE ...]: what an
  * attacker on 127.0.0.1 sends. Connects a DEALER with routing id
  * ROUTING_ID to tcp://127.0.0.1:PORT and sends one psc message of TYPE
- * (REGISTER, REPORT, BYE, STOP, INIT, PUSH, PULL) whose header names TASK.
+ * (any of psc.proto's, e.g. REGISTER, REPORT, BYE, STOP, INIT, PUSH, PULL)
+ * whose header names TASK.
  * Keys: step=N, min_version=N (max for 2^64-1), text=S, floats=N (one
  * payload frame of N floats), value=V (their value; nan and inf too),
  * reply_ms=MS (wait that long for an answer and print it as "TYPE text",
@@ -33,15 +34,6 @@ struct forgery {
     int reply_ms;
 };
 
-static const struct {
-    const char *name;
-    Psc__MsgType type;
-} s_types[] = {
-    {"REGISTER", PSC__MSG_TYPE__REGISTER}, {"REPORT", PSC__MSG_TYPE__REPORT},
-    {"BYE", PSC__MSG_TYPE__BYE},           {"STOP", PSC__MSG_TYPE__STOP},
-    {"INIT", PSC__MSG_TYPE__INIT},         {"PUSH", PSC__MSG_TYPE__PUSH},
-    {"PULL", PSC__MSG_TYPE__PULL}};
-
 static int s_usage(const char *why)
 {
     fprintf(stderr,
@@ -52,15 +44,15 @@ static int s_usage(const char *why)
     return 2;
 }
 
+/* TYPE by its name in psc.proto, through protobuf-c's descriptor. */
 static int s_type(const char *name, Psc__MsgType *out)
 {
-    for (size_t i = 0; i < sizeof s_types / sizeof s_types[0]; i++) {
-        if (strcmp(name, s_types[i].name) == 0) {
-            *out = s_types[i].type;
-            return 0;
-        }
-    }
-    return -1;
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value_by_name(
+        &psc__msg_type__descriptor, name);
+    if (v == NULL)
+        return -1;
+    *out = (Psc__MsgType) v->value;
+    return 0;
 }
 
 static int s_u64(const char *text, uint64_t *out)
