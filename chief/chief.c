@@ -838,7 +838,9 @@ int chief_run(const struct boot *b)
     const char *host = NULL;
     int port = 0;
     boot_chief_endpoint(b->tfc, &host, &port);
-    int rc = net_bind(self->router, port, err);
+    int rc = boot_secure_server(b, self->router, err);
+    if (rc == 0)
+        rc = net_bind(self->router, port, err);
     if (rc != 0) {
         psc_log_err("%s", err);
         s_self_destroy(&self);

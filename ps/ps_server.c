@@ -1128,7 +1128,9 @@ static int s_start(self_t *self, char *err)
                           "slice_min_bytes",
                           WIRE_MAX_FRAMES);
     int port = tfc_port(b->tfc, TFC_PS, self->index);
-    int rc = net_bind(self->router, port, err);
+    int rc = boot_secure_server(b, self->router, err);
+    if (rc == 0)
+        rc = net_bind(self->router, port, err);
     if (rc != 0)
         return rc;
     psc_log_info("listening on port %d; registering with the chief", port);

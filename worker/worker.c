@@ -233,6 +233,9 @@ static int s_bind_port(self_t *self, char *err)
     self->probe = net_socket(self->b->zctx, ZMQ_ROUTER, NULL);
     int hwm = 16;
     zmq_setsockopt(self->probe, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    int rc = boot_secure_server(self->b, self->probe, err);
+    if (rc != 0)
+        return rc;
     return net_bind(self->probe,
                     tfc_port(self->b->tfc, TFC_WORKER, self->index), err);
 }

@@ -189,6 +189,11 @@ static const struct opt s_opts[] = {
       "autotuning)"),
     R("slice_min_bytes", T_INT, slice_min_bytes, "65536", 4, 1099511627776,
       "dense variables at least this large are sliced over every ps"),
+    O("security.curve", T_BOOL, security_curve, "false",
+      "authenticate and encrypt every connection with CURVE keys (or set "
+      "PSC_CURVE_KEYS_DIR)"),
+    O("security.keys_dir", T_STR, keys_dir, "",
+      "security.curve: the folder psc-keygen wrote the cluster's keys into"),
     R("bench.dense_floats", T_INT, bench_dense_floats, "1048576", 0,
       17179869184, "model bench: floats of its one dense variable"),
     R("bench.sparse_rows", T_INT, bench_sparse_rows, "0", 0, 1099511627776,
@@ -462,7 +467,9 @@ static int s_apply_json(struct job *job, const char *prefix, json_t *obj,
         char key[256];
         char text[JOB_STR];
         snprintf(key, sizeof key, "%s%s", prefix, k);
-        int nested = strcmp(key, "data") == 0 || strcmp(key, "stragglers") == 0;
+        int nested = strcmp(key, "data") == 0 ||
+                     strcmp(key, "stragglers") == 0 ||
+                     strcmp(key, "security") == 0;
         if (json_is_object(v) && nested) {
             char sub[sizeof key + 1];
             snprintf(sub, sizeof sub, "%s.", key);
@@ -475,8 +482,9 @@ static int s_apply_json(struct job *job, const char *prefix, json_t *obj,
             return s_kind_error(key, type, v, err);
         if (json_is_object(v) && s_key_type(key, &type) != 0)
             return psc_seterr(err, PSC_ECONFIG,
-                              "job option '%s' is an object: only data and "
-                              "stragglers hold options; write the others "
+                              "job option '%s' is an object: only data, "
+                              "stragglers and security hold options; write "
+                              "the others "
                               "flat, e.g. \"%s.x\"",
                               key, key);
         if (s_leaf_text(key, v, text, sizeof text, err) != 0)
@@ -711,6 +719,16 @@ static int s_check_export(const struct job *job, char *err)
     return 0;
 }
 
+static int s_check_security(const struct job *job, char *err)
+{
+    if (job->security_curve && job->keys_dir[0] == '\0')
+        return psc_seterr(err, PSC_ECONFIG,
+                          "job option 'security.keys_dir' is empty while "
+                          "'security.curve' is on: give the folder "
+                          "psc-keygen wrote the cluster's keys into");
+    return 0;
+}
+
 static int s_check_bench(const struct job *job, char *err)
 {
     if (strcmp(job->model, "bench") == 0 && job->bench_dense_floats == 0 &&
@@ -779,7 +797,8 @@ struct job *job_new(const char *path, const char *const *sets, int nsets,
     if (s_derive_names(job, err) != 0 || s_check_table(job, err) != 0 ||
         s_check_ranges(job, err) != 0 || s_check_stragglers(job, err) != 0 ||
         s_check_data(job, err) != 0 || s_check_bench(job, err) != 0 ||
-        s_check_checkpoints(job, err) != 0 || s_check_export(job, err) != 0)
+        s_check_checkpoints(job, err) != 0 || s_check_export(job, err) != 0 ||
+        s_check_security(job, err) != 0)
         goto fail;
     return job;
 fail:

@@ -85,6 +85,8 @@ struct job {
     long apply_threads;
     long zmq_sockbuf_bytes;
     long slice_min_bytes;
+    int security_curve;
+    char keys_dir[JOB_STR];
     long bench_dense_floats;
     long bench_sparse_rows;
     long bench_sparse_width;

@@ -85,6 +85,8 @@ static const struct {
     {"apply_threads", "0", NULL},
     {"zmq_sockbuf_bytes", "4194304", NULL},
     {"slice_min_bytes", "65536", NULL},
+    {"security.curve", "false", NULL},
+    {"security.keys_dir", "", NULL},
     {"bench.dense_floats", "1048576", NULL},
     {"bench.sparse_rows", "0", NULL},
     {"bench.sparse_width", "64", NULL},
@@ -1053,10 +1055,15 @@ static void test_refused_file(void)
                    "without quotes, e.g. 64");
     s_file_refused("{\"model\": {\"name\": \"mlp\"}}",
                    "job option 'model' is an object: write a string in quotes");
-    /* Only data and stragglers nest; bench.* is written flat. */
+    /* Only data, stragglers and security nest; bench.* is written flat. */
     s_file_refused("{\"bench\": {\"dense_floats\": 5}}",
-                   "job option 'bench' is an object: only data and stragglers "
-                   "hold options; write the others flat, e.g. \"bench.x\"");
+                   "job option 'bench' is an object: only data, stragglers "
+                   "and security hold options; write the others flat, e.g. "
+                   "\"bench.x\"");
+    s_file_refused("{\"security\": {\"curve\": true}}",
+                   "job option 'security.keys_dir' is empty while "
+                   "'security.curve' is on: give the folder psc-keygen wrote "
+                   "the cluster's keys into");
     s_file_refused("{\"data\": {\"dir\": {\"x\": 1}}}",
                    "job option 'data.dir' is an object: write a string in "
                    "quotes");

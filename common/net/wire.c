@@ -304,6 +304,16 @@ static ProtobufCAllocator s_arena(wire_msg_t *msg)
     return (ProtobufCAllocator){s_arena_alloc, s_arena_free, msg};
 }
 
+/*
+ * The User-Id the gate gave the connection (net/gate.h): the task its CURVE
+ * key acts as. A connection without CURVE has none.
+ */
+static void s_copy_user(wire_msg_t *msg, zmq_msg_t *part)
+{
+    const char *user = zmq_msg_gets(part, "User-Id");
+    snprintf(msg->user, sizeof msg->user, "%s", user != NULL ? user : "");
+}
+
 static int s_recv_head(void *sock, int from_router, wire_msg_t *msg,
                        struct wire_counters *c, int flags, int *more)
 {
@@ -323,6 +333,7 @@ static int s_recv_head(void *sock, int from_router, wire_msg_t *msg,
         rc = s_recv_part(sock, &part, 0);
         if (rc != 0)
             return rc;
+        s_copy_user(msg, &part);
     }
     size_t len = zmq_msg_size(&part);
     if (len <= HEADER_MAX_BYTES) {
@@ -348,6 +359,13 @@ static int s_sent_by_its_task(const wire_msg_t *msg)
     return len == msg->peer_len && memcmp(task, msg->peer, len) == 0;
 }
 
+/* With CURVE, the key decides whom a message acts for, not the header. */
+static int s_sent_with_its_key(const wire_msg_t *msg)
+{
+    const char *task = msg->hdr->task != NULL ? msg->hdr->task : "";
+    return msg->user[0] == '\0' || strcmp(msg->user, task) == 0;
+}
+
 int wire_recv(void *sock, int from_router, wire_msg_t *msg,
               struct wire_counters *c, int flags)
 {
@@ -355,6 +373,7 @@ int wire_recv(void *sock, int from_router, wire_msg_t *msg,
     msg->hdr = NULL;
     msg->nframes = 0;
     msg->peer_len = 0;
+    msg->user[0] = '\0';
     msg->arena_used = 0;
     int rc = s_recv_head(sock, from_router, msg, c, flags, &more);
     if (rc != 0)
@@ -377,6 +396,9 @@ int wire_recv(void *sock, int from_router, wire_msg_t *msg,
     if (from_router && !s_sent_by_its_task(msg))
         return s_reject_as(sock, msg, c, "misattributed",
                            "it did not come on that task's connection");
+    if (from_router && !s_sent_with_its_key(msg))
+        return s_reject_as(sock, msg, c, "misattributed",
+                           "its connection's key belongs to another task");
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #define WIRE_VERSION      3 /* 2: sparse pieces (offset, MORE); 3: dense too */
 #define WIRE_MAX_FRAMES   64
 #define WIRE_MAX_PEER     255
+#define WIRE_MAX_USER     64
 #define WIRE_WANT_PARAMS  1u  /* PUSH: reply with the updated values */
 #define WIRE_INIT_SEED    2u  /* INIT without frames: from the job's seed */
 #define WIRE_MORE         4u  /* more pieces of one push follow */
@@ -79,7 +80,8 @@ typedef struct wire_msg {
     int nframes;
     zmq_msg_t frames[WIRE_MAX_FRAMES];
     uint8_t peer[WIRE_MAX_PEER];
-    size_t peer_len; /* ROUTER sockets only: the sender's routing id */
+    size_t peer_len;          /* ROUTER sockets only: the sender's routing id */
+    char user[WIRE_MAX_USER]; /* CURVE: the task its key acts as, else "" */
     size_t arena_used;
     _Alignas(16) unsigned char arena[WIRE_ARENA_BYTES];
 } wire_msg_t;
@@ -107,8 +109,9 @@ int wire_send(void *sock, const void *peer, size_t peer_len, Psc__Header *hdr,
  * flags: 0 or ZMQ_DONTWAIT. Returns 0 with *msg filled (release it with
  * wire_msg_release()), PSC_EAGAIN when nothing is waiting, PSC_EINTR on a
  * signal, or PSC_EPROTO when the message was malformed, or (from_router)
- * names a task other than its connection's routing id: it was dropped,
- * counted in c and, the first time, logged.
+ * names a task other than its connection's routing id or, on a CURVE
+ * socket, other than the task its connection's key acts as: it was
+ * dropped, counted in c and, the first time, logged.
  */
 int wire_recv(void *sock, int from_router, wire_msg_t *msg,
               struct wire_counters *c, int flags);

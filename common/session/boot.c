@@ -120,8 +120,61 @@ static enum boot_next s_parse_args(int argc, char **argv, const char *about,
     return BOOT_RUN;
 }
 
-/* Reads TF_CONFIG and the job. Returns 0, or PSC_ECONFIG with one line on
- * stderr. */
+/*
+ * The job from its file and the --set options, with PSC_CURVE_KEYS_DIR
+ * from the environment applied before them. NULL with err on an error.
+ */
+static struct job *s_load_job(const struct boot *b, char *err)
+{
+    static const char curve_on[] = "security.curve=true";
+    const char *sets[BOOT_MAX_SETS + 2];
+    char keys_dir[JOB_STR + 32];
+    int n = 0;
+    const char *env = getenv("PSC_CURVE_KEYS_DIR");
+    if (env != NULL && env[0] != '\0') {
+        snprintf(keys_dir, sizeof keys_dir, "security.keys_dir=%s", env);
+        sets[n++] = curve_on;
+        sets[n++] = keys_dir;
+    }
+    for (int i = 0; i < b->nsets; i++)
+        sets[n++] = b->sets[i];
+    return job_new(b->job_path, sets, n, err);
+}
+
+/*
+ * With CURVE on, this task's key pair and a key for every task it may talk
+ * to: each task of the cluster, and this one (an evaluator is outside it).
+ */
+static int s_load_keys(struct boot *b, char *err)
+{
+    if (!b->job->security_curve)
+        return 0;
+    b->keys = curve_keys_load(b->job->keys_dir, tfc_task_name(b->tfc), err);
+    if (b->keys == NULL)
+        return PSC_ECONFIG;
+    /* Worker 0 without a chief initialises the ps as "chief:0". */
+    if (tfc_is_acting_chief(b->tfc) &&
+        curve_keys_add_own(b->keys, "chief:0", err) != 0)
+        return PSC_ECONFIG;
+    static const enum tfc_role roles[] = {TFC_CHIEF, TFC_PS, TFC_WORKER,
+                                          TFC_EVALUATOR};
+    for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++) {
+        for (int i = 0; i < tfc_count(b->tfc, roles[r]); i++) {
+            char task[64];
+            snprintf(task, sizeof task, "%s:%d", tfc_role_name(roles[r]), i);
+            if (!curve_keys_lists(b->keys, task))
+                return psc_seterr(err, PSC_ECONFIG,
+                                  "task '%s' of TF_CONFIG has no key in "
+                                  "'%s/%s': make the keys for this cluster "
+                                  "with psc-keygen --cluster",
+                                  task, b->job->keys_dir, CURVE_LIST);
+        }
+    }
+    return 0;
+}
+
+/* Reads TF_CONFIG, the job and the keys. Returns 0, or PSC_ECONFIG with one
+ * line on stderr. */
 static int s_load_config(enum tfc_role role, struct boot *b)
 {
     char err[PSC_ERR_LEN];
@@ -130,9 +183,10 @@ static int s_load_config(enum tfc_role role, struct boot *b)
         fprintf(stderr, "%s: %s\n", b->prog, err);
         return PSC_ECONFIG;
     }
-    b->job = job_new(b->job_path, b->sets, b->nsets, err);
+    b->job = s_load_job(b, err);
     if (b->job == NULL ||
-        job_check_cluster(b->job, tfc_count(b->tfc, TFC_WORKER), err) != 0) {
+        job_check_cluster(b->job, tfc_count(b->tfc, TFC_WORKER), err) != 0 ||
+        s_load_keys(b, err) != 0) {
         fprintf(stderr, "%s: %s\n", b->prog, err);
         return PSC_ECONFIG;
     }
@@ -147,8 +201,30 @@ static void s_print_check(const struct boot *b)
            b->job_path ? b->job_path : "defaults",
            (unsigned long long) job_fingerprint(b->job), b->job->mode_name,
            b->job->model);
+    if (b->keys != NULL)
+        printf("security: CURVE, keys from %s\n", curve_keys_dir(b->keys));
+    else
+        printf("security: none (any peer that reaches a port is heard)\n");
     printf("configuration is valid\n");
     free(desc);
+}
+
+/* With CURVE on, the ZAP handler, before any socket of the role binds. */
+static enum boot_next s_open_gate(struct boot *b, int *exit_status)
+{
+    char err[PSC_ERR_LEN];
+    if (b->keys == NULL)
+        return BOOT_RUN;
+    b->gate = gate_new(b->zctx, b->keys, err);
+    if (b->gate == NULL) {
+        psc_log_err("%s", err);
+        boot_release(b);
+        *exit_status = PSC_EXIT_RETRY;
+        return BOOT_EXIT;
+    }
+    psc_log_info("CURVE on: only peers with a key listed in '%s/%s' get in",
+                 curve_keys_dir(b->keys), CURVE_LIST);
+    return BOOT_RUN;
 }
 
 enum boot_next boot_role(int argc, char **argv, enum tfc_role role,
@@ -184,20 +260,35 @@ enum boot_next boot_role(int argc, char **argv, enum tfc_role role,
     openblas_set_num_threads((int) b->job->blas_threads);
     b->zctx = zmq_ctx_new();
     zmq_ctx_set(b->zctx, ZMQ_IO_THREADS, (int) b->job->zmq_io_threads);
-    return BOOT_RUN;
+    return s_open_gate(b, exit_status);
 }
 
 void boot_release(struct boot *b)
 {
     tfc_destroy(&b->tfc);
     job_destroy(&b->job);
+    gate_destroy(&b->gate);
     if (b->zctx != NULL)
         zmq_ctx_term(b->zctx);
     b->zctx = NULL;
+    curve_keys_destroy(&b->keys);
     /* The role's own share of a stop, apart from its orchestrator's. */
     if (psc_sig_stop_requested() != 0)
         psc_log_info("stopped on signal %d in %.3f s", psc_sig_stop_requested(),
                      psc_now() - psc_sig_stop_time());
+}
+
+int boot_secure_server(const struct boot *b, void *sock, char *err)
+{
+    if (b->keys == NULL)
+        return 0;
+    int rc = curve_secure_server(sock, b->keys, err);
+    return rc != 0 ? rc : gate_watch(b->gate, sock, err);
+}
+
+const char *boot_chief_task(const tfc_t *tfc)
+{
+    return tfc_has_chief(tfc) ? "chief:0" : "worker:0";
 }
 
 void boot_chief_endpoint(const tfc_t *tfc, const char **host, int *port)

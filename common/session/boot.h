@@ -8,6 +8,8 @@
 #ifndef BOOT_H
 #define BOOT_H
 
+#include "curve.h"
+#include "gate.h"
 #include "job.h"
 #include "tfc.h"
 
@@ -18,6 +20,8 @@ struct boot {
     tfc_t *tfc;
     struct job *job;
     void *zctx;
+    curve_keys_t *keys; /* security.curve: the cluster's keys, else NULL */
+    gate_t *gate;       /* security.curve: the context's ZAP handler */
     const char *prog;
     const char *tf_config_path;
     const char *job_path;
@@ -36,8 +40,10 @@ enum boot_next {
  * BOOT_RUN with *b filled (*exit_status untouched), or BOOT_EXIT with
  * *exit_status set: 0 after --help, --help-job or a valid --check-config
  * (printed to stdout), PSC_EXIT_CONFIG (2) after a usage or configuration
- * error (one line on stderr). The result is an enum, not an int, so that
- * it cannot be taken for a PSC_E* code or an exit status.
+ * error (one line on stderr), PSC_EXIT_RETRY when the CURVE gate cannot
+ * start. PSC_CURVE_KEYS_DIR in the environment turns security.curve on
+ * with that keys_dir, below --set in precedence. The result is an enum, not an
+ * int, so that it cannot be taken for a PSC_E* code or an exit status.
  */
 enum boot_next boot_role(int argc, char **argv, enum tfc_role role,
                          const char *about, struct boot *b, int *exit_status);
@@ -48,5 +54,15 @@ void boot_release(struct boot *b);
 
 /* The chief's control endpoint: chief 0, or worker 0 when there is none. */
 void boot_chief_endpoint(const tfc_t *tfc, const char **host, int *port);
+
+/*
+ * Makes sock, a socket the role binds, a CURVE server watched by the gate
+ * when security.curve is on; does nothing otherwise. Call it before the
+ * bind. Returns 0, or a PSC_E* code with err.
+ */
+int boot_secure_server(const struct boot *b, void *sock, char *err);
+
+/* The task name of the chief's endpoint ("chief:0" or "worker:0"). */
+const char *boot_chief_task(const tfc_t *tfc);
 
 #endif

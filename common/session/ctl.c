@@ -3,6 +3,7 @@
  */
 #include "ctl.h"
 
+#include "curve.h"
 #include "net.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
@@ -40,6 +41,8 @@ ctl_t *ctl_new(const struct boot *b, char *err)
     c->sock = net_socket(b->zctx, ZMQ_DEALER, c->task);
     double deadline = psc_now() + b->job->startup_timeout_s;
     if (c->sock == NULL ||
+        curve_secure_client(c->sock, b->keys, c->task, boot_chief_task(b->tfc),
+                            err) != 0 ||
         net_connect(c->sock, host, port, deadline, err) != 0) {
         ctl_destroy(&c);
         return NULL;

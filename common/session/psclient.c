@@ -4,6 +4,7 @@
 #include "psclient.h"
 
 #include "bigcopy.h"
+#include "curve.h"
 #include "f16.h"
 #include "jobvars.h"
 #include "keyplan.h"
@@ -135,9 +136,13 @@ psclient_t *psclient_new(const struct boot *b, const placement_t *pl,
     double deadline = psc_now() + b->job->startup_timeout_s;
     for (int s = 0; s < c->nps; s++) {
         c->socks[s] = net_socket(b->zctx, ZMQ_DEALER, c->task);
+        char server[32];
+        snprintf(server, sizeof server, "ps:%d", s);
         if (c->socks[s] != NULL)
             net_set_sockbuf(c->socks[s], b->job->zmq_sockbuf_bytes);
         if (c->socks[s] == NULL ||
+            curve_secure_client(c->socks[s], b->keys, c->task, server, err) !=
+                0 ||
             net_connect(c->socks[s], tfc_host(b->tfc, TFC_PS, s),
                         tfc_port(b->tfc, TFC_PS, s), deadline, err) != 0) {
             psclient_destroy(&c);

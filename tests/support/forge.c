@@ -8,8 +8,14 @@
  * payload frame of N floats), value=V (their value; nan and inf too),
  * reply_ms=MS (wait that long for an answer and print it as "TYPE text",
  * or "no reply"). Without reply_ms prints "sent" once the message has left.
+ * CURVE: keys=DIR (a psc-keygen folder) and server=TASK (the task whose
+ * port it is) make the DEALER a CURVE client of that server, acting with
+ * as=TASK's secret key from DIR, or with a fresh key on no list
+ * (stranger=1).
  * Exits 0 when the message was sent, 2 for bad arguments, 1 otherwise.
  */
+#include "curve.h"
+#include "psc_err.h"
 #include "psc_num.h"
 #include "wire.h"
 
@@ -32,15 +38,20 @@ struct forgery {
     long floats;
     float value;
     int reply_ms;
+    const char *keys_dir;
+    const char *server;
+    const char *as;
+    int stranger;
 };
 
 static int s_usage(const char *why)
 {
-    fprintf(stderr,
-            "psc-test-forge: %s\nusage: psc-test-forge PORT ROUTING_ID "
-            "TYPE TASK [step=N] [min_version=N|max] [text=S] [floats=N] "
-            "[value=V] [reply_ms=MS]\n",
-            why);
+    fprintf(
+        stderr,
+        "psc-test-forge: %s\nusage: psc-test-forge PORT ROUTING_ID "
+        "TYPE TASK [step=N] [min_version=N|max] [text=S] [floats=N] "
+        "[value=V] [reply_ms=MS] [keys=DIR server=TASK as=TASK|stranger=1]\n",
+        why);
     return 2;
 }
 
@@ -93,7 +104,17 @@ static int s_option(struct forgery *f, const char *arg)
     }
     if (klen == 8 && strncmp(arg, "reply_ms", 8) == 0)
         return psc_num_int(v, 1, 600000, &f->reply_ms);
-    return -1;
+    if (klen == 4 && strncmp(arg, "keys", 4) == 0)
+        f->keys_dir = v;
+    else if (klen == 6 && strncmp(arg, "server", 6) == 0)
+        f->server = v;
+    else if (klen == 2 && strncmp(arg, "as", 2) == 0)
+        f->as = v;
+    else if (klen == 8 && strncmp(arg, "stranger", 8) == 0)
+        f->stranger = 1;
+    else
+        return -1;
+    return 0;
 }
 
 /* Prints the answer on sock within f->reply_ms, or "no reply". */
@@ -115,6 +136,39 @@ static void s_print_reply(void *sock, const struct forgery *f)
     wire_msg_release(&msg);
 }
 
+/* A stranger: the server's real public key, and a key pair of its own. */
+static int s_stranger(void *sock, const curve_keys_t *k, const char *server)
+{
+    const uint8_t *server_key = curve_keys_public_of(k, server);
+    char pub[CURVE_Z85_LEN + 1];
+    char sec[CURVE_Z85_LEN + 1];
+    if (server_key == NULL || zmq_curve_keypair(pub, sec) != 0)
+        return -1;
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_key, CURVE_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, CURVE_Z85_LEN + 1);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, sec, CURVE_Z85_LEN + 1);
+    return 0;
+}
+
+/* keys=, server=, as= and stranger=: the socket's CURVE set-up, if any. */
+static int s_curve(void *sock, const struct forgery *f)
+{
+    char err[PSC_ERR_LEN] = "";
+    if (f->keys_dir == NULL)
+        return 0;
+    curve_keys_t *k = curve_keys_load(f->keys_dir, f->as, err);
+    int rc = k == NULL || f->server == NULL ? -1 : 0;
+    if (rc == 0 && f->stranger)
+        rc = s_stranger(sock, k, f->server);
+    else if (rc == 0)
+        rc = curve_secure_client(sock, k, f->as, f->server, err);
+    if (rc != 0)
+        fprintf(stderr, "psc-test-forge: CURVE set-up failed: %s\n",
+                err[0] != '\0' ? err : "give keys=, server= and as=");
+    curve_keys_destroy(&k);
+    return rc;
+}
+
 static int s_forge(const struct forgery *f)
 {
     void *ctx = zmq_ctx_new();
@@ -124,9 +178,15 @@ static int s_forge(const struct forgery *f)
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", f->port);
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_ROUTING_ID, f->routing_id, strlen(f->routing_id));
-    if (zmq_connect(sock, ep) != 0) {
+    int set_up = s_curve(sock, f);
+    if (set_up == 0 && zmq_connect(sock, ep) != 0) {
         fprintf(stderr, "psc-test-forge: %s: %s\n", ep,
                 zmq_strerror(zmq_errno()));
+        set_up = -1;
+    }
+    if (set_up != 0) {
+        zmq_close(sock);
+        zmq_ctx_term(ctx);
         return 1;
     }
     Psc__Header h;
