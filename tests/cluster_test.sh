@@ -220,6 +220,83 @@ forged() {
         fail "the attacked job's values differ from the clean job's"
 }
 
+# refused_at_start ROLE INDEX LINE OPTIONS...: the task exits 2 with LINE.
+refused_at_start() {
+    local role=$1 index=$2 line=$3
+    shift 3
+    start bad "$role" "$index" "$@"
+    expect_exit bad 2 30
+    grep -qF "$line" "$WORK/bad.log" || fail "$role:$index did not say: $line"
+}
+
+# The same sync job as 'forged' with CURVE on, attacked by peers without
+# keys, with a key on no list, and with a listed key posing as another
+# task: nobody gets in, and the model is exactly the clean job's (run
+# without CURVE: encryption does not change the arithmetic).
+curve() {
+    local opts=("${SHORT[@]}" --set mode=sync --set max_steps=120
+        --set stragglers.1=fixed:40 --set checkpoint_interval_s=0)
+    local keys=$WORK/keys
+    "$BIN/psc-keygen" --cluster ps=1,worker=2 --out "$keys" >/dev/null || fail "psc-keygen failed"
+    ! "$BIN/psc-keygen" --cluster ps=1,worker=2 --out "$keys" 2>/dev/null || fail "psc-keygen replaced keys"
+    "$BIN/psc-keygen" --cluster ps=1,worker=1 --out "$WORK/small" >/dev/null || fail "psc-keygen failed"
+    "$BIN/psc-keygen" --cluster pz=1 --out "$WORK/x" 2>/dev/null
+    [ $? -eq 2 ] || fail "psc-keygen took a bad --cluster"
+    cluster_json 1 2
+    refused_at_start ps 0 "cannot read the cluster's key list '$WORK/none/tasks.pub'" \
+        "${opts[@]}" --set security.curve=true --set security.keys_dir="$WORK/none"
+    refused_at_start ps 0 "task 'worker:1' of TF_CONFIG has no key in '$WORK/small/tasks.pub'" \
+        "${opts[@]}" --set security.curve=true --set security.keys_dir="$WORK/small"
+
+    start ps ps 0 "${opts[@]}" --set model_dir="$WORK/clean"
+    start chief chief 0 "${opts[@]}" --set model_dir="$WORK/clean"
+    start w0 worker 0 "${opts[@]}" --set model_dir="$WORK/clean"
+    start w1 worker 1 "${opts[@]}" --set model_dir="$WORK/clean"
+    all_exit_zero ps chief w0 w1
+
+    cluster_json 1 2
+    local chief ps got
+    chief=$(port_of chief)
+    ps=$(port_of ps)
+    # The keys folder through the environment, as a Secret's mount would be.
+    export PSC_CURVE_KEYS_DIR=$keys
+    start ps ps 0 "${opts[@]}"
+    start chief chief 0 "${opts[@]}"
+    start w0 worker 0 "${opts[@]}"
+    start w1 worker 1 "${opts[@]}"
+    unset PSC_CURVE_KEYS_DIR
+    wait_line w0 "first step done" 30
+    local reply_ms
+    reply_ms="$(scaled 2)000"
+    # No keys at all.
+    forge "$chief" intruder STOP chief:0 text=failed >/dev/null
+    forge "$chief" intruder REGISTER worker:1 text='{}' >/dev/null
+    forge "$ps" intruder PUSH worker:0 floats=7850 value=nan >/dev/null
+    got=$(forge "$ps" intruder PULL worker:0 reply_ms="$reply_ms")
+    [ "$got" = "no reply" ] || fail "a peer without keys pulled: $got"
+    # A key of its own, on no list (the servers' public keys are public).
+    got=$(forge "$ps" intruder PULL worker:0 keys="$keys" server=ps:0 stranger=1 reply_ms="$reply_ms")
+    [ "$got" = "no reply" ] || fail "a stranger's key pulled: $got"
+    forge "$chief" intruder STOP chief:0 text=failed keys="$keys" server=chief:0 stranger=1 >/dev/null
+    # worker:1's key, acting as a task it is not.
+    forge "$ps" evaluator:0 PUSH evaluator:0 floats=7850 value=nan keys="$keys" server=ps:0 as=worker:1 >/dev/null
+    forge "$chief" evaluator:0 STOP evaluator:0 text=failed keys="$keys" server=chief:0 as=worker:1 >/dev/null
+    wait_line ps "refused a connection at the handshake: the peer does not speak CURVE" 30
+    wait_line ps "dropped a misattributed message from 'evaluator:0': its connection's key belongs to another task" 30
+    wait_line chief "at the handshake: its key is not on the cluster's list" 30
+    wait_line chief "dropped a misattributed message from 'evaluator:0': its connection's key belongs to another task" 30
+    all_exit_zero ps chief w0 w1
+    grep -q "trained 120 steps" "$WORK/chief.log" || fail "the chief did not train 120 steps"
+    grep -q "the gate refused [0-9]* connections at the handshake" "$WORK/ps.log" ||
+        fail "the ps did not count its refusals"
+    ! grep -q "registered.*intruder\|intruder.*registered" "$WORK/chief.log" || fail "an intruder registered"
+    values "$WORK/clean" >"$WORK/clean.values"
+    values "$WORK/model" >"$WORK/attacked.values"
+    [ -s "$WORK/clean.values" ] || fail "no values printed"
+    cmp -s "$WORK/clean.values" "$WORK/attacked.values" ||
+        fail "the CURVE job's values differ from the clean job's"
+}
+
 case $SCENARIO in
 order_ps_chief_workers) order ps chief w0 w1 ;;
 order_workers_chief_ps) order w1 w0 chief ps ;;
@@ -232,6 +309,7 @@ no_chief) no_chief ;;
 signal_stop) signal_stop ;;
 restart_worker) restart_worker ;;
 forged) forged ;;
+curve) curve ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"
