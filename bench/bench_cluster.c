@@ -91,6 +91,7 @@ static int s_init_ps(bench_cluster_t *c, const char *restore, char *err)
     if (b.tfc == NULL)
         return PSC_ECONFIG;
     b.job = rig_job(c->rig);
+    b.keys = rig_keys(c->rig);
     b.zctx = zmq_ctx_new();
     psclient_t *pc = psclient_new(&b, c->pl, "chief:0", err);
     double t0 = psc_now();
@@ -262,6 +263,7 @@ int bench_cluster_boot(const bench_cluster_t *c, int index, void *zctx,
     if (b->tfc == NULL)
         return PSC_ECONFIG;
     b->job = rig_job(c->rig);
+    b->keys = rig_keys(c->rig);
     b->zctx = zctx;
     b->prog = "psc-bench";
     return 0;
@@ -271,6 +273,7 @@ void bench_cluster_boot_release(struct boot *b)
 {
     tfc_destroy(&b->tfc);
     b->job = NULL;
+    b->keys = NULL;
     b->zctx = NULL;
 }
 

@@ -73,7 +73,7 @@ static void s_header(FILE *out)
 static void s_line(const struct bench_rec *r, FILE *out)
 {
     char size[24];
-    char target[48] = "";
+    char target[80] = "";
     s_size_text(r->bytes, size, sizeof size);
     if (strcmp(r->op, "optimizer") == 0) {
         fprintf(out,
@@ -110,12 +110,15 @@ static void s_line(const struct bench_rec *r, FILE *out)
     if (r->target > 0 && strcmp(r->target_what, "ratio") == 0)
         snprintf(target, sizeof target, ">= %.1f %s", r->target,
                  ratio >= r->target ? "met" : "MISSED");
-    if (r->compare > 0)
-        snprintf(target, sizeof target, "time %.2f x f32 (raw %.2f)%s",
-                 r->compare, r->compare_raw,
+    if (r->compare > 0 && r->compare_raw > 0)
+        snprintf(target, sizeof target, "time %.2f x %s (raw %.2f)%s",
+                 r->compare, r->compare_to, r->compare_raw,
                  r->target > 0 ? (r->compare <= r->target ? " <= 0.6 met"
                                                           : " <= 0.6 MISSED")
                                : "");
+    else if (r->compare > 0)
+        snprintf(target, sizeof target, "time %.2f x %s", r->compare,
+                 r->compare_to);
     char keys[24] = "-";
     char width[24] = "-";
     if (r->keys > 0) {
@@ -225,9 +228,14 @@ static json_t *s_rec_json(const struct bench_rec *r)
     }
     if (r->target > 0)
         psc_json_set_real(o, "target", r->target);
+    char key[48];
     if (r->compare > 0) {
-        psc_json_set_real(o, "time_vs_f32", r->compare);
-        psc_json_set_real(o, "raw_time_vs_f32", r->compare_raw);
+        snprintf(key, sizeof key, "time_vs_%s", r->compare_to);
+        psc_json_set_real(o, key, r->compare);
+    }
+    if (r->compare_raw > 0) {
+        snprintf(key, sizeof key, "raw_time_vs_%s", r->compare_to);
+        psc_json_set_real(o, key, r->compare_raw);
     }
     return o;
 }

@@ -29,8 +29,9 @@ struct bench_rec {
     char target_what[16]; /* "ratio", "time_vs_f32", "bytes_per_param" */
     double value;         /* optimizer: updates/s; memory: bytes/param */
     double value2;        /* optimizer: ns/param; memory: peak bytes/param */
-    double compare;       /* f16: time relative to f32, same run */
+    double compare;       /* f16, curve: time relative to compare_to's */
     double compare_raw;   /* f16: the same for raw ZeroMQ's messages */
+    char compare_to[16];  /* "f32" (f16), "plain" (curve: CURVE off) */
 };
 
 typedef struct bench_report bench_report_t;

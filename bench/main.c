@@ -10,6 +10,7 @@
 #include "bench_raw.h"
 #include "bench_report.h"
 #include "bench_run.h"
+#include "curve.h"
 #include "optim.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
@@ -68,7 +69,8 @@ enum {
     OPT_ROWS,
     OPT_RAW_ECHO,
     OPT_IO,
-    OPT_SOCKBUF
+    OPT_SOCKBUF,
+    OPT_CURVE
 };
 
 /* Options without help are internal: the raw ZeroMQ echo server's. */
@@ -81,8 +83,11 @@ static const struct psc_opt s_opts[] = {
     {"seconds", OPT_SECONDS, "S", "length of one timed run (default 0.25)"},
     {"ps", OPT_PS, "PATH", "the psc-ps binary (default: beside psc-bench)"},
     {"only", OPT_ONLY, "LIST",
-     "suites to run, comma-separated: dense, f16, options, sparse, "
+     "suites to run, comma-separated: dense, f16, curve, options, sparse, "
      "optimizer, memory, checkpoint (default: all)"},
+    {"curve", OPT_CURVE, NULL,
+     "only the CURVE rows: dense push + pull with CURVE on against off "
+     "(--only curve)"},
     {"sizes", OPT_SIZES, "LIST",
      "dense bytes per request, e.g. 4K,256K,4M,16M (the default)"},
     {"keys", OPT_KEYS, "LIST",
@@ -117,7 +122,7 @@ static void s_defaults(struct opts *o)
     o->io_threads = 1;
     o->sockbuf = 4 * MIB;
     snprintf(o->suites, sizeof o->suites,
-             "dense,f16,options,sparse,"
+             "dense,f16,curve,options,sparse,"
              "optimizer,memory,checkpoint");
     ssize_t n = readlink("/proc/self/exe", o->self, sizeof o->self - 1);
     o->self[n > 0 ? n : 0] = '\0';
@@ -198,6 +203,9 @@ static int s_apply(int id, const char *arg, struct opts *o)
         return 0;
     case OPT_ONLY:
         snprintf(o->suites, sizeof o->suites, "%s", arg);
+        return 0;
+    case OPT_CURVE:
+        snprintf(o->suites, sizeof o->suites, "curve");
         return 0;
     case OPT_MEMORY:
         return psc_num_long(arg, 1, LONG_MAX, &o->memory_params);
@@ -566,6 +574,7 @@ static void s_measure_f16(struct ctx *x, bench_cluster_t *c32,
         r->has_raw = 1;
         r->compare = r->psc.med > 0 ? p32.med / r->psc.med : 0;
         r->compare_raw = r->raw.med > 0 ? r32.med / r->raw.med : 0;
+        snprintf(r->compare_to, sizeof r->compare_to, "f32");
         bench_report_add(x->rep, r, stdout);
     } else {
         s_fail(x, "f16", err);
@@ -602,6 +611,102 @@ static void s_suite_f16(struct ctx *x, const size_t *sizes, int nsizes)
             break;
     }
     bench_raw_destroy(&raw);
+}
+
+/*
+ * One CURVE figure: psc without CURVE, psc with it, and raw ZeroMQ (without
+ * it), in turn within every repeat; the time relative to CURVE off
+ * compares runs made side by side.
+ */
+static void s_measure_curve(struct ctx *x, bench_cluster_t *plain,
+                            bench_cluster_t *curve, bench_raw_t *raw,
+                            const struct bench_load *ld, struct bench_rec *r)
+{
+    char err[PSC_ERR_LEN];
+    struct bench_load one = *ld;
+    one.repeats = 1;
+    int n = ld->repeats;
+    double *off = psc_xcalloc((size_t) n, sizeof *off);
+    double *on = psc_xcalloc((size_t) n, sizeof *on);
+    double *bare = psc_xcalloc((size_t) n, sizeof *bare);
+    struct bench_stat st;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        rc = bench_run_psc(plain, &one, NULL, &st, err);
+        off[i] = st.med;
+        if (rc == 0)
+            rc = bench_run_psc(curve, &one, NULL, &r->psc, err);
+        on[i] = r->psc.med;
+        if (rc == 0)
+            rc = bench_run_raw(raw, plain, &one, NULL, &r->raw, err);
+        bare[i] = r->raw.med;
+    }
+    if (rc == 0) {
+        s_stat_of(off, n, &st);
+        s_stat_of(on, n, &r->psc);
+        s_stat_of(bare, n, &r->raw);
+        r->has_raw = 1;
+        r->compare = r->psc.med > 0 ? st.med / r->psc.med : 0;
+        snprintf(r->compare_to, sizeof r->compare_to, "plain");
+        bench_report_add(x->rep, r, stdout);
+    } else {
+        s_fail(x, "curve", err);
+    }
+    free(off);
+    free(on);
+    free(bare);
+}
+
+/* The cluster's keys, for one ps and the rig's two workers, in a new dir. */
+static int s_curve_keys(char *dir, size_t len, char *err)
+{
+    static const char *const tasks[] = {"chief:0", "ps:0", "worker:0",
+                                        "worker:1"};
+    snprintf(dir, len, "/tmp/psc-bench-keys-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return psc_seterr(err, PSC_EIO, "cannot make a folder for keys: %s",
+                          strerror(errno));
+    return curve_keys_write(dir, tasks, 4, 1, err);
+}
+
+/* Dense push + pull with CURVE on against off, 1 ps, 1 client. */
+static void s_suite_curve(struct ctx *x)
+{
+    static const size_t sizes[] = {4096, 256 * 1024, 4 * (size_t) MIB};
+    char dir[64];
+    char err[PSC_ERR_LEN];
+    if (s_curve_keys(dir, sizeof dir, err) != 0) {
+        s_fail(x, "curve", err);
+        return;
+    }
+    bench_raw_t *raw = s_raw(x, 1, "tcp", 1, x->o->sockbuf);
+    for (int i = 0; i < (x->o->quick ? 2 : 3) && raw != NULL; i++) {
+        struct sets s;
+        s_base_sets(&s);
+        s_set(&s, "bench.dense_floats=%zu", sizes[i] / 4);
+        bench_cluster_t *plain = s_cluster(x, 1, &s);
+        s_set(&s, "security.curve=true");
+        s_set(&s, "security.keys_dir=%s", dir);
+        bench_cluster_t *curve = plain != NULL ? s_cluster(x, 1, &s) : NULL;
+        if (curve != NULL) {
+            struct bench_load ld = s_load(x, BENCH_PUSHPULL, 1);
+            struct bench_rec r;
+            s_rec_init(&r, BENCH_PUSHPULL, sizes[i], 1, 1,
+                       bench_cluster_job(curve));
+            snprintf(r.variant, sizeof r.variant, "curve");
+            s_measure_curve(x, plain, curve, raw, &ld, &r);
+        }
+        int started = curve != NULL;
+        bench_cluster_destroy(&curve);
+        bench_cluster_destroy(&plain);
+        if (!started)
+            break;
+    }
+    bench_raw_destroy(&raw);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        psc_log_warn("cannot remove '%s'", dir);
 }
 
 /* One option away from the defaults, with raw ZeroMQ set the same way. */
@@ -857,6 +962,8 @@ static void s_run(struct ctx *x)
         s_suite_dense(x, sizes, nsizes);
     if (s_wants(x, "f16"))
         s_suite_f16(x, sizes, nsizes);
+    if (s_wants(x, "curve"))
+        s_suite_curve(x);
     if (s_wants(x, "options") && !x->o->quick)
         s_suite_options(x);
     if (s_wants(x, "sparse"))

@@ -5,6 +5,8 @@
  */
 #include "rig.h"
 
+#include "curve.h"
+#include "gate.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_num.h"
@@ -43,6 +45,8 @@ struct rig_ps {
 
 struct rig {
     void *router;
+    curve_keys_t *keys; /* security.curve: the chief's and the workers' */
+    gate_t *gate;
     int nps;
     int nworkers;
     int ports[RIG_MAX_TASKS];
@@ -311,6 +315,27 @@ static int s_pick_ports(rig_t *r, char *err)
     return rc;
 }
 
+/*
+ * With security.curve, the keys the rig acts with (the chief's, and the
+ * workers' for benchmark clients) and the gate of its context.
+ */
+static int s_secure(rig_t *r, void *zctx, char *err)
+{
+    if (!r->job->security_curve)
+        return 0;
+    r->keys = curve_keys_load(r->job->keys_dir, "chief:0", err);
+    for (int i = 0; r->keys != NULL && i < r->nworkers; i++) {
+        char task[32];
+        snprintf(task, sizeof task, "worker:%d", i);
+        if (curve_keys_add_own(r->keys, task, err) != 0)
+            return PSC_ECONFIG;
+    }
+    if (r->keys == NULL)
+        return PSC_ECONFIG;
+    r->gate = gate_new(zctx, r->keys, err);
+    return r->gate != NULL ? 0 : PSC_ENET;
+}
+
 static int s_bind(rig_t *r, void *zctx, char *err)
 {
     int linger = 0;
@@ -324,6 +349,9 @@ static int s_bind(rig_t *r, void *zctx, char *err)
     zmq_setsockopt(r->router, ZMQ_ROUTER_MANDATORY, &mandatory,
                    sizeof mandatory);
     snprintf(ep, sizeof ep, "tcp://%s", r->addrs[0]);
+    if (r->keys != NULL && (curve_secure_server(r->router, r->keys, err) != 0 ||
+                            gate_watch(r->gate, r->router, err) != 0))
+        return PSC_ENET;
     if (zmq_bind(r->router, ep) != 0)
         return psc_seterr(err, PSC_ENET, "cannot bind '%s': %s", ep,
                           zmq_strerror(zmq_errno()));
@@ -408,6 +436,8 @@ static int s_wait_registered(rig_t *r, double timeout_s, char *err)
 static int s_start(rig_t *r, const struct rig_spec *spec, void *zctx, char *err)
 {
     int rc = s_pick_ports(r, err);
+    if (rc == 0)
+        rc = s_secure(r, zctx, err);
     if (rc == 0)
         rc = s_bind(r, zctx, err);
     for (int i = 0; rc == 0 && i < r->nps; i++)
@@ -564,6 +594,8 @@ void rig_destroy(rig_t **p)
         s_kill(r, i);
     if (r->router != NULL)
         zmq_close(r->router);
+    gate_destroy(&r->gate);
+    curve_keys_destroy(&r->keys);
     free(r->canonical);
     job_destroy(&r->job);
     free(r);
@@ -573,6 +605,11 @@ void rig_destroy(rig_t **p)
 struct job *rig_job(const rig_t *r)
 {
     return r->job;
+}
+
+curve_keys_t *rig_keys(const rig_t *r)
+{
+    return r->keys;
 }
 
 void rig_endpoint(const rig_t *r, int ps, char *buf, size_t len)

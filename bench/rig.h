@@ -14,6 +14,7 @@
 #define RIG_H
 
 #include "ckpt.h"
+#include "curve.h"
 #include "job.h"
 #include "psc.pb-c.h"
 #include "tfc.h"
@@ -100,6 +101,13 @@ char *rig_tf_config(const rig_t *r, enum tfc_role role, int index, char *err);
  * rig_destroy().
  */
 struct job *rig_job(const rig_t *r);
+
+/*
+ * With security.curve, the keys the rig acts with: the chief's, the
+ * workers' (for clients acting as worker:N), the cluster's list; else
+ * NULL. Borrowed; valid until rig_destroy().
+ */
+curve_keys_t *rig_keys(const rig_t *r);
 
 /* Writes "tcp://127.0.0.1:PORT" of ps number ps into buf of len bytes. */
 void rig_endpoint(const rig_t *r, int ps, char *buf, size_t len);

@@ -18,7 +18,7 @@
 #include <zmq.h>
 
 #define CURVE_MAX_TASKS 4096
-#define CURVE_MAX_OWN   2
+#define CURVE_MAX_OWN   16
 #define ZAP_DOMAIN      "psc"
 
 struct curve_entry {
