@@ -232,7 +232,8 @@ refused_at_start() {
 # The same sync job as 'forged' with CURVE on, attacked by peers without
 # keys, with a key on no list, and with a listed key posing as another
 # task: nobody gets in, and the model is exactly the clean job's (run
-# without CURVE: encryption does not change the arithmetic).
+# without CURVE: encryption does not change the arithmetic). A CURVE
+# handshake refuses alike whatever the job is doing.
 curve() {
     local opts=("${SHORT[@]}" --set mode=sync --set max_steps=120
         --set stragglers.1=fixed:40 --set checkpoint_interval_s=0)
@@ -259,13 +260,15 @@ curve() {
     chief=$(port_of chief)
     ps=$(port_of ps)
     # The keys folder through the environment, as a Secret's mount would be.
+    # The attacks come while the chief waits for worker:1, so that the job
+    # cannot end before they are over, however slow the machine.
     export PSC_CURVE_KEYS_DIR=$keys
+    opts+=(--set startup_timeout_s="$(scaled 120)")
     start ps ps 0 "${opts[@]}"
     start chief chief 0 "${opts[@]}"
     start w0 worker 0 "${opts[@]}"
-    start w1 worker 1 "${opts[@]}"
-    unset PSC_CURVE_KEYS_DIR
-    wait_line w0 "first step done" 30
+    wait_line chief "worker:0 registered" 30
+    wait_line ps "listening on port" 30
     local reply_ms
     reply_ms="$(scaled 2)000"
     # No keys at all.
@@ -285,6 +288,8 @@ curve() {
     wait_line ps "dropped a misattributed message from 'evaluator:0': its connection's key belongs to another task" 30
     wait_line chief "at the handshake: its key is not on the cluster's list" 30
     wait_line chief "dropped a misattributed message from 'evaluator:0': its connection's key belongs to another task" 30
+    start w1 worker 1 "${opts[@]}"
+    unset PSC_CURVE_KEYS_DIR
     all_exit_zero ps chief w0 w1
     grep -q "trained 120 steps" "$WORK/chief.log" || fail "the chief did not train 120 steps"
     grep -q "the gate refused [0-9]* connections at the handshake" "$WORK/ps.log" ||
