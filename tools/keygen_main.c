@@ -17,8 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-enum { OPT_CLUSTER = 256, OPT_OUT, OPT_FORCE, OPT_HELP };
+enum { OPT_CLUSTER = 256, OPT_OUT, OPT_FORCE, OPT_IF_MISSING, OPT_HELP };
 
 static const struct psc_opt s_opts[] = {
     {"cluster", OPT_CLUSTER, "TF_CONFIG_OR_SIZES",
@@ -26,6 +27,9 @@ static const struct psc_opt s_opts[] = {
      "ps=2,worker=3,evaluator=1"},
     {"out", OPT_OUT, "DIR", "the keys folder to write (security.keys_dir)"},
     {"force", OPT_FORCE, NULL, "replace the keys already in DIR"},
+    {"if-missing", OPT_IF_MISSING, NULL,
+     "keep the keys already in DIR and exit 0 (a one-shot service that "
+     "runs at every start)"},
     {"help", OPT_HELP, NULL, "show this help"},
 };
 
@@ -41,6 +45,7 @@ struct s_args {
     const char *cluster;
     const char *out;
     int force;
+    int if_missing;
     int help;
 };
 
@@ -124,6 +129,8 @@ static int s_parse(struct s_args *a, int argc, char **argv, char *err)
             a->out = p.arg;
         else if (id == OPT_FORCE)
             a->force = 1;
+        else if (id == OPT_IF_MISSING)
+            a->if_missing = 1;
         else
             a->help = 1;
     }
@@ -172,8 +179,14 @@ int main(int argc, char **argv)
     }
     if (a.help) {
         printf("usage: psc-keygen --cluster TF_CONFIG_OR_SIZES --out DIR "
-               "[--force]\n");
+               "[--force | --if-missing]\n");
         psc_opts_usage(stdout, s_opts, NOPTS);
+        return 0;
+    }
+    char list[4096];
+    snprintf(list, sizeof list, "%s/%s", a.out, CURVE_LIST);
+    if (a.if_missing && access(list, F_OK) == 0) {
+        printf("kept the keys already in %s\n", a.out);
         return 0;
     }
     char **names = NULL;
