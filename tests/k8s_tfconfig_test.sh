@@ -7,8 +7,10 @@
 #    operator has it), the evaluator left out of "cluster";
 #  - deploy/k8s/plain/jobs.yaml: the TF_CONFIG written out there, with
 #    $(TASK_INDEX) expanded for each index as Kubernetes does.
+# Every role runs with CURVE on, from keys psc-keygen made out of the same
+# TF_CONFIG text, as the manifests mount them (the Secret psc-keys).
 # Also checks that the manifests agree with those texts (replica counts,
-# binaries, port), that a broken TF_CONFIG is a permanent error (exit 2),
+# binaries, port, the keys), that a broken TF_CONFIG is a permanent error (exit 2),
 # and that deploy/k8s/serve-deployment.yaml runs psc-serve with flags it
 # takes, probes /healthz and /readyz, and has a Service on its port.
 #
@@ -20,6 +22,8 @@ bin=${1:-${PSC_BIN_DIR:-$src/build/bin}}
 job=$src/examples/fashion_mnist_mlp.json
 k8s=$src/deploy/k8s
 pass=0 fail=0
+tmp=$(mktemp -d /tmp/psc-k8s.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
 
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
@@ -28,13 +32,25 @@ for r in ps worker chief evaluator; do
     [ -x "$bin/psc-$r" ] || { echo "k8s-tfconfig: no $bin/psc-$r (build first)"; exit 1; }
 done
 
+# make_keys NAME TF_CONFIG: psc-keygen's keys for that cluster in $tmp/NAME,
+# which check_config then runs with (PSC_CURVE_KEYS_DIR, as the manifests).
+keys=
+make_keys() {
+    keys=$tmp/$1
+    if "$bin/psc-keygen" --cluster "$2" --out "$keys" >/dev/null; then
+        ok "psc-keygen makes keys from $2"
+    else
+        bad "psc-keygen fails on $2"
+    fi
+}
+
 # check_config ROLE TF_CONFIG WANT: psc-ROLE --check-config must exit 0 and
-# print the line WANT (its own task and advertised address).
+# print the line WANT (its own task and advertised address), with CURVE on.
 check_config() {
     local role=$1 tfc=$2 want=$3 out rc
-    out=$(TF_CONFIG=$tfc "$bin/psc-$role" --check-config --job "$job" --set model_dir=/models 2>&1)
+    out=$(TF_CONFIG=$tfc PSC_CURVE_KEYS_DIR=$keys "$bin/psc-$role" --check-config --job "$job" --set model_dir=/models 2>&1)
     rc=$?
-    if [ $rc -eq 0 ] && grep -qxF "$want" <<<"$out"; then
+    if [ $rc -eq 0 ] && grep -qxF "$want" <<<"$out" && grep -qxF "security: CURVE, keys from $keys" <<<"$out"; then
         ok "psc-$role accepts $tfc"
     else
         bad "psc-$role exit $rc on $tfc (wanted exit 0 and '$want'):"
@@ -54,16 +70,20 @@ for spec in Chief:1:chief PS:2:ps Worker:3:worker Evaluator:1:evaluator; do
        grep -q "name: tensorflow\$" <<<"$block" &&
        grep -q "name: tfjob-port\$" <<<"$block" &&
        grep -q "containerPort: 2222\$" <<<"$block" &&
-       grep -q "command: \[\"psc-$role\"" <<<"$block"; then
-        ok "tfjob $rtype: $n replicas of psc-$role, container tensorflow, port tfjob-port 2222, ExitCode"
+       grep -q "command: \[\"psc-$role\"" <<<"$block" &&
+       grep -q "{name: PSC_CURVE_KEYS_DIR, value: /keys}" <<<"$block" &&
+       grep -q "{name: keys, mountPath: /keys, readOnly: true}" <<<"$block" &&
+       grep -q "secret: {secretName: psc-keys" <<<"$block"; then
+        ok "tfjob $rtype: $n replicas of psc-$role, container tensorflow, port tfjob-port 2222, ExitCode, the Secret psc-keys"
     else
-        bad "tfjob $rtype: expected $n replicas of psc-$role, container 'tensorflow', port 'tfjob-port' 2222, restartPolicy ExitCode"
+        bad "tfjob $rtype: expected $n replicas of psc-$role, container 'tensorflow', port 'tfjob-port' 2222, restartPolicy ExitCode, the Secret psc-keys at /keys"
     fi
 done
 
 for domain in "" ".cluster.local"; do
     s=".default.svc$domain:2222"
     cluster="{\"chief\":[\"psc-demo-chief-0$s\"],\"ps\":[\"psc-demo-ps-0$s\",\"psc-demo-ps-1$s\"],\"worker\":[\"psc-demo-worker-0$s\",\"psc-demo-worker-1$s\",\"psc-demo-worker-2$s\"]}"
+    make_keys "tfjob$domain" "{\"cluster\":$cluster,\"task\":{\"type\":\"chief\",\"index\":0},\"environment\":\"cloud\"}"
     for task in chief:0 ps:0 ps:1 worker:0 worker:1 worker:2 evaluator:0; do
         role=${task%:*} i=${task#*:}
         tfc="{\"cluster\":$cluster,\"task\":{\"type\":\"$role\",\"index\":$i},\"environment\":\"cloud\"}"
@@ -88,6 +108,10 @@ table=$(awk '
     END { if (role != "") print role "\t" n "\t" tfc }
 ' "$jobs")
 [ "$(wc -l <<<"$table")" -eq 4 ] && ok "jobs.yaml has 4 Jobs" || bad "jobs.yaml: expected 4 Jobs, found: $table"
+[ "$(grep -c "{name: PSC_CURVE_KEYS_DIR, value: /keys}" "$jobs")" -eq 4 ] &&
+    [ "$(grep -c "secret: {secretName: psc-keys" "$jobs")" -eq 4 ] &&
+    ok "jobs.yaml: every Job mounts the Secret psc-keys" || bad "jobs.yaml: not every Job mounts the Secret psc-keys with PSC_CURVE_KEYS_DIR"
+make_keys plain "$(head -1 <<<"$table" | cut -f3 | sed 's/\$(TASK_INDEX)/0/')"
 while IFS=$'\t' read -r role n tfc; do
     [ -n "$role" ] || continue
     if ! grep -q "^  name: psc-$role\$" "$jobs"; then
