@@ -6,7 +6,9 @@
 #   2. backup workers: 3 workers, worker 2 slowed 5x: step rate with
 #      replicas_to_aggregate 2 and 3, against the unslowed run;
 #   3. accuracy: wall time until eval.jsonl first shows >= 0.88 test
-#      accuracy, sync and async, with the demo job.
+#      accuracy, sync and async, with the demo job;
+#   4. CURVE: throughput and time to 0.88 with every connection
+#      authenticated and encrypted, against the same runs without.
 # usage: bench/train-bench.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,3 +72,13 @@ read -r s_hit s_final <<<"$(first_088 sync)"
 read -r a_hit a_final <<<"$(first_088 async)"
 printf '%-44s first >= 0.88 at %s s, final %s\n' "sync" "$s_hit" "$s_final"
 printf '%-44s first >= 0.88 at %s s, final %s\n' "async, staleness_policy inverse" "$a_hit" "$a_final"
+
+echo "== CURVE on (psc-keygen's keys), against the runs above"
+"$BIN/psc-keygen" --cluster ps=1,worker=2,evaluator=1 --out "$OUT/keys" >/dev/null
+curve=(--set security.curve=true --set security.keys_dir="$OUT/keys")
+launch tp_curve --ps 1 --workers 2 --set max_steps=800 "${curve[@]}"
+launch sync_curve --ps 1 --workers 2 --evaluator --set mode=sync "${curve[@]}"
+c_rate=$(rate tp_curve examples)
+read -r c_hit c_final <<<"$(first_088 sync_curve)"
+printf '%-44s %10s examples/s  ratio %s\n' "cluster: 1 ps, 2 workers, sync, CURVE" "$c_rate" "$(ratio "$c_rate" "$cluster")"
+printf '%-44s first >= 0.88 at %s s, final %s\n' "sync, CURVE" "$c_hit" "$c_final"
