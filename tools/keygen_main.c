@@ -169,7 +169,7 @@ int main(int argc, char **argv)
     struct s_args a = {0};
     int sizes[R_N] = {0};
     int rc = s_parse(&a, argc, argv, err);
-    if (rc == 0 && !a.help)
+    if (rc == 0 && !a.help && a.cluster != NULL)
         rc = strchr(a.cluster, '=') != NULL && a.cluster[0] != '{'
                  ? s_parse_sizes(a.cluster, sizes, err)
                  : s_parse_tf_config(a.cluster, sizes, err);

@@ -372,7 +372,8 @@ int curve_keys_write(const char *dir, const char *const *tasks, int n,
                             zmq_strerror(zmq_errno()));
             break;
         }
-        strcat(secret_z85, "\n");
+        secret_z85[CURVE_Z85_LEN] = '\n';
+        secret_z85[CURVE_Z85_LEN + 1] = '\0';
         curve_key_file(tasks[i], name, sizeof name);
         rc = s_write_file(dir, name, secret_z85, 0600, err);
         memset(secret_z85, 0, sizeof secret_z85);
