@@ -8,6 +8,8 @@
  * payload frame of N floats), value=V (their value; nan and inf too),
  * reply_ms=MS (wait that long for an answer and print it as "TYPE text",
  * or "no reply"). Without reply_ms prints "sent" once the message has left.
+ * count=N sends the message N times (request ids 1..N), a flood;
+ * linger_ms=MS bounds how long it waits for them to leave (2000).
  * CURVE: keys=DIR (a psc-keygen folder) and server=TASK (the task whose
  * port it is) make the DEALER a CURVE client of that server, acting with
  * as=TASK's secret key from DIR, or with a fresh key on no list
@@ -38,6 +40,8 @@ struct forgery {
     long floats;
     float value;
     int reply_ms;
+    long count;
+    int linger_ms;
     const char *keys_dir;
     const char *server;
     const char *as;
@@ -46,12 +50,13 @@ struct forgery {
 
 static int s_usage(const char *why)
 {
-    fprintf(
-        stderr,
-        "psc-test-forge: %s\nusage: psc-test-forge PORT ROUTING_ID "
-        "TYPE TASK [step=N] [min_version=N|max] [text=S] [floats=N] "
-        "[value=V] [reply_ms=MS] [keys=DIR server=TASK as=TASK|stranger=1]\n",
-        why);
+    fprintf(stderr,
+            "psc-test-forge: %s\nusage: psc-test-forge PORT ROUTING_ID "
+            "TYPE TASK [step=N] [min_version=N|max] [text=S] [floats=N] "
+            "[value=V] [reply_ms=MS] [count=N] [linger_ms=MS] [keys=DIR "
+            "server=TASK "
+            "as=TASK|stranger=1]\n",
+            why);
     return 2;
 }
 
@@ -104,6 +109,10 @@ static int s_option(struct forgery *f, const char *arg)
     }
     if (klen == 8 && strncmp(arg, "reply_ms", 8) == 0)
         return psc_num_int(v, 1, 600000, &f->reply_ms);
+    if (klen == 5 && strncmp(arg, "count", 5) == 0)
+        return psc_num_long(v, 1, 1000000, &f->count);
+    if (klen == 9 && strncmp(arg, "linger_ms", 9) == 0)
+        return psc_num_int(v, 0, 600000, &f->linger_ms);
     if (klen == 4 && strncmp(arg, "keys", 4) == 0)
         f->keys_dir = v;
     else if (klen == 6 && strncmp(arg, "server", 6) == 0)
@@ -173,9 +182,12 @@ static int s_forge(const struct forgery *f)
 {
     void *ctx = zmq_ctx_new();
     void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int linger = 2000;
+    int linger = f->linger_ms;
     char ep[64];
     snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", f->port);
+    /* A flood to a peer that refused the handshake queues, never blocks. */
+    int hwm = 0;
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
     zmq_setsockopt(sock, ZMQ_ROUTING_ID, f->routing_id, strlen(f->routing_id));
     int set_up = s_curve(sock, f);
@@ -211,7 +223,11 @@ static int s_forge(const struct forgery *f)
         frame = (struct wire_frame){values, (size_t) f->floats * sizeof *values,
                                     (uint64_t) f->floats, NULL};
     }
-    int rc = wire_send(sock, NULL, 0, &h, &frame, f->floats > 0 ? 1 : 0);
+    int rc = 0;
+    for (long i = 0; i < (f->count > 0 ? f->count : 1) && rc == 0; i++) {
+        h.request_id = (uint64_t) i + 1;
+        rc = wire_send(sock, NULL, 0, &h, &frame, f->floats > 0 ? 1 : 0);
+    }
     if (rc != 0)
         fprintf(stderr, "psc-test-forge: cannot send to %s\n", ep);
     else if (f->reply_ms > 0)
@@ -227,6 +243,7 @@ static int s_forge(const struct forgery *f)
 int main(int argc, char **argv)
 {
     struct forgery f = {0};
+    f.linger_ms = 2000;
     if (argc < 5)
         return s_usage("too few arguments");
     if (psc_num_int(argv[1], 1, 65535, &f.port) != 0)
