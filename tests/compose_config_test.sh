@@ -46,14 +46,33 @@ done
 [ $found -eq 1 ] || { echo "FAIL: no override compose file in deploy/"; fail=$((fail + 1)); }
 
 # The demo's services, each with a TF_CONFIG naming the others by service
-# name, and psc-serve on their export.
+# name, psc-serve on their export, and keygen making the CURVE keys.
 services=$(docker-compose -f "$deploy/docker-compose.yml" config --services 2>/dev/null | sort | tr '\n' ' ')
-want="chief evaluator ps-0 ps-1 serving worker-0 worker-1 worker-2 "
+want="chief evaluator keygen ps-0 ps-1 serving worker-0 worker-1 worker-2 "
 if [ "$services" = "$want" ]; then
     echo "ok: services $services"
     pass=$((pass + 1))
 else
     echo "FAIL: services are '$services', expected '$want'"
+    fail=$((fail + 1))
+fi
+
+# Every task of the cluster runs with CURVE on, after keygen has written
+# the keys into the volume it mounts.
+if docker-compose -f "$deploy/docker-compose.yml" config 2>/dev/null | python3 -c '
+import sys, yaml
+svc = yaml.safe_load(sys.stdin)["services"]
+tasks = [n for n in svc if n not in ("keygen", "serving")]
+ok = all(svc[n]["environment"].get("PSC_CURVE_KEYS_DIR") == "/keys"
+         and svc[n]["depends_on"]["keygen"]["condition"] == "service_completed_successfully"
+         and any(str(v).startswith("keys:/keys") or (isinstance(v, dict) and v.get("source") == "keys")
+                 for v in svc[n]["volumes"])
+         for n in tasks)
+sys.exit(0 if ok and "psc-keygen" in svc["keygen"]["command"] else 1)'; then
+    echo "ok: every task runs with CURVE on, after keygen"
+    pass=$((pass + 1))
+else
+    echo "FAIL: not every task has PSC_CURVE_KEYS_DIR=/keys, the keys volume and depends_on keygen"
     fail=$((fail + 1))
 fi
 
