@@ -43,6 +43,9 @@ struct rig_ps {
     size_t peer_len;
 };
 
+/* How long a BYE may trail its ps's exit through ZeroMQ's I/O thread. */
+#define RIG_BYE_GRACE_S 2.0
+
 struct rig {
     void *router;
     curve_keys_t *keys; /* security.curve: the chief's and the workers' */
@@ -499,6 +502,16 @@ static int s_ended_badly(rig_t *r, int i, int *first, char *err)
     return 1;
 }
 
+/* 1 while a ps that exited has not said goodbye. */
+static int s_bye_missing(const rig_t *r)
+{
+    for (int i = 0; i < r->nps; i++) {
+        if (r->ps[i].pid <= 0 && r->ps[i].registered && !r->ps[i].bye)
+            return 1;
+    }
+    return 0;
+}
+
 static int s_all_reaped(const rig_t *r)
 {
     for (int i = 0; i < r->nps; i++) {
@@ -565,6 +578,18 @@ int rig_stop(rig_t *r, double timeout_s, char *err)
         if (rc < 0 && first) {
             first = 0;
             psc_seterr(err, rc, "%s", why);
+        }
+    }
+    /*
+     * A ps's exit can show before its BYE, which it sent first but which
+     * may still be in ZeroMQ's I/O thread: it is waited for, briefly.
+     */
+    double grace = psc_now() + RIG_BYE_GRACE_S;
+    while (s_bye_missing(r) && psc_now() < grace) {
+        int left = (int) ((grace - psc_now()) * 1000.0) + 1;
+        if (rig_poll(r, NULL, left, why) < 0 && first) {
+            first = 0;
+            psc_seterr(err, PSC_EPROTO, "%s", why);
         }
     }
     for (int i = 0; i < r->nps; i++) {

@@ -1100,6 +1100,50 @@ static void test_park_bound(void *zctx, const char *ps)
 }
 
 /*
+ * Parked pulls are bounded in all too: 512 peers parking 8 each fill the
+ * ps's 4096 places, and one more pull from a 513th refuses the oldest of
+ * all, the first peer's first; memory stays bounded however many connect.
+ */
+static void test_park_total(void *zctx, const char *ps)
+{
+    enum { PEERS = 512, EACH = 8 };
+    static const char *const sets[] = {COMMON_SETS, "mode=async"};
+    struct fixture r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    void **peers = calloc(PEERS + 1, sizeof *peers);
+    CHECK(peers != NULL);
+    char name[PEERS + 1][16];
+    uint64_t first = 0;
+    struct stats want = {.rejected = 0, .parked = EACH};
+    for (int p = 0; p <= PEERS; p++) {
+        snprintf(name[p], sizeof name[p], "raw:%d", p);
+        peers[p] = s_dealer(&r, name[p]);
+    }
+    for (int i = 0; i < EACH; i++) {
+        uint64_t id = s_pull(&r, peers[0], name[0], 1);
+        first = i == 0 ? id : first;
+    }
+    s_wait_stats(&r, &want); /* the first peer's are the oldest */
+    for (int p = 1; p < PEERS; p++) {
+        for (int i = 0; i < EACH; i++)
+            s_pull(&r, peers[p], name[p], 1);
+    }
+    want.parked = PEERS * EACH;
+    s_wait_stats(&r, &want);
+    s_check_quiet(&r, peers[0]);
+    s_pull(&r, peers[PEERS], name[PEERS], 1);
+    s_expect_error(&r, peers[0], first, "more than 4096 requests wait");
+    want.refused_pulls = 1;
+    s_wait_stats(&r, &want);
+    for (int p = 0; p <= PEERS; p++)
+        zmq_close(peers[p]);
+    free(peers);
+    s_rig_stop(&r, &want);
+    printf("ok parked pulls bounded in all (%d)\n", PEERS * EACH);
+}
+
+/*
  * Who may ask what: a message counts for the task it names only on that
  * task's connection (a DEALER naming itself "intruder", or a second one
  * naming itself after a live worker, is not heard); only the chief's INIT
@@ -1171,6 +1215,7 @@ int main(int argc, char **argv)
     test_clip(zctx, argv[1]);
     test_state_poisoned(zctx, argv[1]);
     test_park_bound(zctx, argv[1]);
+    test_park_total(zctx, argv[1]);
     test_identity(zctx, argv[1]);
     zmq_ctx_term(zctx);
     printf("all ps rules passed in %.1f s\n", psc_now() - start);
