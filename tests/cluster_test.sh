@@ -179,7 +179,8 @@ values() {
 # two workers' sums are exact in either order.)
 forged() {
     local opts=("${SHORT[@]}" --set mode=sync --set max_steps=120
-        --set stragglers.1=fixed:40 --set checkpoint_interval_s=0)
+        --set stragglers.1=fixed:40 --set checkpoint_interval_s=0
+        --set heartbeat_timeout_s="$(scaled 120)")
     cluster_json 1 2
     start ps ps 0 "${opts[@]}" --set model_dir="$WORK/clean"
     start chief chief 0 "${opts[@]}" --set model_dir="$WORK/clean"
@@ -196,6 +197,10 @@ forged() {
     start w0 worker 0 "${opts[@]}"
     start w1 worker 1 "${opts[@]}"
     wait_line w0 "first step done" 30
+    wait_line w1 "first step done" 30
+    # worker:1 is held while the attacks come, so that the sync job cannot
+    # end before they are over, however slow the machine; it resumes after.
+    kill -STOP "$PID_w1"
     forge "$chief" intruder REPORT worker:0 step=1e9 >/dev/null
     forge "$chief" intruder BYE worker:1 text=failed >/dev/null
     forge "$chief" intruder REGISTER worker:1 text='{}' >/dev/null
@@ -210,6 +215,7 @@ forged() {
     case $got in "ERROR only the chief initialises"*) ;; *) fail "an INIT from evaluator:0 was not refused: $got" ;; esac
     wait_line chief "dropped a misattributed message from 'worker:0'" 30
     wait_line ps "dropped a misattributed message from 'worker:0'" 30
+    kill -CONT "$PID_w1"
     all_exit_zero ps chief w0 w1
     grep -q "trained 120 steps" "$WORK/chief.log" || fail "the chief did not train 120 steps"
     ! grep -q "worker:1 stopped: forged" "$WORK/chief.log" || fail "the chief took a BYE from a second worker:1"
