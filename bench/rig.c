@@ -327,14 +327,14 @@ static int s_secure(rig_t *r, void *zctx, char *err)
     if (!r->job->security_curve)
         return 0;
     r->keys = curve_keys_load(r->job->keys_dir, "chief:0", err);
-    for (int i = 0; r->keys != NULL && i < r->nworkers; i++) {
+    if (r->keys == NULL)
+        return PSC_ECONFIG;
+    for (int i = 0; i < r->nworkers; i++) {
         char task[32];
         snprintf(task, sizeof task, "worker:%d", i);
         if (curve_keys_add_own(r->keys, task, err) != 0)
             return PSC_ECONFIG;
     }
-    if (r->keys == NULL)
-        return PSC_ECONFIG;
     r->gate = gate_new(zctx, r->keys, err);
     return r->gate != NULL ? 0 : PSC_ENET;
 }

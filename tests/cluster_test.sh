@@ -171,6 +171,25 @@ values() {
     done
 }
 
+# clean_job OPTIONS...: the job of cluster_json 1 2, unattacked, to its end
+# in $WORK/clean.
+clean_job() {
+    start ps ps 0 "$@" --set model_dir="$WORK/clean"
+    start chief chief 0 "$@" --set model_dir="$WORK/clean"
+    start w0 worker 0 "$@" --set model_dir="$WORK/clean"
+    start w1 worker 1 "$@" --set model_dir="$WORK/clean"
+    all_exit_zero ps chief w0 w1
+}
+
+# same_values_as_clean WHOSE: $WORK/model's values equal $WORK/clean's.
+same_values_as_clean() {
+    values "$WORK/clean" >"$WORK/clean.values"
+    values "$WORK/model" >"$WORK/attacked.values"
+    [ -s "$WORK/clean.values" ] || fail "no values printed"
+    cmp -s "$WORK/clean.values" "$WORK/attacked.values" ||
+        fail "$1 values differ from the clean job's"
+}
+
 # A sync job attacked while it trains, by connections that name themselves
 # after tasks of the job: forged REPORT, BYE, REGISTER and STOP to the
 # chief, NaN pushes and unanswerable pulls to the ps. Each is dropped or
@@ -182,11 +201,7 @@ forged() {
         --set stragglers.1=fixed:40 --set checkpoint_interval_s=0
         --set heartbeat_timeout_s="$(scaled 120)")
     cluster_json 1 2
-    start ps ps 0 "${opts[@]}" --set model_dir="$WORK/clean"
-    start chief chief 0 "${opts[@]}" --set model_dir="$WORK/clean"
-    start w0 worker 0 "${opts[@]}" --set model_dir="$WORK/clean"
-    start w1 worker 1 "${opts[@]}" --set model_dir="$WORK/clean"
-    all_exit_zero ps chief w0 w1
+    clean_job "${opts[@]}"
 
     cluster_json 1 2
     local chief ps got
@@ -219,11 +234,7 @@ forged() {
     all_exit_zero ps chief w0 w1
     grep -q "trained 120 steps" "$WORK/chief.log" || fail "the chief did not train 120 steps"
     ! grep -q "worker:1 stopped: forged" "$WORK/chief.log" || fail "the chief took a BYE from a second worker:1"
-    values "$WORK/clean" >"$WORK/clean.values"
-    values "$WORK/model" >"$WORK/attacked.values"
-    [ -s "$WORK/clean.values" ] || fail "no values printed"
-    cmp -s "$WORK/clean.values" "$WORK/attacked.values" ||
-        fail "the attacked job's values differ from the clean job's"
+    same_values_as_clean "the attacked job's"
 }
 
 # refused_at_start ROLE INDEX LINE OPTIONS...: the task exits 2 with LINE.
@@ -255,11 +266,7 @@ curve() {
     refused_at_start ps 0 "task 'worker:1' of TF_CONFIG has no key in '$WORK/small/tasks.pub'" \
         "${opts[@]}" --set security.curve=true --set security.keys_dir="$WORK/small"
 
-    start ps ps 0 "${opts[@]}" --set model_dir="$WORK/clean"
-    start chief chief 0 "${opts[@]}" --set model_dir="$WORK/clean"
-    start w0 worker 0 "${opts[@]}" --set model_dir="$WORK/clean"
-    start w1 worker 1 "${opts[@]}" --set model_dir="$WORK/clean"
-    all_exit_zero ps chief w0 w1
+    clean_job "${opts[@]}"
 
     cluster_json 1 2
     local chief ps got
@@ -301,11 +308,7 @@ curve() {
     grep -q "the gate refused [0-9]* connections at the handshake" "$WORK/ps.log" ||
         fail "the ps did not count its refusals"
     ! grep -q "registered.*intruder\|intruder.*registered" "$WORK/chief.log" || fail "an intruder registered"
-    values "$WORK/clean" >"$WORK/clean.values"
-    values "$WORK/model" >"$WORK/attacked.values"
-    [ -s "$WORK/clean.values" ] || fail "no values printed"
-    cmp -s "$WORK/clean.values" "$WORK/attacked.values" ||
-        fail "the CURVE job's values differ from the clean job's"
+    same_values_as_clean "the CURVE job's"
 }
 
 case $SCENARIO in

@@ -94,6 +94,15 @@ static const struct curve_entry *s_find_key(const curve_keys_t *k,
     return NULL;
 }
 
+static int s_no_key(const curve_keys_t *k, const char *task, int code,
+                    char *err)
+{
+    return psc_seterr(err, code,
+                      "task '%s' has no key in '%s/%s': make the keys for "
+                      "this cluster with psc-keygen",
+                      task, k->dir, CURVE_LIST);
+}
+
 /* One line "TASK KEY" of the list; blank lines and '#' lines are skipped. */
 static int s_parse_line(curve_keys_t *k, char *line, const char *path,
                         int lineno, char *err)
@@ -161,10 +170,7 @@ static int s_read_own(curve_keys_t *k, const char *task, char *err)
     snprintf(path, sizeof path, "%s/%s", k->dir, name);
     const struct curve_entry *mine = s_find_task(k, task);
     if (mine == NULL)
-        return psc_seterr(err, PSC_EINVAL,
-                          "task '%s' has no key in '%s/%s': make the keys for "
-                          "this cluster with psc-keygen",
-                          task, k->dir, CURVE_LIST);
+        return s_no_key(k, task, PSC_EINVAL, err);
     FILE *f = fopen(path, "r");
     if (f == NULL)
         return psc_seterr(err, PSC_EINVAL,
@@ -283,10 +289,7 @@ int curve_secure_client(void *sock, const curve_keys_t *k,
         return PSC_EINVAL;
     const struct curve_entry *server = s_find_task(k, server_task);
     if (server == NULL)
-        return psc_seterr(err, PSC_ENOTFOUND,
-                          "task '%s' has no key in '%s/%s': make the keys for "
-                          "this cluster with psc-keygen",
-                          server_task, k->dir, CURVE_LIST);
+        return s_no_key(k, server_task, PSC_ENOTFOUND, err);
     zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server->key, CURVE_KEY_LEN);
     zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, own->public_key, CURVE_KEY_LEN);
     zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, own->secret_key, CURVE_KEY_LEN);

@@ -311,7 +311,8 @@ static ProtobufCAllocator s_arena(wire_msg_t *msg)
 static void s_copy_user(wire_msg_t *msg, zmq_msg_t *part)
 {
     const char *user = zmq_msg_gets(part, "User-Id");
-    snprintf(msg->user, sizeof msg->user, "%s", user != NULL ? user : "");
+    if (user != NULL)
+        snprintf(msg->user, sizeof msg->user, "%s", user);
 }
 
 static int s_recv_head(void *sock, int from_router, wire_msg_t *msg,
