@@ -10,9 +10,11 @@
 #include "psc_err.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #define IDX_MAGIC_IMAGES 0x00000803u
@@ -20,6 +22,12 @@
 
 /* Largest single gzread(), well below its int return limit. */
 #define READ_CHUNK (1u << 20)
+/* zlib's buffer for a large file: fewer, larger reads (zlib's default is
+ * 8 KB); a small file keeps the default, as its buffers would outweigh it. */
+#define LARGE_FILE_BUFFER (128u * 1024)
+/* The body's first allocation: a header that lies about its count costs no
+ * more than this before the data runs out. */
+#define FIRST_BODY_CAP (64u * 1024)
 
 /* What one kind of file is, for reading and for messages. */
 struct kind {
@@ -54,6 +62,8 @@ static const struct kind s_labels = {
 static int open_file(const char *path, const struct kind *k, gzFile *out,
                      char *err)
 {
+    struct stat st;
+    bool large = stat(path, &st) == 0 && st.st_size > LARGE_FILE_BUFFER;
     errno = 0;
     gzFile gz = gzopen(path, "rb");
     if (gz == NULL) {
@@ -64,7 +74,8 @@ static int open_file(const char *path, const struct kind *k, gzFile *out,
                           "'dataset-fashion-mnist' or set %s",
                           path, e ? strerror(e) : "out of memory", k->key);
     }
-    gzbuffer(gz, 128 * 1024);
+    if (large)
+        gzbuffer(gz, LARGE_FILE_BUFFER);
     *out = gz;
     return 0;
 }
@@ -145,7 +156,7 @@ static int read_header(gzFile gz, const char *path, const struct kind *k,
 static int read_body(gzFile gz, const char *path, const struct kind *k,
                      size_t total, uint8_t **out, char *err)
 {
-    size_t cap = total < READ_CHUNK ? total : READ_CHUNK;
+    size_t cap = total < FIRST_BODY_CAP ? total : FIRST_BODY_CAP;
     uint8_t *buf = psc_xmalloc(cap > 0 ? cap : 1);
     size_t have = 0;
     for (;;) {

@@ -11,6 +11,7 @@
 #include "psc_err.h"
 #include "psc_log.h"
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,12 +68,15 @@ static inline char *fuzz_tmpdir(const char *name)
     return psc_xstrdup(tmpl);
 }
 
-/* Writes bytes to path, replacing it; a failure is the rig's, so aborts. */
+/*
+ * Writes bytes to path, replacing it; a failure is the rig's, so aborts.
+ * One write(), not stdio, whose buffer would be an allocation per input.
+ */
 static inline void fuzz_write_file(const char *path, const void *data,
                                    size_t size)
 {
-    FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, data, size) != (ssize_t) size || close(fd) != 0) {
         perror(path);
         abort();
     }

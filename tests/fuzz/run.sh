@@ -17,6 +17,15 @@ cp -R "$seeds/." "$scratch/corpus/"
 # today's protocol version, an export with its checksums).
 export PSC_FUZZ_SEED_OUT=$scratch/generated
 
+# The harnesses write each input to a file under $TMPDIR: on a disk that
+# is a write per input and most of the run's time, so memory (tmpfs) is
+# used where the machine has it, and given back at the end.
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    TMPDIR=$(mktemp -d /dev/shm/psc-fuzz.XXXXXX)
+    export TMPDIR
+    trap 'rm -rf "$TMPDIR"' EXIT
+fi
+
 # Sanitizer reports abort, so a finding is never mistaken for a pass.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
