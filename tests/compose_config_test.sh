@@ -76,5 +76,25 @@ else
     fail=$((fail + 1))
 fi
 
+# Under podman a lookup of a name whose container has not started yet can
+# hang for minutes, so each task starts after those it looks up at once:
+# the ps after the chief; the workers and the evaluator after both.
+if docker-compose -f "$deploy/docker-compose.yml" config 2>/dev/null | python3 -c '
+import sys, yaml
+svc = yaml.safe_load(sys.stdin)["services"]
+def after(n, deps):
+    d = svc[n].get("depends_on", {})
+    return all(d.get(x, {}).get("condition") == "service_started" for x in deps)
+ok = all(after(n, ["chief"]) for n in ("ps-0", "ps-1"))
+ok = ok and all(after(n, ["chief", "ps-0", "ps-1"])
+                for n in ("worker-0", "worker-1", "worker-2", "evaluator"))
+sys.exit(0 if ok else 1)'; then
+    echo "ok: every task starts after the tasks it looks up"
+    pass=$((pass + 1))
+else
+    echo "FAIL: a task may look up a service that has not started (depends_on)"
+    fail=$((fail + 1))
+fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
