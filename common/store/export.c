@@ -24,9 +24,9 @@
 #define S_CHUNK 256
 
 /*
- * Below this many rows a layer is a matrix-vector product per row:
- * sgemm packs the whole kernel on every call, which for one row costs
- * more than the product itself.
+ * Below this many rows a layer is a matrix-vector product per row, over
+ * the row's non-zero inputs only: sgemm packs the whole kernel on every
+ * call, which for one row costs more than the product itself.
  */
 #define S_GEMV_ROWS 4
 
@@ -199,9 +199,9 @@ static void s_dense(const struct export_layer *L, float alpha, const float *in,
                (size_t) L->out * sizeof *out);
     if (rows < S_GEMV_ROWS)
         for (int r = 0; r < rows; r++)
-            cblas_sgemv(CblasRowMajor, CblasTrans, L->in, L->out, alpha,
-                        L->kernel, L->out, in + (size_t) r * L->in, 1, 1.0f,
-                        out + (size_t) r * L->out, 1);
+            export__gemv_nonzero(L->kernel, L->in, L->out, alpha,
+                                 in + (size_t) r * L->in,
+                                 out + (size_t) r * L->out);
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, L->out,
                     L->in, alpha, in, L->in, L->kernel, L->out, 1.0f, out,

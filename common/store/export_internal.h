@@ -1,6 +1,6 @@
 /*
- * What export.c, export_write.c and export_read.c share and nobody else
- * needs.
+ * What export.c, export_gemv.c, export_write.c and export_read.c share and
+ * nobody else needs.
  */
 #ifndef EXPORT_INTERNAL_H
 #define EXPORT_INTERNAL_H
@@ -26,5 +26,12 @@ void export__version_name(long v, char *out);
 void export__kernel_file(const struct export_model *m, int l, char *out);
 void export__bias_file(int l, char *out);
 void export__scale_file(int l, char *out);
+
+/*
+ * y += alpha * x * kernel for one row x of in inputs (kernel in x out,
+ * row-major), reading only the kernel rows where x is not zero.
+ */
+void export__gemv_nonzero(const float *kernel, int in, int out, float alpha,
+                          const float *x, float *y);
 
 #endif

@@ -2,13 +2,15 @@
  * Tests for exports: a checkpoint's values into a model, versions 0001 and
  * 0002 named in order with nothing temporary left behind, a read back
  * equal bit for bit, the forward pass against a plain double-precision
- * one, int8 quantization's error bound, and every kind of damage refused
- * with a line that names the file.
+ * one (batches, and single rows with zero inputs, which skip kernel rows), int8
+ * quantization's error bound, and every kind of damage refused with a line that
+ * names the file.
  */
 #include "export.h"
 
 #include "ckpt.h"
 #include "ckpt_fixture.h"
+#include "export_internal.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "test.h"
@@ -115,6 +117,50 @@ static void test_predict(const struct export_model *m)
     }
     free(raw);
     free(probs);
+}
+
+/* Single rows take the product over non-zero inputs: zeros and all. */
+static void test_predict_rows(const struct export_model *m)
+{
+    float raw[64];
+    float probs[16];
+    for (int pattern = 0; pattern < 4; pattern++) {
+        for (int i = 0; i < m->input_dim; i++)
+            raw[i] = pattern == 0 || (i % (pattern + 1)) == 0
+                         ? 0.0f
+                         : (float) ((i * 53 + pattern) % 256);
+        export_predict(m, raw, 1, probs);
+        double want[16];
+        s_reference(m, raw, want);
+        for (int c = 0; c < m->classes; c++)
+            CHECK_NEAR(probs[c], want[c], 1e-6);
+    }
+}
+
+/*
+ * More non-zero inputs than one gather holds, outputs that are not a
+ * multiple of the vector width: y += alpha * x * kernel, as in double.
+ */
+static void test_gemv_nonzero(void)
+{
+    enum { IN = 700, OUT = 13 };
+    float *kernel = psc_xmalloc((size_t) IN * OUT * sizeof *kernel);
+    float x[IN];
+    float y[OUT];
+    for (int i = 0; i < IN * OUT; i++)
+        kernel[i] = (float) ((i * 7919) % 201 - 100) / 100.0f;
+    for (int i = 0; i < IN; i++)
+        x[i] = i % 3 == 0 ? 0.0f : (float) (i % 17);
+    for (int o = 0; o < OUT; o++)
+        y[o] = (float) o;
+    export__gemv_nonzero(kernel, IN, OUT, 0.5f, x, y);
+    for (int o = 0; o < OUT; o++) {
+        double want = o;
+        for (int i = 0; i < IN; i++)
+            want += 0.5 * x[i] * kernel[(size_t) i * OUT + o];
+        CHECK_NEAR(y[o], want, 1e-3);
+    }
+    free(kernel);
 }
 
 static void test_classes(struct export_model *m)
@@ -332,6 +378,8 @@ int main(void)
     test_from_ckpt(&m, flat);
     test_classes(&m);
     test_predict(&m);
+    test_predict_rows(&m);
+    test_gemv_nonzero();
     test_versions(base, &m);
     test_read_back(base, &m);
     test_quantize(base, &m);
