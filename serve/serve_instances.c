@@ -77,7 +77,8 @@ static int s_number(json_t *v, float *x, char *err)
     }
     double d = json_number_value(v);
     int lossy = json_is_integer(v)
-                    ? llabs(json_integer_value(v)) > S_MAX_EXACT_INT
+                    ? json_integer_value(v) > S_MAX_EXACT_INT ||
+                          json_integer_value(v) < -S_MAX_EXACT_INT
                     : !(fabs(d) <= FLT_MAX);
     if (lossy) {
         s_quote(v, q, sizeof q);

@@ -380,6 +380,22 @@ static int s_kind_ok(enum opt_type type, const json_t *v)
     return 0;
 }
 
+/* "the number 64.0" rather than "the number 64", so the reader sees why a
+ * whole number was refused; the shortest digits that read back as d, so
+ * 222e22 is "2.22e+24" (casting it to an integer to test wholeness, as
+ * before, overflowed: fuzz.job). */
+static void s_real_text(double d, char *buf, size_t len)
+{
+    char digits[40];
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf(digits, sizeof digits, "%.*g", precision, d);
+        if (strtod(digits, NULL) == d)
+            break;
+    }
+    snprintf(buf, len, "the number %s%s", digits,
+             strpbrk(digits, ".en") ? "" : ".0");
+}
+
 /* What v is, for a message: "the string \"64\"", "the number 64.0", ... */
 static void s_kind_text(const json_t *v, char *buf, size_t len)
 {
@@ -389,10 +405,7 @@ static void s_kind_text(const json_t *v, char *buf, size_t len)
         snprintf(buf, len, "the whole number %lld",
                  (long long) json_integer_value(v));
     else if (json_is_real(v))
-        snprintf(buf, len, "the number %.17g%s", json_real_value(v),
-                 json_real_value(v) == (double) (long long) json_real_value(v)
-                     ? ".0"
-                     : "");
+        s_real_text(json_real_value(v), buf, len);
     else if (json_is_boolean(v))
         snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
     else if (json_is_null(v))

@@ -1083,6 +1083,9 @@ static void test_refused_file(void)
     s_file_refused("{\"data\": {\"train_limit\": 1e3}}",
                    "job option 'data.train_limit' is the number 1000.0: write "
                    "a whole number without quotes, e.g. 64");
+    s_file_refused("{\"batch_size\": 222e22}",
+                   "job option 'batch_size' is the number 2.22e+24: write a "
+                   "whole number without quotes, e.g. 64");
     s_file_refused("{\"learning_rate\": \"0.1\"}",
                    "job option 'learning_rate' is the string \"0.1\": write a "
                    "number without quotes, e.g. 0.001");

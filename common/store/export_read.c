@@ -18,9 +18,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <jansson.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,19 +241,21 @@ static int s_read_input(struct s_ctx *c, struct export_model *m, json_t *root)
         !json_is_array(shape) || json_array_size(shape) != 2)
         return s_bad(c, "must be one input with a shape and an image_shape",
                      "inputs");
-    m->height = (int) json_integer_value(json_array_get(img, 0));
-    m->width = (int) json_integer_value(json_array_get(img, 1));
-    if (m->height < 1 || m->width < 1 ||
-        (long) m->height * m->width > S_MAX_WIDTH)
+    json_int_t height = json_integer_value(json_array_get(img, 0));
+    json_int_t width = json_integer_value(json_array_get(img, 1));
+    if (height < 1 || width < 1 || height > S_MAX_WIDTH ||
+        width > S_MAX_WIDTH / height)
         return s_bad(c, "is out of range", "inputs[0].image_shape");
+    m->height = (int) height;
+    m->width = (int) width;
     m->input_dim = m->height * m->width;
     long want[2] = {-1, m->input_dim};
     int rc = s_check_shape(c, shape, 2, want, "inputs[0].shape");
     if (rc != 0)
         return rc;
     double scale = json_number_value(json_object_get(pre, "scale"));
-    if (!json_is_number(json_object_get(pre, "scale")) || !isfinite(scale) ||
-        !(scale > 0))
+    if (!json_is_number(json_object_get(pre, "scale")) || !(scale > 0) ||
+        !(scale <= FLT_MAX))
         return s_bad(c, "must be a positive number",
                      "inputs[0].preprocessing.scale");
     m->input_scale = (float) scale;

@@ -332,6 +332,31 @@ static void edit_shape(json_t *root)
     json_object_set_new(l1, "units", json_integer(12));
 }
 
+/* Too large for a float: casting it would be undefined. */
+static void edit_scale(json_t *root)
+{
+    json_t *in = json_array_get(json_object_get(root, "inputs"), 0);
+    json_object_set_new(json_object_get(in, "preprocessing"), "scale",
+                        json_real(1e300));
+}
+
+static void edit_image_shape(json_t *root)
+{
+    json_t *in = json_array_get(json_object_get(root, "inputs"), 0);
+    json_t *img = json_pack("[I, I]", (json_int_t) 1 << 32, (json_int_t) 1);
+    json_object_set_new(in, "image_shape", img);
+}
+
+static void bad_scale(const char *dir)
+{
+    s_edit_manifest(dir, edit_scale);
+}
+
+static void bad_image_shape(const char *dir)
+{
+    s_edit_manifest(dir, edit_image_shape);
+}
+
 static void edit_garbage(const char *dir)
 {
     char p[4096];
@@ -361,6 +386,8 @@ static void test_damage(const char *base, const struct export_model *m)
     s_refused(base, m, bad_version, PSC_EPROTO, "unknown format version 99");
     s_refused(base, m, bad_shape, PSC_EPROTO, "layers[1]");
     s_refused(base, m, edit_garbage, PSC_EPROTO, "model.json");
+    s_refused(base, m, bad_scale, PSC_EPROTO, "inputs[0].preprocessing.scale");
+    s_refused(base, m, bad_image_shape, PSC_EPROTO, "inputs[0].image_shape");
     char err[PSC_ERR_LEN] = "";
     struct export_model r;
     CHECK_EQ(export_read(base, &r, err), PSC_ENOTFOUND);
