@@ -6,7 +6,12 @@
  * body and answers each with the same fixed JSON body of BYTES bytes: all
  * that psc-serve does but the JSON parsing, the model and its answer.
  *
- * usage: psc-http-floor PORT BYTES [THREADS]
+ * usage: psc-http-floor PORT BYTES [THREADS [MODEL_VERSION_DIR [ROWS
+ *        [PIXELS]]]]
+ * PIXELS: a file of ROWS x input_dim bytes, the pixels of the instances
+ * the forward pass runs on (serve-bench gives the images its requests
+ * send, so that the reference computes what psc-serve computes); without
+ * it, pixel i is i mod 256.
  * Logs "listening on port PORT" when it listens; stops on SIGINT/SIGTERM.
  */
 #include "export.h"
@@ -42,8 +47,29 @@ static void s_forward(const struct s_floor *f)
     free(probs);
 }
 
-/* The model in dir, and the instance it runs on. 0, or 1 with a line. */
-static int s_load(struct s_floor *f, const char *dir)
+/* The instances' pixels from path: exactly n bytes. 0, or 1 with a line. */
+static int s_pixels(float *x, size_t n, const char *path)
+{
+    FILE *in = fopen(path, "rb");
+    unsigned char *b = malloc(n + 1);
+    size_t got = in != NULL && b != NULL ? fread(b, 1, n + 1, in) : 0;
+    for (size_t i = 0; got == n && i < n; i++)
+        x[i] = (float) b[i];
+    if (in != NULL)
+        fclose(in);
+    free(b);
+    if (got == n)
+        return 0;
+    fprintf(stderr, "psc-http-floor: %s does not hold %zu pixel bytes\n", path,
+            n);
+    return 1;
+}
+
+/*
+ * The model in dir, and the instances it runs on (from pixels, or NULL).
+ * 0, or 1 with a line.
+ */
+static int s_load(struct s_floor *f, const char *dir, const char *pixels)
 {
     char err[PSC_ERR_LEN];
     if (export_read(dir, &f->model, err) != 0) {
@@ -55,9 +81,18 @@ static int s_load(struct s_floor *f, const char *dir)
     f->instances = malloc(n * sizeof *f->instances);
     if (f->instances == NULL)
         return 1;
+    if (pixels != NULL)
+        return s_pixels(f->instances, n, pixels);
     for (size_t i = 0; i < n; i++)
         f->instances[i] = (float) (i % 256);
     return 0;
+}
+
+static void s_release(struct s_floor *f)
+{
+    if (f->forward)
+        export_model_release(&f->model);
+    free(f->instances);
 }
 
 static void s_on_signal(int sig)
@@ -108,9 +143,9 @@ static char *s_body(size_t bytes)
 
 int main(int argc, char **argv)
 {
-    if (argc < 3 || argc > 6) {
+    if (argc < 3 || argc > 7) {
         fprintf(stderr, "usage: psc-http-floor PORT BYTES [THREADS "
-                        "[MODEL_VERSION_DIR [ROWS]]]\n");
+                        "[MODEL_VERSION_DIR [ROWS [PIXELS]]]]\n");
         return 2;
     }
     long port = 0;
@@ -123,15 +158,17 @@ int main(int argc, char **argv)
     if (psc_num_long(argv[1], 1, 65535, &port) != 0 ||
         psc_num_long(argv[2], 32, 1L << 30, &bytes) != 0 ||
         (argc >= 4 && psc_num_long(argv[3], 1, 1024, &threads) != 0) ||
-        (argc == 6 && psc_num_long(argv[5], 1, 4096, &f.rows) != 0)) {
+        (argc >= 6 && psc_num_long(argv[5], 1, 4096, &f.rows) != 0)) {
         fprintf(stderr, "psc-http-floor: bad PORT, BYTES (at least 32), "
                         "THREADS or ROWS\n");
         return 2;
     }
     /* As psc-serve: one BLAS thread, the pool gives the parallelism. */
     openblas_set_num_threads(1);
-    if (argc >= 5 && s_load(&f, argv[4]) != 0)
+    if (argc >= 5 && s_load(&f, argv[4], argc == 7 ? argv[6] : NULL) != 0) {
+        s_release(&f);
         return 2;
+    }
     char *body = s_body((size_t) bytes);
     f.answer = MHD_create_response_from_buffer((size_t) bytes, body,
                                                MHD_RESPMEM_MUST_FREE);
@@ -162,8 +199,6 @@ int main(int argc, char **argv)
         MHD_stop_daemon(d);
     }
     MHD_destroy_response(f.answer);
-    if (f.forward)
-        export_model_release(&f.model);
-    free(f.instances);
+    s_release(&f);
     return rc;
 }

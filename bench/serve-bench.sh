@@ -70,6 +70,8 @@ with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as
     f.read(16)
     ims = [list(f.read(784)) for _ in range(32)]
 json.dump({"instances": ims[:1]}, open(sys.argv[1] + "/one.json", "w"))
+open(sys.argv[1] + "/one.pixels", "wb").write(bytes(ims[0]))
+open(sys.argv[1] + "/many.pixels", "wb").write(bytes(sum(ims, [])))
 json.dump({"instances": ims}, open(sys.argv[1] + "/many.json", "w"))
 PY
 
@@ -135,7 +137,8 @@ floor_forward() {
     local n=$1 size=$2 c
     shift 2
     fport=$("$BIN/psc-test-ports" 1)
-    start floor "$BIN/psc-http-floor" "$fport" "$size" "$(nproc)" "$tmp/v" "$n"
+    start floor "$BIN/psc-http-floor" "$fport" "$size" "$(nproc)" "$tmp/v" "$n" \
+        "$tmp/$([ "$n" -gt 1 ] && echo many || echo one).pixels"
     FLOOR_PID=$PID
     wait_log "$tmp/floor.log" "listening on port $fport"
     for c in "$@"; do
