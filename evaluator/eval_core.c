@@ -36,6 +36,7 @@ int eval_core_open(struct eval_core *e, const struct job *job, char *err)
     e->start = psc_now();
     if (dataset_load(job, 1, &e->data, err) != 0)
         return PSC_ECONFIG;
+    e->images = dataset_scaled(&e->data);
     e->model = model_new(job->model, job->hidden, job->nhidden, e->data.dim, 10,
                          EVAL_BATCH, err);
     if (e->model == NULL)
@@ -50,6 +51,7 @@ void eval_core_release(struct eval_core *e)
         fclose(e->out);
     model_destroy(&e->model);
     dataset_release(&e->data);
+    free(e->images);
     free(e->params);
     memset(e, 0, sizeof *e);
 }
@@ -85,8 +87,8 @@ void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
 void eval_core_score(struct eval_core *e, uint64_t step)
 {
     int correct = 0;
-    e->loss = model_evaluate(e->model, e->params, e->data.images,
-                             e->data.labels, e->data.count, &correct);
+    e->loss = model_evaluate(e->model, e->params, e->images, e->data.labels,
+                             e->data.count, &correct);
     e->accuracy = (double) correct / e->data.count;
     eval_core_write_score(e->out, step, psc_now() - e->start, e->loss,
                           e->accuracy);

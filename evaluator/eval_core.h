@@ -15,6 +15,7 @@
 struct eval_core {
     const struct job *job;
     struct dataset data;
+    float *images; /* the test set scaled once: it is read whole each time */
     model_t *model;
     float *params; /* room for the model's parameters */
     FILE *out;     /* eval.jsonl, appended to */

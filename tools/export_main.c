@@ -328,7 +328,7 @@ static int s_evaluate(const struct opts *o, const struct job *job, char *err)
             psc_xmalloc((size_t) d.count * m.classes * sizeof *probs);
         /* The export takes pixels as they are in the file: 0..255. */
         for (size_t i = 0; i < n; i++)
-            raw[i] = roundf(d.images[i] * 255.0f);
+            raw[i] = (float) d.pixels[i];
         export_predict(&m, raw, d.count, probs);
         s_score(&m, &d, probs);
         if (o->probs != NULL)

@@ -42,11 +42,10 @@ typedef struct self {
 
 static void s_next_batch(self_t *self, int batch)
 {
-    int dim = self->data.dim;
+    size_t dim = (size_t) self->data.dim;
     for (int i = 0; i < batch; i++) {
         int ex = example_order_next(&self->order);
-        memcpy(self->x + (size_t) i * dim,
-               self->data.images + (size_t) ex * dim, (size_t) dim * 4);
+        dataset_scaled_row(&self->data, ex, self->x + (size_t) i * dim);
         self->y[i] = self->data.labels[ex];
     }
 }

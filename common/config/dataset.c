@@ -5,6 +5,7 @@
 
 #include "http.h"
 #include "idx.h"
+#include "psc_alloc.h"
 #include "psc_err.h"
 
 #include <stdio.h>
@@ -36,7 +37,7 @@ int dataset_load(const struct job *job, int test, struct dataset *d, char *err)
     if (rc == 0)
         rc = s_resolve(job, fl, &lpath, err);
     if (rc == 0)
-        rc = idx_load_images(ipath, &d->images, &d->count, &d->dim, err);
+        rc = idx_load_images(ipath, &d->pixels, &d->count, &d->dim, err);
     if (rc == 0)
         rc = idx_load_labels(lpath, &d->labels, &nlabels, err);
     if (rc == 0 && nlabels != d->count)
@@ -68,7 +69,28 @@ int dataset_load(const struct job *job, int test, struct dataset *d, char *err)
 
 void dataset_release(struct dataset *d)
 {
-    free(d->images);
+    free(d->pixels);
     free(d->labels);
     memset(d, 0, sizeof *d);
+}
+
+/* The one scaling every role uses, so that all of them see the same floats. */
+static void s_scale(const uint8_t *pixels, size_t n, float *x)
+{
+    for (size_t i = 0; i < n; i++) /* vectorised */
+        x[i] = (float) pixels[i] / 255.0f;
+}
+
+void dataset_scaled_row(const struct dataset *d, int ex, float *x)
+{
+    size_t dim = (size_t) d->dim;
+    s_scale(d->pixels + (size_t) ex * dim, dim, x);
+}
+
+float *dataset_scaled(const struct dataset *d)
+{
+    size_t n = (size_t) d->count * (size_t) d->dim;
+    float *x = psc_xmalloc((n > 0 ? n : 1) * sizeof *x);
+    s_scale(d->pixels, n, x);
+    return x;
 }

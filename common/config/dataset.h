@@ -9,8 +9,13 @@
 
 #include <stdint.h>
 
+/*
+ * Pixels stay bytes, as in the file, and are scaled to floats a batch at a
+ * time: the floats of all 60,000 training images would be 188 MB a worker,
+ * paged in and converted before its first step.
+ */
 struct dataset {
-    float *images; /* count x dim, scaled to [0, 1] */
+    uint8_t *pixels; /* count x dim, 0..255 */
     uint8_t *labels;
     int count;
     int dim;
@@ -23,5 +28,11 @@ struct dataset {
  */
 int dataset_load(const struct job *job, int test, struct dataset *d, char *err);
 void dataset_release(struct dataset *d);
+
+/* Example ex's pixels scaled to [0, 1] (pixel / 255): dim floats into x. */
+void dataset_scaled_row(const struct dataset *d, int ex, float *x);
+
+/* Every example scaled so: count x dim floats, the caller's to free(). */
+float *dataset_scaled(const struct dataset *d);
 
 #endif

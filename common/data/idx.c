@@ -228,20 +228,15 @@ static int load(const char *path, const struct kind *k, uint32_t *dims,
     return rc;
 }
 
-int idx_load_images(const char *path, float **images, int *count, int *dim,
+int idx_load_images(const char *path, uint8_t **pixels, int *count, int *dim,
                     char *err)
 {
     uint32_t dims[3];
-    uint8_t *pixels = NULL;
-    int rc = load(path, &s_images, dims, &pixels, err);
+    uint8_t *body = NULL;
+    int rc = load(path, &s_images, dims, &body, err);
     if (rc != 0)
         return rc;
-    size_t total = (size_t) dims[0] * dims[1] * dims[2];
-    float *out = psc_xmalloc(total * sizeof *out);
-    for (size_t i = 0; i < total; i++)
-        out[i] = (float) pixels[i] / 255.0f;
-    free(pixels);
-    *images = out;
+    *pixels = body;
     *count = (int) dims[0];
     *dim = (int) (dims[1] * dims[2]);
     return 0;

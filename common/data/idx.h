@@ -14,15 +14,15 @@
 #define IDX_MAX_PIXELS 1000000
 
 /*
- * Loads an IDX3 image file as floats scaled to [0,1] (pixel / 255),
- * row-major, *count images of *dim = rows * cols values each. On success
- * returns 0 and sets all three outputs; caller owns *images (free()). On
+ * Loads an IDX3 image file's pixels as they are in the file (0..255),
+ * row-major, *count images of *dim = rows * cols bytes each. On success
+ * returns 0 and sets all three outputs; caller owns *pixels (free()). On
  * failure sets none of them and returns PSC_ENOTFOUND (no such file),
  * PSC_EIO (unreadable or truncated) or PSC_EINVAL (not an IDX image file,
  * or implausible dimensions), with a one-line message in err (PSC_ERR_LEN
  * bytes, may be NULL).
  */
-int idx_load_images(const char *path, float **images, int *count, int *dim,
+int idx_load_images(const char *path, uint8_t **pixels, int *count, int *dim,
                     char *err);
 
 /*

@@ -9,7 +9,7 @@
 
 static char *s_path;
 /* Where the values read go, so the reads are not optimised away. */
-static volatile float s_sink;
+static volatile unsigned s_sink;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -26,12 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_write_file(s_path, data, size);
     char err[PSC_ERR_LEN] = "";
-    float *images = NULL;
+    uint8_t *images = NULL;
     int count = 0;
     int dim = 0;
     if (idx_load_images(s_path, &images, &count, &dim, err) == 0) {
         /* Touch every value, so a short buffer is ASan's to see. */
-        float sum = 0;
+        unsigned sum = 0;
         for (size_t i = 0; i < (size_t) count * (size_t) dim; i++)
             sum += images[i];
         s_sink = sum;
