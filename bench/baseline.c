@@ -38,8 +38,7 @@ static void s_batch(const struct dataset *d, struct example_order *o,
 {
     for (int i = 0; i < batch; i++) {
         int ex = example_order_next(o);
-        memcpy(l->x + (size_t) i * d->dim, d->images + (size_t) ex * d->dim,
-               (size_t) d->dim * sizeof(float));
+        dataset_scaled_row(d, ex, l->x + (size_t) i * (size_t) d->dim);
         l->y[i] = d->labels[ex];
     }
 }
@@ -52,8 +51,10 @@ static int s_test(const struct job *job, struct loop *l, double *accuracy,
     if (dataset_load(job, 1, &t, err) != 0)
         return PSC_ECONFIG;
     int correct = 0;
-    *loss = model_evaluate(l->model, l->params, t.images, t.labels, t.count,
+    float *images = dataset_scaled(&t);
+    *loss = model_evaluate(l->model, l->params, images, t.labels, t.count,
                            &correct);
+    free(images);
     *accuracy = t.count > 0 ? (double) correct / t.count : 0;
     dataset_release(&t);
     return 0;
@@ -90,12 +91,98 @@ static void s_release(struct loop *l)
     free(l->y);
 }
 
-enum { OPT_JOB = 256, OPT_SET, OPT_STEPS };
+/*
+ * The matrix products of one training step alone, on the step's exact
+ * shapes and in the order model_loss_grad() makes them: per layer the
+ * forward product, then per layer from the last the weight gradient and
+ * (but for the first) the input gradient. No bias, activation, loss or
+ * optimizer: the roofline the rest of a step is measured against.
+ */
+struct roofline {
+    int nlayers;
+    int *dims;
+    float **act; /* act[0] is the batch, act[l] layer l's output */
+    float *delta[2];
+};
+
+static void s_roofline_init(struct roofline *r, const model_t *m, float *x,
+                            int batch)
+{
+    r->nlayers = model_num_vars(m) / 2;
+    r->dims = psc_xcalloc((size_t) r->nlayers + 1, sizeof *r->dims);
+    r->act = psc_xcalloc((size_t) r->nlayers + 1, sizeof *r->act);
+    size_t widest = 0;
+    for (int l = 0; l < r->nlayers; l++) {
+        const struct model_var *k = model_var(m, 2 * l);
+        r->dims[l] = k->rows;
+        r->dims[l + 1] = k->cols;
+    }
+    r->act[0] = x;
+    for (int l = 1; l <= r->nlayers; l++) {
+        size_t width = (size_t) r->dims[l];
+        r->act[l] = psc_xaligned((size_t) batch * width * 4);
+        memset(r->act[l], 0, (size_t) batch * width * 4);
+        widest = width > widest ? width : widest;
+    }
+    for (int i = 0; i < 2; i++) {
+        r->delta[i] = psc_xaligned((size_t) batch * widest * 4);
+        memset(r->delta[i], 0, (size_t) batch * widest * 4);
+    }
+}
+
+static void s_roofline_step(struct roofline *r, const model_t *m,
+                            const float *params, float *grad, int batch)
+{
+    const int *d = r->dims;
+    for (int l = 0; l < r->nlayers; l++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, d[l + 1],
+                    d[l], 1.0f, r->act[l], d[l],
+                    params + model_var(m, 2 * l)->offset, d[l + 1], 0.0f,
+                    r->act[l + 1], d[l + 1]);
+    for (int l = r->nlayers - 1, i = 0; l >= 0; l--, i ^= 1) {
+        const float *w = params + model_var(m, 2 * l)->offset;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, d[l], d[l + 1],
+                    batch, 1.0f, r->act[l], d[l], r->delta[i], d[l + 1], 0.0f,
+                    grad + model_var(m, 2 * l)->offset, d[l + 1]);
+        if (l > 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, d[l],
+                        d[l + 1], 1.0f, r->delta[i], d[l + 1], w, d[l + 1],
+                        0.0f, r->delta[i ^ 1], d[l]);
+    }
+}
+
+static void s_roofline_release(struct roofline *r)
+{
+    for (int l = 1; l <= r->nlayers; l++)
+        free(r->act[l]);
+    free(r->delta[0]);
+    free(r->delta[1]);
+    free(r->act);
+    free(r->dims);
+}
+
+/* Examples/s of the matrix products alone, over steps steps. */
+static double s_roofline(struct loop *l, int batch, long steps)
+{
+    struct roofline r;
+    s_roofline_init(&r, l->model, l->x, batch);
+    s_roofline_step(&r, l->model, l->params, l->grad, batch); /* warm */
+    double t0 = psc_now();
+    for (long s = 0; s < steps; s++)
+        s_roofline_step(&r, l->model, l->params, l->grad, batch);
+    double wall = psc_now() - t0;
+    s_roofline_release(&r);
+    return (double) steps * batch / wall;
+}
+
+enum { OPT_JOB = 256, OPT_SET, OPT_STEPS, OPT_ROOFLINE };
 
 static const struct psc_opt s_opts[] = {
     {"job", OPT_JOB, "FILE", "job configuration (JSON), as the roles read it"},
     {"set", OPT_SET, "KEY=VALUE", "override a job option (repeatable)"},
     {"steps", OPT_STEPS, "N", "training steps to time (default 500)"},
+    {"roofline", OPT_ROOFLINE, NULL,
+     "also time the step's matrix products alone (matrix_only_examples_per_s)"},
     {"help", 'h', NULL, "show this help"},
 };
 
@@ -108,6 +195,7 @@ struct args {
     const char *sets[MAX_SETS];
     int nsets;
     long steps;
+    int roofline;
     int help;
 };
 
@@ -127,6 +215,9 @@ static int s_apply(int id, const char *arg, struct args *a, char *err)
         if (psc_num_long(arg, 1, LONG_MAX, &a->steps) != 0)
             return psc_seterr(err, PSC_EINVAL,
                               "--steps '%s' is not a whole number from 1", arg);
+        return 0;
+    case OPT_ROOFLINE:
+        a->roofline = 1;
         return 0;
     default: /* 'h' */
         a->help = 1;
@@ -210,9 +301,13 @@ int main(int argc, char **argv)
     }
     printf("{\"steps\": %ld, \"batch_size\": %d, \"wall_s\": %.3f, "
            "\"examples_per_s\": %.1f, \"loss\": %.4f, "
-           "\"test_accuracy\": %.4f, \"test_loss\": %.4f}\n",
+           "\"test_accuracy\": %.4f, \"test_loss\": %.4f",
            steps, batch, wall, (double) steps * batch / wall, loss, accuracy,
            test_loss);
+    if (a.roofline)
+        printf(", \"matrix_only_examples_per_s\": %.1f",
+               s_roofline(&l, batch, steps));
+    printf("}\n");
     example_order_release(&order);
     s_release(&l);
     dataset_release(&d);
