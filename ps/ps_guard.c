@@ -13,9 +13,11 @@
 
 #include "f16.h"
 #include "psc_alloc.h"
+#include "psc_clones.h"
 #include "psc_log.h"
 #include "psc_time.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,20 +55,18 @@ void ps_guard_destroy(ps_guard_t **p)
     *p = NULL;
 }
 
-/* The largest magnitude of v[0..n) as bits, NaN and inf above any finite. */
-static uint32_t s_max_bits_f32(const float *v, size_t n)
+/* 1 when every |v[k]| <= limit; NaN compares false, so it fails too. A
+ * float compare, not an unsigned max of the bits: SSE2 has no unsigned
+ * max, and that loop was 3.5x slower there. */
+PSC_CLONES static int s_within_f32(const float *v, size_t n, float limit)
 {
-    uint32_t most = 0;
-    for (size_t k = 0; k < n; k++) { /* vectorised */
-        uint32_t b;
-        memcpy(&b, &v[k], sizeof b);
-        b &= 0x7fffffffu;
-        most = b > most ? b : most;
-    }
-    return most;
+    int all = 1;
+    for (size_t k = 0; k < n; k++) /* vectorised */
+        all &= fabsf(v[k]) <= limit;
+    return all;
 }
 
-static uint16_t s_max_bits_f16(const uint16_t *v, size_t n)
+PSC_CLONES static uint16_t s_max_bits_f16(const uint16_t *v, size_t n)
 {
     uint16_t most = 0;
     for (size_t k = 0; k < n; k++) { /* vectorised */
@@ -81,10 +81,7 @@ static int s_sane(const void *values, int f16, size_t n)
 {
     if (f16) /* binary16 tops out at 65504: only NaN and inf to refuse */
         return s_max_bits_f16(values, n) < 0x7c00u;
-    float limit = PS_GUARD_MAX_ABS;
-    uint32_t limit_bits;
-    memcpy(&limit_bits, &limit, sizeof limit_bits);
-    return s_max_bits_f32(values, n) <= limit_bits;
+    return s_within_f32(values, n, PS_GUARD_MAX_ABS);
 }
 
 static double s_sumsq_f32(const float *v, size_t n)
@@ -159,7 +156,7 @@ const uint64_t *ps_guard_refused(const ps_guard_t *g)
 size_t ps_guard_first_nonfinite(const float *v, size_t n)
 {
     /* The vectorised scan first: the element is looked for only if any. */
-    if (s_max_bits_f32(v, n) < 0x7f800000u)
+    if (s_within_f32(v, n, FLT_MAX))
         return n;
     for (size_t k = 0; k < n; k++) {
         if (!isfinite(v[k]))

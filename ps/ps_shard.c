@@ -23,6 +23,7 @@
 #include "optim.h"
 #include "ps_guard.h"
 #include "psc_alloc.h"
+#include "psc_clones.h"
 #include "psc_time.h"
 
 #include <sched.h>
@@ -446,7 +447,8 @@ static void s_apply(ps_shard_t *s, float lr, const void *const *slices, int f16,
     s->version++;
 }
 
-static void s_add(float *restrict acc, const float *restrict g, size_t n)
+PSC_CLONES static void s_add(float *restrict acc, const float *restrict g,
+                             size_t n)
 {
     for (size_t k = 0; k < n; k++) /* vectorised */
         acc[k] += g[k];
@@ -454,8 +456,9 @@ static void s_add(float *restrict acc, const float *restrict g, size_t n)
 
 /* s_add() of a clipped gradient; a separate loop, so that unclipped sums
  * stay exactly what they were. */
-static void s_add_scaled(float *restrict acc, const float *restrict g,
-                         float scale, size_t n)
+PSC_CLONES static void s_add_scaled(float *restrict acc,
+                                    const float *restrict g, float scale,
+                                    size_t n)
 {
     for (size_t k = 0; k < n; k++) /* vectorised */
         acc[k] += scale * g[k];

@@ -17,6 +17,7 @@
 
 #include "optim.h"
 
+#include "psc_clones.h"
 #include "psc_err.h"
 
 #include <assert.h>
@@ -171,16 +172,16 @@ void optim_init_slots(const struct optim_config *c, float *slots0,
     }
 }
 
-static void s_sgd(float *restrict w, const float *restrict g, float step,
-                  size_t n)
+PSC_CLONES static void s_sgd(float *restrict w, const float *restrict g,
+                             float step, size_t n)
 {
     for (size_t i = 0; i < n; i++) /* vectorised */
         w[i] -= step * g[i];
 }
 
-static void s_momentum(float *restrict w, float *restrict a,
-                       const float *restrict g, float lr, float scale, float mu,
-                       size_t n)
+PSC_CLONES static void s_momentum(float *restrict w, float *restrict a,
+                                  const float *restrict g, float lr,
+                                  float scale, float mu, size_t n)
 {
     for (size_t i = 0; i < n; i++) { /* vectorised */
         a[i] = mu * a[i] + scale * g[i];
@@ -188,9 +189,9 @@ static void s_momentum(float *restrict w, float *restrict a,
     }
 }
 
-static void s_nesterov(float *restrict w, float *restrict a,
-                       const float *restrict g, float lr, float scale, float mu,
-                       size_t n)
+PSC_CLONES static void s_nesterov(float *restrict w, float *restrict a,
+                                  const float *restrict g, float lr,
+                                  float scale, float mu, size_t n)
 {
     for (size_t i = 0; i < n; i++) { /* vectorised */
         float gi = scale * g[i];
@@ -199,9 +200,9 @@ static void s_nesterov(float *restrict w, float *restrict a,
     }
 }
 
-static void s_adagrad(float *restrict w, float *restrict a,
-                      const float *restrict g, float lr, float scale, float eps,
-                      size_t n)
+PSC_CLONES static void s_adagrad(float *restrict w, float *restrict a,
+                                 const float *restrict g, float lr, float scale,
+                                 float eps, size_t n)
 {
     for (size_t i = 0; i < n; i++) { /* vectorised */
         float gi = scale * g[i];
@@ -210,9 +211,9 @@ static void s_adagrad(float *restrict w, float *restrict a,
     }
 }
 
-static void s_adam(float *restrict w, float *restrict m, float *restrict v,
-                   const float *restrict g, float scale, const float coef[4],
-                   size_t n)
+PSC_CLONES static void s_adam(float *restrict w, float *restrict m,
+                              float *restrict v, const float *restrict g,
+                              float scale, const float coef[4], size_t n)
 {
     /* coef: beta1, beta2, bias-corrected lr, epsilon (hoisted for SIMD). */
     float b1 = coef[0];
@@ -273,16 +274,17 @@ void optim_apply(const struct optim_config *c, float lr, uint64_t t,
 
 /* The same rules, weights read from wi and written to wo. */
 
-static void s_sgd_to(float *restrict wo, const float *restrict wi,
-                     const float *restrict g, float step, size_t n)
+PSC_CLONES static void s_sgd_to(float *restrict wo, const float *restrict wi,
+                                const float *restrict g, float step, size_t n)
 {
     for (size_t i = 0; i < n; i++) /* vectorised */
         wo[i] = wi[i] - step * g[i];
 }
 
-static void s_momentum_to(float *restrict wo, const float *restrict wi,
-                          float *restrict a, const float *restrict g,
-                          const float coef[4], size_t n)
+PSC_CLONES static void s_momentum_to(float *restrict wo,
+                                     const float *restrict wi,
+                                     float *restrict a, const float *restrict g,
+                                     const float coef[4], size_t n)
 {
     /* coef: lr, scale, momentum, nesterov (0 or 1). */
     float lr = coef[0];
@@ -296,9 +298,10 @@ static void s_momentum_to(float *restrict wo, const float *restrict wi,
     }
 }
 
-static void s_adagrad_to(float *restrict wo, const float *restrict wi,
-                         float *restrict a, const float *restrict g, float lr,
-                         float scale, float eps, size_t n)
+PSC_CLONES static void s_adagrad_to(float *restrict wo,
+                                    const float *restrict wi, float *restrict a,
+                                    const float *restrict g, float lr,
+                                    float scale, float eps, size_t n)
 {
     for (size_t i = 0; i < n; i++) { /* vectorised */
         float gi = scale * g[i];
@@ -307,10 +310,10 @@ static void s_adagrad_to(float *restrict wo, const float *restrict wi,
     }
 }
 
-static void s_adam_to(float *restrict wo, const float *restrict wi,
-                      float *restrict m, float *restrict v,
-                      const float *restrict g, float scale, const float coef[4],
-                      size_t n)
+PSC_CLONES static void s_adam_to(float *restrict wo, const float *restrict wi,
+                                 float *restrict m, float *restrict v,
+                                 const float *restrict g, float scale,
+                                 const float coef[4], size_t n)
 {
     float b1 = coef[0];
     float b2 = coef[1];
