@@ -96,10 +96,16 @@ static int s_final(self_t *self, char *err)
     return 0;
 }
 
-/* The chief's START names the run: its line marks where the run starts. */
+/*
+ * The chief's START names the run: its line marks where the run starts, and
+ * wall_s counts from it as metrics.jsonl's does from the chief's sending it
+ * (from the evaluator's own start, the two clocks were 2.5-4.3 s apart, and
+ * time-to-accuracy read from eval.jsonl was late by the data set's load).
+ */
 static void s_mark_run(self_t *self)
 {
     const struct ctl_start *st = ctl_start_order(self->ctl);
+    self->e.start = psc_now();
     eval_core_mark_run(&self->e, st->run_id, st->step, 0);
 }
 
