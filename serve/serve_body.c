@@ -10,6 +10,8 @@
  */
 #include "serve_body.h"
 
+#include "serve_real.h"
+
 #include "psc_alloc.h"
 #include "psc_err.h"
 
@@ -27,11 +29,8 @@
 /* Floats hold integers exactly up to 2^24 - 1, as serve_instances.c. */
 #define S_MAX_EXACT_INT 16777215LL
 
-/* jansson's JSON_REAL_PRECISION(9), which s_json() in serve_api.c uses. */
-#define S_PRECISION 9
-
-/* Room for one number as "%.9g" writes it, and a separator. */
-#define S_NUMBER_LEN 32
+/* Room for one number as serve_real() writes it, and a separator. */
+#define S_NUMBER_LEN (SERVE_REAL_LEN + 1)
 
 struct s_text {
     const char *p;
@@ -298,35 +297,6 @@ int serve_body_parse(struct serve_input *in, const char *text, size_t len,
     return rc;
 }
 
-/*
- * v as jansson writes a real: "%.9g", ".0" added to what looks like an
- * integer, and the exponent without '+' or leading zeros.
- */
-static size_t s_real(char *out, double v)
-{
-    /* JSON has no NaN: a model whose weights hold one answers null. */
-    if (!isfinite(v)) {
-        memcpy(out, "null", 5);
-        return 4;
-    }
-    int n = snprintf(out, S_NUMBER_LEN, "%.*g", S_PRECISION, v);
-    if (strchr(out, '.') == NULL && strchr(out, 'e') == NULL) {
-        memcpy(out + n, ".0", 3);
-        return (size_t) n + 2;
-    }
-    char *e = strchr(out, 'e');
-    if (e == NULL)
-        return (size_t) n;
-    char *from = e + 1;
-    char *to = *from == '-' ? from + 1 : from;
-    if (*from == '+' || *from == '-')
-        from++;
-    while (*from == '0' && from[1] != '\0')
-        from++;
-    memmove(to, from, strlen(from) + 1);
-    return strlen(out);
-}
-
 char *serve_body_answer(const float *probs, int rows, int classes, int columnar)
 {
     const char *key = columnar ? "{\"outputs\":[" : "{\"predictions\":[";
@@ -342,7 +312,7 @@ char *serve_body_answer(const float *probs, int rows, int classes, int columnar)
         for (int c = 0; c < classes; c++) {
             if (c > 0)
                 out[at++] = ',';
-            at += s_real(out + at, (double) probs[(size_t) r * classes + c]);
+            at += serve_real(out + at, probs[(size_t) r * classes + c]);
         }
         out[at++] = ']';
     }
