@@ -6,6 +6,7 @@
 #include "http.h"
 #include "idx.h"
 #include "psc_alloc.h"
+#include "psc_clones.h"
 #include "psc_err.h"
 
 #include <stdio.h>
@@ -75,7 +76,7 @@ void dataset_release(struct dataset *d)
 }
 
 /* The one scaling every role uses, so that all of them see the same floats. */
-static void s_scale(const uint8_t *pixels, size_t n, float *x)
+PSC_CLONES static void s_scale(const uint8_t *pixels, size_t n, float *x)
 {
     for (size_t i = 0; i < n; i++) /* vectorised */
         x[i] = (float) pixels[i] / 255.0f;
