@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Training benchmark: the figures the training issue asks for, measured in
 # one run on this machine and printed as ratios.
-#   1. throughput: a 2-worker cluster (sync) vs one process running the same
-#      forward/backward + optimizer loop with no network (psc-baseline);
+#   1. throughput: the step's matrix products alone (the roofline), one
+#      process running the same forward/backward + optimizer loop with no
+#      network (psc-baseline), and a 2-worker cluster, sync and async
+#      (medians of 3); then where the sync cluster's CPU time goes (perf);
 #   2. backup workers: 3 workers, worker 2 slowed 5x: step rate with
 #      replicas_to_aggregate 2 and 3, against the unslowed run;
 #   3. accuracy: wall time until eval.jsonl first shows >= 0.88 test
@@ -44,13 +46,40 @@ PY
 
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
 
-echo "== throughput (MLP 784-256-128-10, batch 128 per worker)"
-base=$("$BIN/psc-baseline" --job $JOB --steps 800 |
-    python3 -c 'import json,sys; print("%.1f" % json.load(sys.stdin)["examples_per_s"])')
-launch tp --ps 1 --workers 2 --set max_steps=800
-cluster=$(rate tp examples)
-printf '%-44s %10s examples/s\n' "one process, no network (psc-baseline)" "$base"
-printf '%-44s %10s examples/s  ratio %s\n' "cluster: 1 ps, 2 workers, sync" "$cluster" "$(ratio "$cluster" "$base")"
+median() { python3 -c 'import statistics,sys; print("%.1f" % statistics.median(map(float, sys.argv[1:])))' "$@"; }
+
+echo "== throughput (MLP 784-256-128-10, batch 128 per worker; medians of 3 runs)"
+roof=() base=() sync=() async=()
+for i in 1 2 3; do
+    read -r b r <<<"$("$BIN/psc-baseline" --job $JOB --steps 800 --roofline |
+        python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["examples_per_s"], j["matrix_only_examples_per_s"])')"
+    base+=("$b") roof+=("$r")
+    launch tp$i --ps 1 --workers 2 --set max_steps=800
+    sync+=("$(rate tp$i examples)")
+    launch tpa$i --ps 1 --workers 2 --set max_steps=1600 --set mode=async
+    async+=("$(rate tpa$i examples)")
+done
+roof=$(median "${roof[@]}") base=$(median "${base[@]}")
+cluster=$(median "${sync[@]}") acluster=$(median "${async[@]}")
+printf '%-44s %10s examples/s\n' "matrix products alone, one core (roofline)" "$roof"
+printf '%-44s %10s examples/s  of roofline %s\n' "one process, no network (psc-baseline)" "$base" "$(ratio "$base" "$roof")"
+printf '%-44s %10s examples/s  of 2 x psc-baseline %s\n' "cluster: 1 ps, 2 workers, sync" "$cluster" "$(ratio "$cluster" "(2 * $base)")"
+printf '%-44s %10s examples/s  of sync %s\n' "cluster: 1 ps, 2 workers, async" "$acluster" "$(ratio "$acluster" "$cluster")"
+
+# Where the cores' time goes in the sync run, from perf's samples of every
+# process of the cluster (bench/train-profile.py names the parts).
+if perf record -q -o /dev/null true 2>/dev/null; then
+    echo "== profile: the sync run above under perf (cpu-clock, 999 Hz)"
+    t0=$(date +%s.%N)
+    perf record -q -F 999 -o "$OUT/perf.data" -- "$BIN/psc-launch" --set model_dir="$OUT/prof" \
+        --ps 1 --workers 2 --set max_steps=800 $JOB >"$OUT/prof.log" 2>&1 ||
+        { tail -20 "$OUT/prof.log"; exit 1; }
+    wall=$(python3 -c "import time; print(time.time() - $t0)")
+    perf script -i "$OUT/perf.data" -F comm,pid,tid,ip,sym,dso >"$OUT/perf.txt" 2>/dev/null
+    python3 bench/train-profile.py "$OUT/perf.txt" 999 800 "$wall" "$(nproc)"
+else
+    echo "== profile: skipped (perf cannot record here; Debian's linux-perf)"
+fi
 
 echo "== backup workers (3 workers, sync, worker 2 slowed 5x)"
 launch none --ps 1 --workers 3 --set max_steps=400 --set replicas_to_aggregate=3
