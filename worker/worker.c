@@ -38,6 +38,8 @@ typedef struct self {
     psclient_t *ps;
     void *probe; /* bound on this task's port; see s_bind_port() */
     uint64_t steps;
+    double compute_s; /* totals over the steps, for the last log line */
+    double wait_s;
 } self_t;
 
 static void s_next_batch(self_t *self, int batch)
@@ -152,8 +154,11 @@ static int s_step(self_t *self, char *err)
     self->steps += rc == 0;
     /* A gradient that went out counts even when the chief said stop before
      * the values came: its batch is drawn (checkpoints record how many). */
+    double wait = psc_now() - t1;
+    self->compute_s += compute;
+    self->wait_s += wait;
     if (rc == 0 || rc == PSC__MSG_TYPE__STOP)
-        s_report(self, loss, compute, psc_now() - t1);
+        s_report(self, loss, compute, wait);
     return rc;
 }
 
@@ -315,7 +320,10 @@ int worker_run(const struct boot *b)
         ctl_bye(self.ctl, rc == PSC__MSG_TYPE__STOP
                               ? "done"
                               : (rc == PSC_EINTR ? "signal" : err));
-    psc_log_info("stopping after %llu steps", (unsigned long long) self.steps);
+    /* Where a sync worker's time went: its batches, or the ps's reply. */
+    psc_log_info("stopping after %llu steps (%.2f s computing, %.2f s "
+                 "waiting for the values)",
+                 (unsigned long long) self.steps, self.compute_s, self.wait_s);
     int status = s_status(rc, self.ctl);
     s_release(&self);
     return status;
