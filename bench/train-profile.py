@@ -25,7 +25,7 @@ PARTS = [
     ("softmax and loss",
      lambda d, s: s.startswith(("s_softmax", "s_output_delta", "expf", "__expf",
                                 "log"))),
-    ("batch assembly", lambda d, s: s.startswith(("s_next_batch", "example_order",
+    ("batch assembly", lambda d, s: s.startswith(("s_next_batch", "dataset_scaled", "s_scale", "example_order",
                                                  "rng_"))),
     ("optimizer", lambda d, s: s.startswith(("optim_", "s_adam", "s_sgd",
                                              "s_momentum", "s_nesterov",
