@@ -91,6 +91,51 @@ static int s_significant(uint64_t d, char text[S_DIGITS])
     return n;
 }
 
+/* d.ddde-X for the n digits in text, X = -e from 5 to 45. */
+static char *s_exponent_form(char *p, const char *text, int n, int e)
+{
+    *p++ = text[0];
+    if (n > 1) {
+        *p++ = '.';
+        memcpy(p, text + 1, (size_t) n - 1);
+        p += n - 1;
+    }
+    *p++ = 'e';
+    *p++ = '-';
+    if (-e >= 10)
+        *p++ = (char) ('0' + -e / 10);
+    *p++ = (char) ('0' + -e % 10);
+    return p;
+}
+
+/* 0.000ddd for e from -4 to -1. */
+static char *s_below_one(char *p, const char *text, int n, int e)
+{
+    *p++ = '0';
+    *p++ = '.';
+    memset(p, '0', (size_t) (-e - 1));
+    p += -e - 1;
+    memcpy(p, text, (size_t) n);
+    return p + n;
+}
+
+/* ddd.ddd for e from 0 to 8, ".0" after a whole number as jansson adds. */
+static char *s_fixed(char *p, const char *text, int n, int e)
+{
+    int whole = e + 1;
+    int digits = n > whole ? n : whole;
+    for (int i = 0; i < digits; i++) {
+        if (i == whole)
+            *p++ = '.';
+        *p++ = i < n ? text[i] : '0';
+    }
+    if (n <= whole) {
+        *p++ = '.';
+        *p++ = '0';
+    }
+    return p;
+}
+
 /* %g's choice for precision 9: fixed for exponents -4..8, else 'e'. */
 static size_t s_format(char *out, int negative, uint64_t d, int e)
 {
@@ -99,38 +144,12 @@ static size_t s_format(char *out, int negative, uint64_t d, int e)
     char *p = out;
     if (negative)
         *p++ = '-';
-    if (e < -4) {
-        *p++ = text[0];
-        if (n > 1) {
-            *p++ = '.';
-            memcpy(p, text + 1, (size_t) n - 1);
-            p += n - 1;
-        }
-        memcpy(p, "e-", 2);
-        p += 2;
-        if (-e >= 10)
-            *p++ = (char) ('0' + -e / 10);
-        *p++ = (char) ('0' + -e % 10);
-    } else if (e < 0) {
-        memcpy(p, "0.", 2);
-        p += 2;
-        memset(p, '0', (size_t) (-e - 1));
-        p += -e - 1;
-        memcpy(p, text, (size_t) n);
-        p += n;
-    } else {
-        int whole = e + 1;
-        int digits = n > whole ? n : whole;
-        for (int i = 0; i < digits; i++) {
-            if (i == whole)
-                *p++ = '.';
-            *p++ = i < n ? text[i] : '0';
-        }
-        if (n <= whole) {
-            memcpy(p, ".0", 2);
-            p += 2;
-        }
-    }
+    if (e < -4)
+        p = s_exponent_form(p, text, n, e);
+    else if (e < 0)
+        p = s_below_one(p, text, n, e);
+    else
+        p = s_fixed(p, text, n, e);
     *p = '\0';
     return (size_t) (p - out);
 }
