@@ -751,7 +751,7 @@ static void s_sparse_width(struct ctx *x, int nps, size_t width,
     s_base_sets(&s);
     s_set(&s, "bench.dense_floats=0");
     s_set(&s, "bench.sparse_rows=%ld", x->o->sparse_rows);
-    s_set(&s, "bench.sparse_width=%zu", width);
+    s_set(&s, "sparse.width=%zu", width);
     bench_raw_t *raw = s_raw(x, nps, "tcp", 1, x->o->sockbuf);
     bench_cluster_t *cl = raw != NULL ? s_cluster(x, nps, &s) : NULL;
     for (int k = 0; k < nkeys && cl != NULL; k++) {

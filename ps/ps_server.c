@@ -123,8 +123,8 @@ static int64_t s_largest_frame(const self_t *self, int nps)
     }
     const struct job *job = self->b->job;
     int64_t rows = (job->bench_sparse_rows + nps - 1) / nps;
-    if (rows * job->bench_sparse_width > floats)
-        floats = rows * job->bench_sparse_width;
+    if (rows * job->sparse_width > floats)
+        floats = rows * job->sparse_width;
     if (rows * 2 > floats)
         floats = rows * 2; /* the keys frame: 8 bytes a key */
     return floats * (int64_t) sizeof(float) + 65536;

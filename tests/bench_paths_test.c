@@ -66,7 +66,7 @@ static void s_rig_start(struct rig *r, const char *ps, int nps,
                           "apply_threads=3",
                           dense,
                           "bench.sparse_rows=100000",
-                          "bench.sparse_width=4",
+                          "sparse.width=4",
                           wire};
     memset(r, 0, sizeof *r);
     r->f16 = dtype[1] == '1';

@@ -67,10 +67,13 @@ struct opt {
 #define DAY_S     86400.0 /* longest interval or timeout */
 #define MAX_STEPS 1e12    /* steps, far beyond any job's */
 #define MAX_COUNT 1e9     /* examples, staleness */
+#define MAX_IDS   1e12    /* feature ids (SYNTH_MAX_IDS) */
 
 static const struct opt s_opts[] = {
     O("model", T_STR, model, "mlp",
-      "softmax or mlp; bench: the synthetic variables of bench.* (psc-bench)"),
+      "softmax or mlp; sparse_lr: logistic regression on sparse features "
+      "(data.format libsvm or synth); bench: the synthetic variables of "
+      "bench.* (psc-bench)"),
     O("hidden", T_INTLIST, hidden, "256,128", "MLP hidden layer widths"),
     R("batch_size", T_INT, batch_size, "64", 1, 65536,
       "examples per worker step"),
@@ -142,6 +145,45 @@ static const struct opt s_opts[] = {
       "use only the first N training examples (0: all)"),
     R("data.test_limit", T_INT, test_limit, "0", 0, MAX_COUNT,
       "evaluate only the first N test examples (0: all)"),
+    O("data.format", T_STR, data_format_name, "idx",
+      "idx (Fashion-MNIST's files), libsvm (data.train_libsvm and "
+      "data.test_libsvm) or synth (the seeded synthetic sparse set of "
+      "synth.*)"),
+    O("data.train_libsvm", T_STR, data[JOB_TRAIN_LIBSVM], "",
+      "data.format libsvm: the training examples, plain or gzipped; path "
+      "or URL"),
+    O("data.test_libsvm", T_STR, data[JOB_TEST_LIBSVM], "",
+      "data.format libsvm: the test examples; path or URL"),
+    O("data.train_libsvm_sha256", T_STR, data_sha256[JOB_TRAIN_LIBSVM], "",
+      "expected SHA-256"),
+    O("data.test_libsvm_sha256", T_STR, data_sha256[JOB_TEST_LIBSVM], "",
+      "expected SHA-256"),
+    R("data.hash_buckets", T_INT, hash_buckets, "1048576", 0, MAX_IDS,
+      "sparse data: feature ids are hashed (seeded by seed) into this many "
+      "rows (0: ids as given)"),
+    R("synth.train_examples", T_INT, synth_train_examples, "200000", 1,
+      MAX_COUNT, "data.format synth: training examples"),
+    R("synth.test_examples", T_INT, synth_test_examples, "20000", 1, MAX_COUNT,
+      "data.format synth: test examples (the indices after the "
+      "training ones)"),
+    R("synth.fields", T_INT, synth_fields, "16", 1, 1024,
+      "data.format synth: features per example, one per field"),
+    R("synth.ids", T_INT, synth_ids, "1000000", 1, MAX_IDS,
+      "data.format synth: feature ids in all, split evenly over the fields"),
+    R("synth.zipf", T_FLOAT, synth_zipf, "1.1", 0.01, 10,
+      "data.format synth: the Zipf exponent of feature popularity"),
+    R("synth.logit_sd", T_FLOAT, synth_logit_sd, "1.5", 0, 100,
+      "data.format synth: spread of the true logits"),
+    R("synth.bias", T_FLOAT, synth_bias, "-1", -100, 100,
+      "data.format synth: the true bias"),
+    R("sparse.width", T_INT, sparse_width, "64", 1, 65536,
+      "floats per sparse row (model bench; sparse_lr's rows are 1 wide)"),
+    R("sparse.min_count", T_INT, sparse_min_count, "0", 0, MAX_COUNT,
+      "a sparse row is created once its key was pushed this many times "
+      "(0 or 1: at once); until then it reads as its initial value"),
+    R("sparse.expire_steps", T_INT, sparse_expire_steps, "0", 0, MAX_STEPS,
+      "a sparse row not pushed for this many of its table's updates is "
+      "dropped (0: never)"),
     R("model_dir", T_STR, model_dir, "psc-model", 1, 0,
       "metrics.jsonl, eval.jsonl and the checkpoints go here"),
     R("checkpoint_interval_s", T_FLOAT, checkpoint_interval_s, "30", 0, DAY_S,
@@ -199,8 +241,6 @@ static const struct opt s_opts[] = {
     R("bench.sparse_rows", T_INT, bench_sparse_rows, "0", 0, 1099511627776,
       "model bench: rows of its sparse table (0: none); row r lives on ps "
       "r % nps"),
-    R("bench.sparse_width", T_INT, bench_sparse_width, "64", 1, 65536,
-      "model bench: floats per sparse row"),
 };
 
 #define NOPTS (sizeof s_opts / sizeof s_opts[0])
@@ -561,7 +601,9 @@ static int s_pick(const char *key, const char *value, const char *const *names,
 
 static int s_derive_names(struct job *job, char *err)
 {
-    static const char *const models[] = {"softmax", "mlp", "bench"};
+    static const char *const models[] = {"softmax", "mlp", "sparse_lr",
+                                         "bench"};
+    static const char *const formats[] = {"idx", "libsvm", "synth"};
     static const char *const modes[] = {"sync", "async"};
     static const char *const policies[] = {"none", "inverse", "drop"};
     static const char *const shardings[] = {"shard", "sample"};
@@ -569,7 +611,7 @@ static int s_derive_names(struct job *job, char *err)
     static const char *const optims[] = {"sgd", "momentum", "adagrad", "adam"};
     static const char *const decays[] = {"none", "exponential", "inverse_time"};
     int v = 0;
-    if (s_pick("model", job->model, models, 3, &v, err) != 0 ||
+    if (s_pick("model", job->model, models, 4, &v, err) != 0 ||
         s_pick("optimizer", job->optimizer, optims, 4, &v, err) != 0 ||
         s_pick("lr_decay", job->lr_decay, decays, 3, &v, err) != 0)
         return PSC_ECONFIG;
@@ -586,6 +628,9 @@ static int s_derive_names(struct job *job, char *err)
     if (s_pick("wire_dtype", job->wire_dtype, dtypes, 2, &v, err) != 0)
         return PSC_ECONFIG;
     job->wire_f16 = v;
+    if (s_pick("data.format", job->data_format_name, formats, 3, &v, err) != 0)
+        return PSC_ECONFIG;
+    job->data_format = (enum job_data_format) v;
     return 0;
 }
 
@@ -742,6 +787,36 @@ static int s_check_security(const struct job *job, char *err)
     return 0;
 }
 
+/* Sparse models read sparse data and the image models images. */
+static int s_check_format(const struct job *job, char *err)
+{
+    int sparse_model = strcmp(job->model, "sparse_lr") == 0;
+    int sparse_data = job->data_format != JOB_DATA_IDX;
+    if (strcmp(job->model, "bench") == 0 || sparse_model == sparse_data)
+        return 0;
+    if (sparse_model)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "model sparse_lr reads sparse features: set "
+                          "data.format to libsvm or synth");
+    return psc_seterr(err, PSC_ECONFIG,
+                      "model %s reads images: data.format '%s' is for "
+                      "model sparse_lr (or set data.format to idx)",
+                      job->model, job->data_format_name);
+}
+
+static int s_check_libsvm(const struct job *job, char *err)
+{
+    if (job->data_format != JOB_DATA_LIBSVM)
+        return 0;
+    if (job->data[JOB_TRAIN_LIBSVM][0] == '\0' ||
+        job->data[JOB_TEST_LIBSVM][0] == '\0')
+        return psc_seterr(err, PSC_ECONFIG,
+                          "data.format is libsvm but data.train_libsvm or "
+                          "data.test_libsvm is empty: give both files' "
+                          "paths or URLs");
+    return 0;
+}
+
 static int s_check_bench(const struct job *job, char *err)
 {
     if (strcmp(job->model, "bench") == 0 && job->bench_dense_floats == 0 &&
@@ -769,7 +844,8 @@ static int s_check_stragglers(const struct job *job, char *err)
 static int s_check_data(const struct job *job, char *err)
 {
     static const char *const names[] = {"train_images", "train_labels",
-                                        "test_images", "test_labels"};
+                                        "test_images",  "test_labels",
+                                        "train_libsvm", "test_libsvm"};
     for (int i = 0; i < JOB_NDATA; i++) {
         const char *sha = job->data_sha256[i];
         size_t n = strlen(sha);
@@ -811,7 +887,8 @@ struct job *job_new(const char *path, const char *const *sets, int nsets,
         s_check_ranges(job, err) != 0 || s_check_stragglers(job, err) != 0 ||
         s_check_data(job, err) != 0 || s_check_bench(job, err) != 0 ||
         s_check_checkpoints(job, err) != 0 || s_check_export(job, err) != 0 ||
-        s_check_security(job, err) != 0)
+        s_check_security(job, err) != 0 || s_check_format(job, err) != 0 ||
+        s_check_libsvm(job, err) != 0)
         goto fail;
     return job;
 fail:
@@ -985,7 +1062,9 @@ void job_data_location(const struct job *job, enum job_data_file f, char *out,
                        size_t len)
 {
     const char *v = job->data[f];
-    if (v[0] == '/' || strstr(v, "://") != NULL)
+    /* data.dir is the image set's folder; a LIBSVM file is where it says. */
+    int libsvm = f == JOB_TRAIN_LIBSVM || f == JOB_TEST_LIBSVM;
+    if (libsvm || v[0] == '/' || strstr(v, "://") != NULL)
         snprintf(out, len, "%s", v);
     else
         snprintf(out, len, "%s/%s", job->data_dir, v);

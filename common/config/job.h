@@ -21,11 +21,14 @@
 enum job_mode { JOB_SYNC = 0, JOB_ASYNC };
 enum job_staleness { JOB_STALE_NONE = 0, JOB_STALE_INVERSE, JOB_STALE_DROP };
 enum job_sharding { JOB_SHARD = 0, JOB_SAMPLE };
+enum job_data_format { JOB_DATA_IDX = 0, JOB_DATA_LIBSVM, JOB_DATA_SYNTH };
 enum job_data_file {
     JOB_TRAIN_IMAGES = 0,
     JOB_TRAIN_LABELS,
     JOB_TEST_IMAGES,
     JOB_TEST_LABELS,
+    JOB_TRAIN_LIBSVM,
+    JOB_TEST_LIBSVM,
     JOB_NDATA
 };
 
@@ -65,6 +68,18 @@ struct job {
     char sharding_name[JOB_STR];
     long train_limit;
     long test_limit;
+    char data_format_name[JOB_STR];
+    long hash_buckets;
+    long synth_train_examples;
+    long synth_test_examples;
+    long synth_fields;
+    long synth_ids;
+    double synth_zipf;
+    double synth_logit_sd;
+    double synth_bias;
+    long sparse_width;
+    long sparse_min_count;
+    long sparse_expire_steps;
     char model_dir[JOB_STR];
     double checkpoint_interval_s;
     long checkpoint_steps;
@@ -89,11 +104,11 @@ struct job {
     char keys_dir[JOB_STR];
     long bench_dense_floats;
     long bench_sparse_rows;
-    long bench_sparse_width;
     /* Derived by job_new() from the names above. */
     enum job_mode mode;
     enum job_staleness staleness;
     enum job_sharding sharding;
+    enum job_data_format data_format;
     int wire_f16;
 };
 

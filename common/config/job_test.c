@@ -62,6 +62,22 @@ static const struct {
     {"data.sharding", "shard", NULL},
     {"data.train_limit", "0", NULL},
     {"data.test_limit", "0", NULL},
+    {"data.format", "idx", NULL},
+    {"data.train_libsvm", "", NULL},
+    {"data.test_libsvm", "", NULL},
+    {"data.train_libsvm_sha256", "", NULL},
+    {"data.test_libsvm_sha256", "", NULL},
+    {"data.hash_buckets", "1048576", NULL},
+    {"synth.train_examples", "200000", NULL},
+    {"synth.test_examples", "20000", NULL},
+    {"synth.fields", "16", NULL},
+    {"synth.ids", "1000000", NULL},
+    {"synth.zipf", "1.1", "1.1000000000000001"},
+    {"synth.logit_sd", "1.5", NULL},
+    {"synth.bias", "-1", NULL},
+    {"sparse.width", "64", NULL},
+    {"sparse.min_count", "0", NULL},
+    {"sparse.expire_steps", "0", NULL},
     {"model_dir", "psc-model", NULL},
     {"checkpoint_interval_s", "30", NULL},
     {"checkpoint_steps", "0", NULL},
@@ -89,7 +105,6 @@ static const struct {
     {"security.keys_dir", "", NULL},
     {"bench.dense_floats", "1048576", NULL},
     {"bench.sparse_rows", "0", NULL},
-    {"bench.sparse_width", "64", NULL},
 };
 
 #define NTABLE ((int) (sizeof s_table / sizeof s_table[0]))
@@ -241,7 +256,7 @@ static void test_defaults(void)
     CHECK_EQ(job->slice_min_bytes, 65536);
     CHECK_EQ(job->bench_dense_floats, 1048576);
     CHECK_EQ(job->bench_sparse_rows, 0);
-    CHECK_EQ(job->bench_sparse_width, 64);
+    CHECK_EQ(job->sparse_width, 64);
     CHECK_EQ(job->mode, JOB_SYNC);
     CHECK_EQ(job->staleness, JOB_STALE_NONE);
     CHECK_EQ(job->sharding, JOB_SHARD);
@@ -621,7 +636,7 @@ static void test_stragglers(void)
     CHECK_STR(job_straggler(job, -1), "exp:20");
     char *text = job_canonical(job);
     /* Worker specs follow the table, in worker order. */
-    CHECK_CONTAINS(text, "\nbench.sparse_width=64\nstragglers.3=slow:2\n"
+    CHECK_CONTAINS(text, "\nbench.sparse_rows=0\nstragglers.3=slow:2\n"
                          "stragglers.63=fixed:1\n");
     CHECK_EQ(text[strlen(text) - 1], '\n');
     free(text);
@@ -749,8 +764,8 @@ static void test_refused_syntax(void)
 /* Refusals of names outside an option's list; names are case-sensitive. */
 static void test_refused_names(void)
 {
-    s_set_refused("model=cnn", "model 'cnn' is unknown: use softmax, mlp or "
-                               "bench");
+    s_set_refused("model=cnn", "model 'cnn' is unknown: use softmax, mlp, "
+                               "sparse_lr or bench");
     s_set_refused("optimizer=adamw", "optimizer 'adamw' is unknown: use sgd, "
                                      "momentum, adagrad or adam");
     s_set_refused("optimizer=Adam", "optimizer 'Adam' is unknown: use sgd, "
@@ -936,10 +951,18 @@ static void test_refused_ranges(void)
     s_set_refused("bench.sparse_rows=1099511627777",
                   "bench.sparse_rows 1099511627777 is out of range: use 0 to "
                   "1099511627776");
-    s_set_refused("bench.sparse_width=0",
-                  "bench.sparse_width 0 is out of range: use 1 to 65536");
-    s_set_refused("bench.sparse_width=65537",
-                  "bench.sparse_width 65537 is out of range: use 1 to 65536");
+    s_set_refused("sparse.width=0",
+                  "sparse.width 0 is out of range: use 1 to 65536");
+    s_set_refused("sparse.width=65537",
+                  "sparse.width 65537 is out of range: use 1 to 65536");
+    s_set_refused("model=sparse_lr",
+                  "model sparse_lr reads sparse features: set data.format to "
+                  "libsvm or synth");
+    s_set_refused("data.format=synth",
+                  "model mlp reads images: data.format 'synth' is for model "
+                  "sparse_lr (or set data.format to idx)");
+    s_set_refused("data.format=csv", "data.format 'csv' is unknown: use idx, "
+                                     "libsvm or synth");
     const char *empty[] = {"model=bench", "bench.dense_floats=0"};
     s_refused(NULL, empty, 2,
               "model bench has no variables: set bench.dense_floats or "

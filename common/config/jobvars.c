@@ -15,9 +15,18 @@ static int s_is_bench(const struct job *job)
     return strcmp(job->model, "bench") == 0;
 }
 
+static int s_is_sparse_lr(const struct job *job)
+{
+    return strcmp(job->model, "sparse_lr") == 0;
+}
+
 placement_t *jobvars_placement(const struct job *job, int nps, char *err)
 {
     size_t min = (size_t) job->slice_min_bytes / sizeof(float);
+    if (s_is_sparse_lr(job)) {
+        size_t bias = 1;
+        return placement_new(&bias, 1, nps, min);
+    }
     if (s_is_bench(job)) {
         size_t size = (size_t) job->bench_dense_floats;
         return placement_new(&size, size > 0 ? 1 : 0, nps, min);
@@ -33,12 +42,15 @@ placement_t *jobvars_placement(const struct job *job, int nps, char *err)
 
 uint64_t jobvars_sparse_rows(const struct job *job)
 {
+    if (s_is_sparse_lr(job))
+        return job->hash_buckets > 0 ? (uint64_t) job->hash_buckets
+                                     : JOBVARS_ANY_KEY;
     return s_is_bench(job) ? (uint64_t) job->bench_sparse_rows : 0;
 }
 
 size_t jobvars_sparse_width(const struct job *job)
 {
-    return (size_t) job->bench_sparse_width;
+    return s_is_sparse_lr(job) ? 1 : (size_t) job->sparse_width;
 }
 
 /* splitmix64's finaliser: a bijection that mixes every input bit. */
@@ -85,6 +97,11 @@ void jobvars_init_shard(const struct job *job, const placement_t *pl, int shard,
                          sh->slices[i].len);
         return;
     }
+    if (s_is_sparse_lr(job)) {
+        if (sh->nslices > 0)
+            values[0] = 0.0f; /* the bias */
+        return;
+    }
     model_t *m =
         model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, NULL);
     if (m == NULL)
@@ -99,6 +116,11 @@ void jobvars_init_shard(const struct job *job, const placement_t *pl, int shard,
 void jobvars_init_row(const struct job *job, uint64_t key, float *row)
 {
     size_t width = jobvars_sparse_width(job);
+    /* Logistic regression starts at zero weights, as its users expect. */
+    if (s_is_sparse_lr(job)) {
+        memset(row, 0, width * sizeof(float));
+        return;
+    }
     s_init_range(s_stream((uint64_t) job->seed, JOBVARS_SPARSE_VAR),
                  key * width, row, width);
 }

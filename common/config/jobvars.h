@@ -1,10 +1,12 @@
 /*
  * The variables of a job as every role sees them: the dense variables'
  * sizes and their placement over the ps, the sparse table's shape, and
- * initial values from the job's seed. The training models (softmax, mlp)
- * take their variables from model.h; model "bench" has one dense variable
- * of bench.dense_floats floats and, when bench.sparse_rows > 0, a sparse
- * table of bench.sparse_rows x bench.sparse_width split by row key.
+ * initial values from the job's seed. The dense models (softmax, mlp)
+ * take their variables from model.h; sparse_lr has one dense variable (its
+ * bias) and a sparse table of 1-wide rows keyed by feature id (zero
+ * initially); model "bench" has one dense variable of bench.dense_floats
+ * floats and, when bench.sparse_rows > 0, a sparse table of
+ * bench.sparse_rows x sparse.width split by row key.
  */
 #ifndef JOBVARS_H
 #define JOBVARS_H
@@ -26,7 +28,13 @@
  */
 placement_t *jobvars_placement(const struct job *job, int nps, char *err);
 
-/* Rows and width of the sparse table; rows is 0 when there is none. */
+/* The sparse table's rows when any 64-bit key may name one. */
+#define JOBVARS_ANY_KEY UINT64_MAX
+
+/*
+ * Rows and width of the sparse table; rows is 0 when there is none, and
+ * keys are below rows.
+ */
 uint64_t jobvars_sparse_rows(const struct job *job);
 size_t jobvars_sparse_width(const struct job *job);
 

@@ -729,7 +729,7 @@ static void s_sum_rows(const uint64_t *keys, size_t n, const float *grad,
 static void s_reply_rows(struct rig *r, int s, const uint64_t *keys, size_t n,
                          uint64_t offset, int salt)
 {
-    size_t w = (size_t) r->job->bench_sparse_width;
+    size_t w = (size_t) r->job->sparse_width;
     int f16 = r->job->wire_f16;
     float *rows = psc_xmalloc((n * w + 1) * sizeof(float));
     uint16_t *half = psc_xmalloc((n * w + 1) * 2);
@@ -800,7 +800,7 @@ static void test_sparse(struct rig *r)
     float sum[3 * W];
     uint64_t version[MAX_PS];
     CHECK_EQ(r->nps, 3);
-    CHECK_EQ(r->job->bench_sparse_width, W);
+    CHECK_EQ(r->job->sparse_width, W);
     for (size_t i = 0; i < N * W; i++)
         grad[i] = s_val(i, 1);
     for (int s = 0; s < r->nps; s++)
@@ -946,7 +946,7 @@ static void test_sparse_pieces(struct rig *r)
     float *rows = psc_xmalloc((size_t) PER_SHARD * W * sizeof(float));
     CHECK_EQ(r->nps, 2);
     CHECK(r->job->wire_f16);
-    CHECK_EQ(r->job->bench_sparse_width, W);
+    CHECK_EQ(r->job->sparse_width, W);
     /* Every key once in a scattered order, then 200 of them again. */
     for (size_t i = 0; i < KEYS; i++)
         keys[i] = i * 1237 % KEYS;
@@ -1155,10 +1155,10 @@ int main(void)
     static const size_t one[] = {300};
     static const size_t sliced16[] = {393216, 10, 7};
     static const size_t whole32[] = {10, (size_t) 2 << 20, 7};
-    static const char *const width4[] = {"bench.sparse_width=4"};
+    static const char *const width4[] = {"sparse.width=4"};
     static const char *const f16[] = {"wire_dtype=f16"};
     static const char *const sparse16[] = {"wire_dtype=f16",
-                                           "bench.sparse_width=256"};
+                                           "sparse.width=256"};
     static const char *const async16[] = {"mode=async", "wire_dtype=f16"};
     static const char *const async32[] = {"mode=async"};
     struct logs logs;
