@@ -466,12 +466,15 @@ static void s_list_vars(self_t *self)
 {
     const struct job *job = self->b->job;
     if (self->model == NULL) {
+        int lr = strcmp(job->model, "sparse_lr") == 0;
+        size_t size = lr ? 1 : (size_t) job->bench_dense_floats;
         self->nvars = 1;
         self->vars = psc_xcalloc(1, sizeof *self->vars);
-        snprintf(self->vars[0].name, CKPT_NAME_LEN, "bench/dense");
-        self->vars[0].rows = (int) job->bench_dense_floats;
+        snprintf(self->vars[0].name, CKPT_NAME_LEN, "%s",
+                 lr ? "bias" : "bench/dense");
+        self->vars[0].rows = (int) size;
         self->vars[0].cols = 1;
-        self->vars[0].size = (size_t) job->bench_dense_floats;
+        self->vars[0].size = size;
         return;
     }
     self->nvars = model_num_vars(self->model);
@@ -561,16 +564,25 @@ static int s_initialise(self_t *self)
         s_stop(self, PSC_EXIT_CONFIG);
         return PSC_ECONFIG;
     }
-    if (strcmp(job->model, "bench") != 0)
+    int sparse = jobvars_sparse_rows(job) > 0;
+    if (strcmp(job->model, "bench") != 0 && !sparse)
         self->model =
             model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, err);
     s_list_vars(self);
     s_make_run_id(self);
-    self->ckpt =
-        chief_ckpt_new(job, self->run_id, self->vars, self->nvars,
-                       self->placement, self->count[R_WORKER], self->router);
+    /* A checkpoint holds the dense shards only: resuming a sparse model
+     * from one would start its table afresh under a trained bias. */
+    if (sparse && strcmp(job->model, "bench") != 0)
+        psc_log_info("no checkpoints or exports: model %s's sparse table "
+                     "is not saved yet",
+                     job->model);
+    else
+        self->ckpt = chief_ckpt_new(job, self->run_id, self->vars, self->nvars,
+                                    self->placement, self->count[R_WORKER],
+                                    self->router);
     char dir[4096];
-    int rc = s_pick_restore(self, dir, sizeof dir);
+    int rc = self->ckpt != NULL ? s_pick_restore(self, dir, sizeof dir)
+                                : PSC_ENOTFOUND;
     if (rc != 0 && rc != PSC_ENOTFOUND)
         return rc;
     int restoring = rc == 0;
@@ -694,7 +706,8 @@ static int s_train(self_t *self)
         /* The curve starts at the first step, however fast or slow the job
          * runs: no record before it (it would show a loss of 0). */
         uint64_t step = chief_metrics_step(self->metrics);
-        chief_ckpt_tick(self->ckpt, step, job->mode == JOB_SYNC);
+        if (self->ckpt != NULL)
+            chief_ckpt_tick(self->ckpt, step, job->mode == JOB_SYNC);
         if (job->export_every_checkpoint)
             s_export_new_checkpoint(self);
         int first = !logged && step > self->start_step;

@@ -1,5 +1,8 @@
 #include "eval_core.h"
 
+#include "binmetrics.h"
+#include "sparse_lr.h"
+
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_fs.h"
@@ -29,11 +32,31 @@ static int s_open_output(struct eval_core *e, char *err)
     return 0;
 }
 
+/* The sparse test set, and the best any model can score on it. */
+static int s_open_sparse(struct eval_core *e, char *err)
+{
+    if (sparse_data_load(e->job, 1, &e->sdata, err) != 0)
+        return PSC_ECONFIG;
+    size_t n = e->sdata.set.n, nnz = e->sdata.set.nnz;
+    e->rows = psc_xmalloc((nnz > 0 ? nnz : 1) * sizeof *e->rows);
+    e->probs = psc_xmalloc(n * sizeof *e->probs);
+    e->params = psc_xaligned(sizeof(float));
+    if (e->sdata.has_bayes)
+        psc_log_info("%zu test examples; the Bayes-optimal AUC is %.4f and "
+                     "logloss %.4f",
+                     n, e->sdata.bayes_auc, e->sdata.bayes_logloss);
+    return s_open_output(e, err);
+}
+
 int eval_core_open(struct eval_core *e, const struct job *job, char *err)
 {
     memset(e, 0, sizeof *e);
     e->job = job;
     e->start = psc_now();
+    e->auc = -1;
+    e->sparse = strcmp(job->model, "sparse_lr") == 0;
+    if (e->sparse)
+        return s_open_sparse(e, err);
     if (dataset_load(job, 1, &e->data, err) != 0)
         return PSC_ECONFIG;
     e->images = dataset_scaled(&e->data);
@@ -51,6 +74,9 @@ void eval_core_release(struct eval_core *e)
         fclose(e->out);
     model_destroy(&e->model);
     dataset_release(&e->data);
+    sparse_data_release(&e->sdata);
+    free(e->rows);
+    free(e->probs);
     free(e->images);
     free(e->params);
     memset(e, 0, sizeof *e);
@@ -69,7 +95,7 @@ void eval_core_mark_run(struct eval_core *e, const char *run_id,
 }
 
 void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
-                           double accuracy)
+                           double accuracy, double auc)
 {
     /* Rounded as before (wall_s to ms, the rest to 6 places); a NaN loss
      * of a diverged model is written as null and "loss_finite": false. */
@@ -77,6 +103,8 @@ void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
     psc_json_set_real(rec, "wall_s", round(wall_s * 1e3) / 1e3);
     psc_json_set_real(rec, "loss", round(loss * 1e6) / 1e6);
     psc_json_set_real(rec, "accuracy", round(accuracy * 1e6) / 1e6);
+    if (auc >= 0)
+        psc_json_set_real(rec, "auc", round(auc * 1e6) / 1e6);
     /* ", " and ": " as the record always had (deploy/demo.sh reads it). */
     json_dumpf(rec, out, JSON_REAL_PRECISION(10));
     fputc('\n', out);
@@ -84,14 +112,37 @@ void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
     json_decref(rec);
 }
 
+/* A binary model: logloss, AUC (0.5 when the labels hold one class) and
+ * accuracy at the threshold 0.5. */
+static void s_score_sparse(struct eval_core *e)
+{
+    const struct sparse_set *s = &e->sdata.set;
+    sparse_lr_predict(s, e->rows, e->params[0], e->probs);
+    e->loss = binary_logloss(e->probs, s->labels, s->n);
+    if (binary_auc(e->probs, s->labels, s->n, &e->auc) != 0)
+        e->auc = 0.5;
+    size_t correct = 0;
+    for (size_t i = 0; i < s->n; i++)
+        correct += (e->probs[i] > 0.5f) == (s->labels[i] > 0.5f);
+    e->accuracy = (double) correct / (double) s->n;
+}
+
 void eval_core_score(struct eval_core *e, uint64_t step)
 {
-    int correct = 0;
-    e->loss = model_evaluate(e->model, e->params, e->images, e->data.labels,
-                             e->data.count, &correct);
-    e->accuracy = (double) correct / e->data.count;
+    if (e->sparse) {
+        s_score_sparse(e);
+    } else {
+        int correct = 0;
+        e->loss = model_evaluate(e->model, e->params, e->images, e->data.labels,
+                                 e->data.count, &correct);
+        e->accuracy = (double) correct / e->data.count;
+    }
     eval_core_write_score(e->out, step, psc_now() - e->start, e->loss,
-                          e->accuracy);
-    psc_log_info("step %llu: test accuracy %.4f, loss %.4f",
-                 (unsigned long long) step, e->accuracy, e->loss);
+                          e->accuracy, e->auc);
+    if (e->sparse)
+        psc_log_info("step %llu: test AUC %.4f, logloss %.4f, accuracy %.4f",
+                     (unsigned long long) step, e->auc, e->loss, e->accuracy);
+    else
+        psc_log_info("step %llu: test accuracy %.4f, loss %.4f",
+                     (unsigned long long) step, e->accuracy, e->loss);
 }

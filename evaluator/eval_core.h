@@ -8,12 +8,18 @@
 #include "dataset.h"
 #include "job.h"
 #include "model.h"
+#include "sparse_data.h"
 
 #include <stdint.h>
 #include <stdio.h>
 
 struct eval_core {
     const struct job *job;
+    int sparse; /* model sparse_lr: sdata, rows and probs, not data */
+    struct sparse_data sdata;
+    float *rows;  /* the weight of each feature of the test set */
+    float *probs; /* each test example's probability */
+    double auc;   /* of the last evaluation, sparse only */
     struct dataset data;
     float *images; /* the test set scaled once: it is read whole each time */
     model_t *model;
@@ -35,12 +41,16 @@ void eval_core_mark_run(struct eval_core *e, const char *run_id,
 
 /*
  * Writes one eval.jsonl record {"step", "wall_s", "loss", "accuracy"} to
- * out; a non-finite number as null plus "<key>_finite": false.
+ * out, with "auc" when auc >= 0 (binary models); a non-finite number as
+ * null plus "<key>_finite": false.
  */
 void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
-                           double accuracy);
+                           double accuracy, double auc);
 
-/* Evaluates e->params on the whole test set and records it for step. */
+/*
+ * Evaluates e->params (and for a sparse model e->rows, the test set's
+ * weights) on the whole test set and records it for step.
+ */
 void eval_core_score(struct eval_core *e, uint64_t step);
 
 #endif

@@ -10,6 +10,7 @@
 #include "dataset.h"
 #include "eval_core.h"
 #include "eval_sidecar.h"
+#include "jobvars.h"
 #include "model.h"
 #include "placement.h"
 #include "psc_alloc.h"
@@ -40,8 +41,9 @@ static int s_setup(self_t *self, char *err)
     if (rc != 0)
         return rc;
     self->placement =
-        placement_for_model(self->e.model, tfc_count(self->b->tfc, TFC_PS),
-                            self->b->job->slice_min_bytes);
+        jobvars_placement(self->b->job, tfc_count(self->b->tfc, TFC_PS), err);
+    if (self->placement == NULL)
+        return PSC_ECONFIG;
     self->ctl = ctl_new(self->b, err);
     if (self->ctl == NULL)
         return PSC_ENET;
@@ -62,6 +64,13 @@ static int s_evaluate(self_t *self, int *type, char *err)
     int rc = psclient_pull(self->ps, 0);
     if (rc == 0)
         rc = psclient_wait(self->ps, self->e.params, self->ctl, type, 0, err);
+    /* A sparse model's weights: the rows of every test feature. */
+    const struct sparse_set *s = &self->e.sdata.set;
+    if (rc == 0 && self->e.sparse) {
+        rc = psclient_sparse_pull(self->ps, s->keys, s->nnz, self->e.rows);
+        if (rc == 0)
+            rc = psclient_wait(self->ps, NULL, self->ctl, type, 0, err);
+    }
     if (rc != 0)
         return rc;
     eval_core_score(&self->e, psclient_version(self->ps, 0));
@@ -77,8 +86,11 @@ static int s_final(self_t *self, char *err)
 {
     int type = 0;
     int rc = s_evaluate(self, &type, err);
+    /* Interrupted by the chief: evaluated afresh (the older request's
+     * replies are dropped as they come), so the accuracy reported is
+     * this evaluation's. */
     while (rc == PSCLIENT_WAIT_CTL && type != PSC__MSG_TYPE__STOP)
-        rc = psclient_wait(self->ps, self->e.params, self->ctl, &type, 0, err);
+        rc = s_evaluate(self, &type, err);
     if (rc == PSCLIENT_WAIT_CTL)
         return psc_seterr(err, PSC_EINTR,
                           "the chief said stop before the final evaluation");

@@ -2,6 +2,8 @@
  * Worker training loop.
  */
 #include "worker.h"
+#include "worker_self.h"
+#include "worker_sparse.h"
 
 #include "ctl.h"
 #include "dataset.h"
@@ -20,29 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct self {
-    const struct boot *b;
-    int index;
-    int nworkers;
-    struct dataset data;
-    struct example_order order;
-    struct straggler straggler;
-    model_t *model;
-    placement_t *placement;
-    float *params;       /* room for the values when not read in place */
-    const float *values; /* the newest values (psclient_values()) */
-    wire_buf_t *grad;
-    float *x;
-    uint8_t *y;
-    ctl_t *ctl;
-    psclient_t *ps;
-    void *probe; /* bound on this task's port; see s_bind_port() */
-    uint64_t steps;
-    int batch_ready;  /* x and y hold the next batch already, */
-    double batch_s;   /* drawn in this many seconds */
-    double compute_s; /* totals over the steps, for the last log line */
-    double wait_s;
-} self_t;
 
 static void s_next_batch(self_t *self, int batch)
 {
@@ -54,9 +33,19 @@ static void s_next_batch(self_t *self, int batch)
     }
 }
 
+long worker_examples(const self_t *self)
+{
+    return self->sparse ? (long) self->sdata.set.n : self->data.count;
+}
+
 static int s_setup(self_t *self, char *err)
 {
     const struct job *job = self->b->job;
+    straggler_parse(&self->straggler, job_straggler(job, self->index),
+                    (uint64_t) job->seed, 0x57a6 + (uint64_t) self->index,
+                    NULL);
+    if (self->sparse)
+        return worker_sparse_setup(self, err);
     int rc = dataset_load(job, 0, &self->data, err);
     if (rc != 0)
         return PSC_ECONFIG;
@@ -64,9 +53,6 @@ static int s_setup(self_t *self, char *err)
                             self->nworkers, err);
     if (rc != 0)
         return rc;
-    straggler_parse(&self->straggler, job_straggler(job, self->index),
-                    (uint64_t) job->seed, 0x57a6 + (uint64_t) self->index,
-                    NULL);
     int batch = (int) job->batch_size;
     self->model = model_new(job->model, job->hidden, job->nhidden,
                             self->data.dim, 10, batch, err);
@@ -82,7 +68,7 @@ static int s_setup(self_t *self, char *err)
     return 0;
 }
 
-static void s_report(self_t *self, float loss, double compute_s, double wait_s)
+void worker_report(self_t *self, float loss, double compute_s, double wait_s)
 {
     Psc__Report r = PSC__REPORT__INIT;
     r.loss = loss;
@@ -103,13 +89,12 @@ static void s_report(self_t *self, float loss, double compute_s, double wait_s)
  * code on failure (err says why).
  */
 
-/* Waits for the ps replies, and takes the values when they are in. */
-static int s_wait(self_t *self, char *err)
+int worker_wait(self_t *self, int take_values, char *err)
 {
     for (;;) {
         int type = 0;
         int rc = psclient_wait(self->ps, NULL, self->ctl, &type, 0, err);
-        if (rc == 0)
+        if (rc == 0 && take_values)
             self->values = psclient_values(self->ps, self->params);
         if (rc != PSCLIENT_WAIT_CTL)
             return rc;
@@ -118,9 +103,7 @@ static int s_wait(self_t *self, char *err)
     }
 }
 
-/* Sleeps an injected straggler delay, still answering the chief; 0 when the
- * delay is over. */
-static int s_straggle(self_t *self, double delay_s, char *err)
+int worker_straggle(self_t *self, double delay_s, char *err)
 {
     double until = psc_now() + delay_s;
     for (;;) {
@@ -143,7 +126,7 @@ static int s_step(self_t *self, char *err)
     double compute = psc_now() - t0 + (self->batch_ready ? self->batch_s : 0);
     double delay = straggler_delay(&self->straggler, compute);
     if (delay > 0) {
-        int rc = s_straggle(self, delay, err);
+        int rc = worker_straggle(self, delay, err);
         if (rc != 0)
             return rc;
     }
@@ -158,7 +141,7 @@ static int s_step(self_t *self, char *err)
     self->batch_ready = 1;
     double t1 = psc_now();
     self->batch_s = t1 - ta;
-    rc = s_wait(self, err);
+    rc = worker_wait(self, 1, err);
     if (rc == 0 && self->steps == 0)
         psc_log_info("first step done, at version %llu",
                      (unsigned long long) psclient_version(self->ps, 0));
@@ -169,7 +152,7 @@ static int s_step(self_t *self, char *err)
     self->compute_s += compute;
     self->wait_s += wait;
     if (rc == 0 || rc == PSC__MSG_TYPE__STOP)
-        s_report(self, loss, compute, wait);
+        worker_report(self, loss, compute, wait);
     return rc;
 }
 
@@ -223,13 +206,13 @@ static int s_train(self_t *self, char *err)
                          : 0;
     rc = psclient_pull(self->ps, first);
     if (rc == 0)
-        rc = s_wait(self, err);
+        rc = worker_wait(self, 1, err);
     /* Sync: no step past the last one, so a run ends at the same version
      * (and values) however it was interrupted and resumed. */
     uint64_t last =
-        (uint64_t) job_total_steps(job, self->data.count, self->nworkers);
+        (uint64_t) job_total_steps(job, worker_examples(self), self->nworkers);
     while (rc == 0 && psclient_version(self->ps, 0) < last)
-        rc = s_step(self, err);
+        rc = self->sparse ? worker_sparse_step(self, err) : s_step(self, err);
     if (rc == 0)
         rc = s_wait_stop(self, err);
     return rc;
@@ -260,7 +243,7 @@ static int s_register(self_t *self, char *err)
     self->ctl = ctl_new(self->b, err);
     if (self->ctl == NULL)
         return PSC_ENET;
-    ctl_set_examples(self->ctl, (uint64_t) self->data.count);
+    ctl_set_examples(self->ctl, (uint64_t) worker_examples(self));
     return ctl_register(self->ctl, NULL, NULL, err);
 }
 
@@ -282,6 +265,7 @@ static void s_release(self_t *self)
     model_destroy(&self->model);
     placement_destroy(&self->placement);
     dataset_release(&self->data);
+    worker_sparse_release(self);
     example_order_release(&self->order);
     free(self->params);
     free(self->x);
@@ -311,6 +295,7 @@ int worker_run(const struct boot *b)
     self.b = b;
     self.index = tfc_task_index(b->tfc);
     self.nworkers = tfc_count(b->tfc, TFC_WORKER);
+    self.sparse = strcmp(b->job->model, "sparse_lr") == 0;
     int rc = s_setup(&self, err);
     if (rc == 0)
         rc = s_bind_port(&self, err);

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int s_resolve(const struct job *job, enum job_data_file f, char **path,
-                     char *err)
+int dataset_resolve(const struct job *job, enum job_data_file f, char **path,
+                    char *err)
 {
     char location[2 * JOB_STR];
     char cache[JOB_STR + 16];
@@ -34,9 +34,9 @@ int dataset_load(const struct job *job, int test, struct dataset *d, char *err)
     char *lpath = NULL;
     int nlabels = 0;
     memset(d, 0, sizeof *d);
-    int rc = s_resolve(job, fi, &ipath, err);
+    int rc = dataset_resolve(job, fi, &ipath, err);
     if (rc == 0)
-        rc = s_resolve(job, fl, &lpath, err);
+        rc = dataset_resolve(job, fl, &lpath, err);
     if (rc == 0)
         rc = idx_load_images(ipath, &d->pixels, &d->count, &d->dim, err);
     if (rc == 0)

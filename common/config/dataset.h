@@ -29,6 +29,14 @@ struct dataset {
 int dataset_load(const struct job *job, int test, struct dataset *d, char *err);
 void dataset_release(struct dataset *d);
 
+/*
+ * The local path of data file f: the path itself, or a URL's download in
+ * the cache (data.cache_dir, or MODEL_DIR/cache) once its SHA-256 matched.
+ * 0 with *path the caller's to free(), or PSC_E* with one line in err.
+ */
+int dataset_resolve(const struct job *job, enum job_data_file f, char **path,
+                    char *err);
+
 /* Example ex's pixels scaled to [0, 1] (pixel / 255): dim floats into x. */
 void dataset_scaled_row(const struct dataset *d, int ex, float *x);
 

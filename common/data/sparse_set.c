@@ -47,6 +47,21 @@ void sparse_set_push(struct sparse_set *s, float label, const uint64_t *keys,
     s->starts[++s->n] = s->nnz;
 }
 
+void sparse_set_push_from(struct sparse_set *s, const struct sparse_set *src,
+                          size_t ex)
+{
+    size_t first = src->starts[ex];
+    sparse_set_push(s, src->labels[ex], src->keys + first, src->values + first,
+                    src->starts[ex + 1] - first);
+}
+
+void sparse_set_clear(struct sparse_set *s)
+{
+    s->n = 0;
+    s->nnz = 0;
+    s->starts[0] = 0;
+}
+
 void sparse_set_release(struct sparse_set *s)
 {
     free(s->labels);

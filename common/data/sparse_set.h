@@ -29,6 +29,13 @@ void sparse_set_init(struct sparse_set *s, int classes);
 void sparse_set_push(struct sparse_set *s, float label, const uint64_t *keys,
                      const float *values, size_t count);
 
+/* Appends example ex of src to s (a worker's batch is a set too). */
+void sparse_set_push_from(struct sparse_set *s, const struct sparse_set *src,
+                          size_t ex);
+
+/* Empties the set, keeping its room for the next examples. */
+void sparse_set_clear(struct sparse_set *s);
+
 void sparse_set_release(struct sparse_set *s);
 
 #endif

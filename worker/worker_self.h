@@ -1,0 +1,73 @@
+/*
+ * A worker's state, shared by the training loops of the dense models
+ * (worker.c) and of the sparse ones (worker_sparse.c).
+ */
+#ifndef WORKER_SELF_H
+#define WORKER_SELF_H
+
+#include "boot.h"
+#include "ctl.h"
+#include "dataset.h"
+#include "example_order.h"
+#include "model.h"
+#include "placement.h"
+#include "psclient.h"
+#include "sparse_data.h"
+#include "straggler.h"
+#include "wire.h"
+
+#include <stdint.h>
+
+typedef struct self {
+    const struct boot *b;
+    int index;
+    int nworkers;
+    int sparse; /* model sparse_lr: the loop of worker_sparse.c */
+    struct dataset data;
+    struct sparse_data sdata;
+    struct sparse_set batch; /* sparse: the step's examples */
+    float *rows;             /* sparse: a weight per feature of the batch */
+    float *row_grad;         /* and its gradient */
+    size_t rows_cap;
+    struct example_order order;
+    struct straggler straggler;
+    model_t *model;
+    placement_t *placement;
+    float *params;       /* room for the values when not read in place */
+    const float *values; /* the newest values (psclient_values()) */
+    wire_buf_t *grad;
+    float *x;
+    uint8_t *y;
+    ctl_t *ctl;
+    psclient_t *ps;
+    void *probe; /* bound on this task's port; see s_bind_port() */
+    uint64_t steps;
+    int batch_ready;  /* the next batch is drawn already, */
+    double batch_s;   /* in this many seconds */
+    double compute_s; /* totals over the steps, for the last log line */
+    double wait_s;
+} self_t;
+
+/*
+ * The training loop's functions return 0 to go on, PSC__MSG_TYPE__STOP
+ * (positive: the chief's order itself, as ctl_wait() returns it) when the
+ * chief said stop, which ends the job without error, or a negative PSC_E*
+ * code on failure (err says why).
+ */
+
+/* Waits for the ps replies; with take_values set, takes the dense values
+ * when they are in. */
+int worker_wait(self_t *self, int take_values, char *err);
+
+/* Sleeps an injected straggler delay, still answering the chief; 0 when
+ * the delay is over. */
+int worker_straggle(self_t *self, double delay_s, char *err);
+
+/* Tells the chief of a step: its loss, and where its time went. */
+void worker_report(self_t *self, float loss, double compute_s, double wait_s);
+
+/* Training examples of this worker's data set (all workers', not its
+ * share). */
+long worker_examples(const self_t *self);
+
+#endif

@@ -1,0 +1,132 @@
+/*
+ * The sparse step takes three round trips (rows, row gradients, bias)
+ * where a dense one takes one: the ps client holds one request at a time.
+ */
+#include "worker_sparse.h"
+
+#include "jobvars.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_log.h"
+#include "psc_time.h"
+#include "sparse_lr.h"
+
+#include <stdlib.h>
+
+int worker_sparse_setup(self_t *self, char *err)
+{
+    const struct job *job = self->b->job;
+    int rc = sparse_data_load(job, 0, &self->sdata, err);
+    if (rc != 0)
+        return PSC_ECONFIG;
+    if (self->sdata.set.n > INT32_MAX)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "%zu training examples: a worker takes at most "
+                          "%d (set data.train_limit)",
+                          self->sdata.set.n, INT32_MAX);
+    rc = example_order_init(&self->order, job, (int) self->sdata.set.n,
+                            self->index, self->nworkers, err);
+    if (rc != 0)
+        return rc;
+    self->placement =
+        jobvars_placement(job, tfc_count(self->b->tfc, TFC_PS), err);
+    if (self->placement == NULL)
+        return PSC_ECONFIG;
+    sparse_set_init(&self->batch, 2);
+    self->params = psc_xaligned(sizeof(float));
+    self->grad = wire_buf_new(sizeof(float));
+    return 0;
+}
+
+void worker_sparse_release(self_t *self)
+{
+    if (self->batch.starts != NULL)
+        sparse_set_release(&self->batch);
+    sparse_data_release(&self->sdata);
+    free(self->rows);
+    free(self->row_grad);
+    self->rows = NULL;
+    self->row_grad = NULL;
+}
+
+/* The next batch, and room for its features' rows. */
+static void s_draw(self_t *self)
+{
+    int batch = (int) self->b->job->batch_size;
+    sparse_set_clear(&self->batch);
+    for (int i = 0; i < batch; i++)
+        sparse_set_push_from(&self->batch, &self->sdata.set,
+                             (size_t) example_order_next(&self->order));
+    size_t nnz = self->batch.nnz > 0 ? self->batch.nnz : 1;
+    if (nnz > self->rows_cap) {
+        self->rows_cap = nnz * 2;
+        free(self->rows);
+        free(self->row_grad);
+        self->rows = psc_xmalloc(self->rows_cap * sizeof(float));
+        self->row_grad = psc_xmalloc(self->rows_cap * sizeof(float));
+    }
+}
+
+/* The batch's rows from their shards. */
+static int s_pull_rows(self_t *self, char *err)
+{
+    int rc = psclient_sparse_pull(self->ps, self->batch.keys, self->batch.nnz,
+                                  self->rows);
+    if (rc != 0)
+        return psc_seterr(err, rc, "cannot ask for the batch's rows");
+    return worker_wait(self, 0, err);
+}
+
+/* The row gradients (acknowledged), then the bias's (the new values). */
+static int s_push(self_t *self, char *err)
+{
+    int rc = psclient_sparse_push(self->ps, self->batch.keys, self->batch.nnz,
+                                  self->row_grad, NULL);
+    if (rc != 0)
+        return psc_seterr(err, rc, "cannot send the rows' gradient");
+    rc = worker_wait(self, 0, err);
+    if (rc != 0)
+        return rc;
+    rc = psclient_push(self->ps, self->grad);
+    if (rc != 0)
+        return psc_seterr(err, rc, "cannot send the gradient");
+    return 0;
+}
+
+int worker_sparse_step(self_t *self, char *err)
+{
+    /* The values are borrowed until the next request: the rows' pull. */
+    float bias = self->values[0];
+    double t0 = psc_now();
+    if (!self->batch_ready)
+        s_draw(self);
+    int rc = s_pull_rows(self, err);
+    if (rc != 0)
+        return rc;
+    double t1 = psc_now();
+    float *bias_grad = wire_buf_data(self->grad);
+    float loss = sparse_lr_loss_grad(&self->batch, self->rows, bias,
+                                     self->row_grad, bias_grad);
+    double compute = psc_now() - t1 + (self->batch_ready ? self->batch_s : 0);
+    double delay = straggler_delay(&self->straggler, compute);
+    if (delay > 0 && (rc = worker_straggle(self, delay, err)) != 0)
+        return rc;
+    rc = s_push(self, err);
+    if (rc != 0)
+        return rc;
+    /* As a dense step does: the next batch is drawn while the bias's
+     * gradient is on the wire. The batch's keys were sent already. */
+    double ta = psc_now();
+    s_draw(self);
+    self->batch_ready = 1;
+    self->batch_s = psc_now() - ta;
+    double tw = psc_now();
+    rc = worker_wait(self, 1, err);
+    self->steps += rc == 0;
+    double wait = (t1 - t0) + (psc_now() - tw);
+    self->compute_s += compute;
+    self->wait_s += wait;
+    if (rc == 0 || rc == PSC__MSG_TYPE__STOP)
+        worker_report(self, loss, compute, wait);
+    return rc;
+}
