@@ -13,6 +13,7 @@
 #include "ps_save.h"
 #include "ps_shard.h"
 #include "ps_sparse.h"
+#include "ps_sparse_sync.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
@@ -75,7 +76,8 @@ typedef struct self {
     ctl_t *ctl;
     placement_t *placement;
     ps_shard_t *shard;
-    ps_sparse_t *sparse; /* NULL when the job has no sparse table */
+    ps_sparse_t *sparse;           /* NULL when the job has no sparse table */
+    ps_sparse_sync_t *sparse_sync; /* sync mode's step of the table */
     ps_guard_t *guard;
     uint64_t refused_pulls; /* beyond reach, or over a PARK_* bound */
     pool_t *pool;           /* threads that share large updates */
@@ -145,6 +147,9 @@ static self_t *s_self_new(struct boot *b, char *err)
     self->shard = ps_shard_new(b->job, self->placement, self->index,
                                self->nworkers, self->pool);
     self->sparse = ps_sparse_new(b->job, self->index, nps, self->pool);
+    if (self->sparse != NULL && b->job->mode == JOB_SYNC)
+        self->sparse_sync = ps_sparse_sync_new(
+            self->sparse, self->nworkers, (int) b->job->replicas_to_aggregate);
     self->save = ps_save_new();
     self->guard = ps_guard_new(self->nworkers, b->job->max_grad_norm);
     self->router = net_socket(b->zctx, ZMQ_ROUTER, NULL);
@@ -167,6 +172,7 @@ static void s_self_destroy(self_t **p)
     ps_save_destroy(&self->save);
     ps_guard_destroy(&self->guard);
     ps_shard_destroy(&self->shard);
+    ps_sparse_sync_destroy(&self->sparse_sync);
     ps_sparse_destroy(&self->sparse);
     pool_destroy(&self->pool);
     placement_destroy(&self->placement);
@@ -374,6 +380,14 @@ static int s_read_arrays(const self_t *self, ckpt_reader_t *r, float **arrays,
     return 0;
 }
 
+/* The table from the seed, and sync mode's step with it. */
+static void s_init_sparse(self_t *self)
+{
+    ps_sparse_init(self->sparse);
+    if (self->sparse_sync != NULL)
+        ps_sparse_sync_reset(self->sparse_sync);
+}
+
 /*
  * The shard's values, slots and version from the checkpoint folder dir,
  * whatever number of ps saved it. Sparse rows start from the seed.
@@ -400,7 +414,7 @@ static int s_restore(self_t *self, const char *dir, char *err)
     if (rc == 0) {
         ps_shard_restore_done(self->shard, ckpt_reader_version(r));
         if (self->sparse != NULL)
-            ps_sparse_init(self->sparse);
+            s_init_sparse(self);
         psc_log_info("restored %zu parameters at version %llu from %s", size,
                      (unsigned long long) ckpt_reader_version(r), dir);
     }
@@ -435,7 +449,7 @@ static void s_on_init(self_t *self, const wire_msg_t *msg)
                 ps_shard_init_slice(self->shard, i, slices[i]);
         }
         if (self->sparse != NULL)
-            ps_sparse_init(self->sparse);
+            s_init_sparse(self);
         ps_shard_init_done(self->shard);
         psc_log_info("initialised %zu parameters in %d slices%s",
                      ps_shard_layout(self->shard)->size,
@@ -750,9 +764,37 @@ static void s_send_rows(self_t *self, const wire_msg_t *req, wire_buf_t *buf,
     wire_send(self->router, req->peer, req->peer_len, &h, &f, 1);
 }
 
+/* A worker's part of a sync step (ps_sparse_sync.h), acknowledged. */
+static void s_sparse_step(self_t *self, const wire_msg_t *msg,
+                          const uint64_t *keys, size_t n, const void *rows,
+                          int f16)
+{
+    size_t count = n * ps_sparse_width(self->sparse);
+    if (f16) {
+        if (count > self->row_cap || self->row_space == NULL) {
+            free(self->row_space);
+            self->row_cap = count;
+            self->row_space = psc_xaligned((count + 1) * sizeof(float));
+        }
+        f16_to_f32(self->row_space, rows, count);
+        rows = self->row_space;
+    }
+    const char *why = NULL;
+    int last = (msg->hdr->flags & WIRE_MORE) == 0;
+    if (ps_sparse_sync_add(self->sparse_sync,
+                           s_worker_index(self, msg->hdr->task), msg->hdr->step,
+                           keys, n, rows, last,
+                           &why) == PS_SPARSE_SYNC_REFUSED) {
+        s_reply_error(self, msg, why);
+        return;
+    }
+    s_ack(self, msg, ps_sparse_version(self->sparse));
+}
+
 /*
- * SPARSE_PUSH and SPARSE_PULL. Sparse rows are applied on arrival in
- * either mode (sync aggregates dense variables only) and answered at once.
+ * SPARSE_PUSH and SPARSE_PULL. Sparse rows are applied on arrival, and
+ * answered at once; in sync mode a worker's push marked WIRE_SYNC_STEP
+ * waits for the step's other gradients (s_sparse_step()).
  */
 static void s_on_sparse(self_t *self, const wire_msg_t *msg)
 {
@@ -792,6 +834,15 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
                               msg->hdr->task, rows, f16, count);
         if (why != NULL) {
             s_reply_error(self, msg, why);
+            return;
+        }
+        if ((msg->hdr->flags & WIRE_SYNC_STEP) != 0) {
+            if (self->sparse_sync == NULL)
+                s_reply_error(self, msg,
+                              "a sync step's sparse gradient in an async "
+                              "job: is the job the same on every task?");
+            else
+                s_sparse_step(self, msg, keys, n, rows, f16);
             return;
         }
         /* Each updated row goes into the reply while it is in the cache. */

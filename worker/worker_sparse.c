@@ -77,11 +77,17 @@ static int s_pull_rows(self_t *self, char *err)
     return worker_wait(self, 0, err);
 }
 
-/* The row gradients (acknowledged), then the bias's (the new values). */
-static int s_push(self_t *self, char *err)
+/* The row gradients (acknowledged), then the bias's (the new values); in
+ * sync mode the rows' are marked with step at, the version the batch's
+ * values had. */
+static int s_push(self_t *self, uint64_t at, char *err)
 {
-    int rc = psclient_sparse_push(self->ps, self->batch.keys, self->batch.nnz,
-                                  self->row_grad, NULL);
+    const float *g = self->row_grad;
+    const uint64_t *keys = self->batch.keys;
+    size_t n = self->batch.nnz;
+    int rc = self->b->job->mode == JOB_SYNC
+                 ? psclient_sparse_push_step(self->ps, keys, n, g, at)
+                 : psclient_sparse_push(self->ps, keys, n, g, NULL);
     if (rc != 0)
         return psc_seterr(err, rc, "cannot send the rows' gradient");
     rc = worker_wait(self, 0, err);
@@ -97,6 +103,7 @@ int worker_sparse_step(self_t *self, char *err)
 {
     /* The values are borrowed until the next request: the rows' pull. */
     float bias = self->values[0];
+    uint64_t at = psclient_version(self->ps, 0);
     double t0 = psc_now();
     if (!self->batch_ready)
         s_draw(self);
@@ -111,7 +118,7 @@ int worker_sparse_step(self_t *self, char *err)
     double delay = straggler_delay(&self->straggler, compute);
     if (delay > 0 && (rc = worker_straggle(self, delay, err)) != 0)
         return rc;
-    rc = s_push(self, err);
+    rc = s_push(self, at, err);
     if (rc != 0)
         return rc;
     /* As a dense step does: the next batch is drawn while the bias's

@@ -22,7 +22,10 @@
 #define WIRE_MORE         4u  /* more pieces of one push follow */
 #define WIRE_PIECE        8u  /* PUSH: a piece, at offset (shard elements) */
 #define WIRE_INIT_RESTORE 16u /* INIT without frames: from checkpoint text */
-#define WIRE_NOT_READY    32u /* ERROR: the shard holds no model (yet) */
+#define WIRE_SYNC_STEP                                                  \
+    32u                    /* SPARSE_PUSH: a worker's part of sync step \
+                              `step`, aggregated with the step's others */
+#define WIRE_NOT_READY 32u /* ERROR: the shard holds no model (yet) */
 
 /*
  * A reference-counted payload buffer. The owner holds one reference; every

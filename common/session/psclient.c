@@ -28,6 +28,7 @@ struct sparse {
     float *wide;      /* f16 wire: summed rows, and rows that came back */
     size_t wide_cap;  /* floats */
     float *out;       /* the caller's, while rows are awaited */
+    uint64_t step;    /* a sync step's push: the version it was made from */
 };
 
 struct psclient {
@@ -592,6 +593,7 @@ static int s_sparse_piece(psclient_t *c, int s, Psc__MsgType type,
     h.flags = flags;
     h.width = (uint32_t) w;
     h.offset = begin;
+    h.step = c->sp.step;
     return s_send(c, s, &h, f, push ? 2 : 1);
 }
 
@@ -606,8 +608,10 @@ static int s_sparse_send(psclient_t *c, Psc__MsgType type, uint32_t flags,
     for (int s = 0; s < c->nps; s++) {
         size_t first = keyplan_shard_first(c->sp.plan, s);
         size_t count = keyplan_shard_count(c->sp.plan, s);
-        size_t pieces =
-            count > 0 ? psclient_sparse_pieces(count, row_bytes) : 0;
+        /* A sync step's part goes to every ps, empty or not: each counts
+         * the step's gradients. */
+        size_t pieces = count > 0 ? psclient_sparse_pieces(count, row_bytes)
+                                  : (flags & WIRE_SYNC_STEP) != 0;
         for (size_t p = 0; p < pieces; p++) {
             size_t begin = first + count * p / pieces;
             size_t end = first + count * (p + 1) / pieces;
@@ -628,6 +632,18 @@ int psclient_sparse_push(psclient_t *c, const uint64_t *keys, size_t n,
     c->sp.out = rows_out;
     return s_sparse_send(c, PSC__MSG_TYPE__SPARSE_PUSH,
                          rows_out != NULL ? WIRE_WANT_PARAMS : 0, grad);
+}
+
+int psclient_sparse_push_step(psclient_t *c, const uint64_t *keys, size_t n,
+                              const float *grad, uint64_t step)
+{
+    s_begin(c, 1);
+    s_sparse_plan(c, keys, n, 1);
+    c->sp.out = NULL;
+    c->sp.step = step;
+    int rc = s_sparse_send(c, PSC__MSG_TYPE__SPARSE_PUSH, WIRE_SYNC_STEP, grad);
+    c->sp.step = 0;
+    return rc;
 }
 
 int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,

@@ -69,6 +69,15 @@ int psclient_sparse_push(psclient_t *c, const uint64_t *keys, size_t n,
                          const float *grad, float *rows_out);
 
 /*
+ * A worker's row gradients for sync step `step` (the version of the
+ * values it computed them from): every shard gets its part, empty when no
+ * key lives there, and acknowledges it once it is counted for the step
+ * (or dropped as late). Keys and grad as psclient_sparse_push().
+ */
+int psclient_sparse_push_step(psclient_t *c, const uint64_t *keys, size_t n,
+                              const float *grad, uint64_t step);
+
+/*
  * Messages a shard's part of a sparse request goes in, for rows of
  * row_bytes on the wire (keys included): pieces of at least 256 KiB, at
  * most 8, so that laying out, sending, applying and scattering overlap.
