@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Sparse models through psc-launch: sparse_lr on the synthetic set trains
+# to near its Bayes-optimal AUC in sync and async mode; sync mode gives
+# the same model on 1 and 3 ps; LIBSVM files train too, plain, gzipped and
+# downloaded, and a malformed line, a label out of range and a wrong
+# checksum each stop the job with one line naming them.
+# usage: sparse_test.sh BIN_DIR SCENARIO
+BIN=$1
+SCENARIO=$2
+. "$(dirname "$0")/lib.sh"
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+JOB=$SRC/examples/sparse_lr_synth.json
+
+# Small enough for the suite: 60,000 examples of 8 fields over 240 ids.
+SMALL=(--set synth.train_examples=60000 --set synth.test_examples=10000
+       --set synth.fields=8 --set synth.ids=240 --set epochs=3
+       --set model_dir="$WORK/model" --set eval_interval_s=1)
+
+launch() {
+    "$BIN/psc-launch" "$@" >"$WORK/launch.log" 2>&1
+    STATUS=$?
+}
+
+# field NAME: the last eval.jsonl record's NAME.
+field() {
+    tail -n 1 "$WORK/model/eval.jsonl" |
+        python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"
+}
+
+# The Bayes-optimal AUC the evaluator logged for the test set.
+bayes_auc() {
+    sed -n 's/.*the Bayes-optimal AUC is \([0-9.]*\) .*/\1/p' "$WORK/launch.log" | head -n 1
+}
+
+trains() {
+    launch --ps 2 --workers 2 --evaluator "${SMALL[@]}" --set mode="$1" "$JOB"
+    [ "$STATUS" -eq 0 ] || fail "psc-launch exited $STATUS"
+    grep -qE "all 6 processes exited 0" "$WORK/launch.log" || fail "not every process exited 0"
+    local auc best
+    auc=$(field auc)
+    best=$(bayes_auc)
+    [ -n "$best" ] || fail "the evaluator did not log the Bayes-optimal AUC"
+    python3 -c "import sys; sys.exit(0 if $auc >= $best - 0.01 else 1)" ||
+        fail "$1: AUC $auc is not within 0.01 of the Bayes-optimal $best"
+    echo "$1: test AUC $auc (Bayes-optimal $best), logloss $(field loss)"
+}
+
+# Sync mode sums each step's gradients in worker order: the final model is
+# the same, to every printed digit, on 1 and on 3 ps.
+same_model() {
+    local p rec
+    for p in 1 3; do
+        rm -rf "$WORK/model"
+        launch --ps $p --workers 2 --evaluator "${SMALL[@]}" --set mode=sync \
+            --set epochs=1 "$JOB"
+        [ "$STATUS" -eq 0 ] || fail "$p ps: psc-launch exited $STATUS"
+        rec=$(tail -n 1 "$WORK/model/eval.jsonl" |
+            python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["step"], r["loss"], r["auc"], r["accuracy"])')
+        echo "$p ps: step loss auc accuracy = $rec"
+        eval "rec_$p='$rec'"
+    done
+    # shellcheck disable=SC2154
+    [ "$rec_1" = "$rec_3" ] || fail "1 ps ($rec_1) and 3 ps ($rec_3) differ"
+}
+
+# synth_files DIR: a LIBSVM training file (gzipped) and a test file.
+synth_files() {
+    "$BIN/psc-synth" --examples 60000 --fields 8 --ids 800 --seed 3 \
+        --out "$1/train.svm" >/dev/null || fail "psc-synth failed"
+    "$BIN/psc-synth" --examples 10000 --first 60000 --fields 8 --ids 800 \
+        --seed 3 --out "$1/test.svm" >/dev/null || fail "psc-synth failed"
+    gzip -k "$1/train.svm"
+}
+
+# expect_refused WANT ARGS...: the job stops with status 2, and the log
+# has WANT on one line.
+expect_refused() {
+    local want=$1
+    shift
+    launch --ps 1 --workers 1 "${SMALL[@]}" --set data.format=libsvm "$@" "$JOB"
+    [ "$STATUS" -eq 2 ] || fail "exited $STATUS, not 2, for: $want"
+    grep -F -- "$want" "$WORK/launch.log" | head -n 1 | grep -q . ||
+        fail "no line says: $want"
+    echo "refused: $(grep -F -- "$want" "$WORK/launch.log" | head -n 1)"
+}
+
+libsvm() {
+    mkdir -p "$WORK/www"
+    synth_files "$WORK/www"
+    launch --ps 2 --workers 2 --evaluator "${SMALL[@]}" --set data.format=libsvm \
+        --set "data.train_libsvm=$WORK/www/train.svm.gz" \
+        --set "data.test_libsvm=$WORK/www/test.svm" "$JOB"
+    [ "$STATUS" -eq 0 ] || fail "psc-launch exited $STATUS"
+    local auc
+    auc=$(field auc)
+    python3 -c "import sys; sys.exit(0 if $auc >= 0.75 else 1)" ||
+        fail "LIBSVM: AUC $auc below 0.75"
+    echo "libsvm: test AUC $auc"
+
+    cp "$WORK/www/test.svm" "$WORK/bad.svm"
+    sed -i '7s/.*/1 5:1 x9:1/' "$WORK/bad.svm"
+    expect_refused "bad.svm:7" --set "data.train_libsvm=$WORK/bad.svm" \
+        --set "data.test_libsvm=$WORK/www/test.svm"
+    cp "$WORK/www/test.svm" "$WORK/label.svm"
+    sed -i '12s/^[01] /3 /' "$WORK/label.svm"
+    expect_refused "label.svm:12" --set "data.train_libsvm=$WORK/label.svm" \
+        --set "data.test_libsvm=$WORK/www/test.svm"
+
+    # A URL is downloaded into the cache and checked against its SHA-256.
+    coproc SERVER { python3 "$SRC/tests/http_server.py" "$WORK/www"; }
+    PIDS+=("$SERVER_PID")
+    read -r port <&"${SERVER[0]}"
+    local url="http://127.0.0.1:$port/train.svm.gz"
+    local sha
+    sha=$(sha256sum "$WORK/www/train.svm.gz" | cut -d' ' -f1)
+    launch --ps 1 --workers 1 "${SMALL[@]}" --set data.format=libsvm --set epochs=1 \
+        --set "data.train_libsvm=$url" --set "data.train_libsvm_sha256=$sha" \
+        --set "data.test_libsvm=$WORK/www/test.svm" --set "data.cache_dir=$WORK/cache" "$JOB"
+    [ "$STATUS" -eq 0 ] || fail "the download run exited $STATUS"
+    grep -q "downloaded" "$WORK/launch.log" || fail "no download line"
+    rm -rf "$WORK/cache"
+    expect_refused "has SHA-256" --set "data.train_libsvm=$url" \
+        --set "data.train_libsvm_sha256=$(printf '0%.0s' {1..64})" \
+        --set "data.test_libsvm=$WORK/www/test.svm" --set "data.cache_dir=$WORK/cache"
+}
+
+case $SCENARIO in
+sync) trains sync ;;
+async) trains async ;;
+same_model) same_model ;;
+libsvm) libsvm ;;
+*) fail "unknown scenario $SCENARIO" ;;
+esac
+echo "PASS: $SCENARIO"
