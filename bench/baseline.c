@@ -5,6 +5,7 @@
  * batch and optimizer on the same data, in the order a lone worker takes
  * it (example_order.h), and the test accuracy it reaches.
  */
+#include "baseline_sparse.h"
 #include "dataset.h"
 #include "example_order.h"
 #include "model.h"
@@ -267,6 +268,13 @@ int main(int argc, char **argv)
     }
     long steps = a.steps;
     struct job *job = job_new(a.job_path, a.sets, a.nsets, err);
+    if (job != NULL && strcmp(job->model, "sparse_lr") == 0) {
+        int rc = baseline_sparse(job, steps, err);
+        if (rc != 0)
+            fprintf(stderr, "psc-baseline: %s\n", err);
+        job_destroy(&job);
+        return rc == 0 ? 0 : PSC_EXIT_CONFIG;
+    }
     struct dataset d;
     struct loop l;
     memset(&l, 0, sizeof l);

@@ -1,0 +1,146 @@
+/*
+ * The same work as a sparse worker and its ps, without the sockets: the
+ * batch's keys planned once (keyplan.h, as the ps client does), the
+ * distinct rows read from the ps's own table module and spread to the
+ * features, the gradient summed per key and applied by the table; the
+ * bias updated by the job's optimizer. The order of the examples is a
+ * lone worker's.
+ */
+#include "baseline_sparse.h"
+
+#include "binmetrics.h"
+#include "example_order.h"
+#include "keyplan.h"
+#include "optim.h"
+#include "ps_sparse.h"
+#include "psc_alloc.h"
+#include "psc_err.h"
+#include "psc_time.h"
+#include "sparse_data.h"
+#include "sparse_lr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct sloop {
+    ps_sparse_t *table;
+    keyplan_t *plan;
+    struct optim_config optim;
+    float bias, bias_slot0, bias_slot1;
+    struct sparse_set batch;
+    float *rows; /* per feature of the batch */
+    float *grad;
+    float *distinct; /* per distinct key */
+    size_t cap;
+};
+
+static void s_room(struct sloop *l, size_t nnz)
+{
+    if (nnz <= l->cap)
+        return;
+    l->cap = nnz * 2;
+    free(l->rows);
+    free(l->grad);
+    free(l->distinct);
+    l->rows = psc_xmalloc(l->cap * sizeof(float));
+    l->grad = psc_xmalloc(l->cap * sizeof(float));
+    l->distinct = psc_xmalloc(l->cap * sizeof(float));
+}
+
+/* The weights of every feature of s, as the table holds them now. */
+static void s_read_rows(struct sloop *l, const struct sparse_set *s)
+{
+    s_room(l, s->nnz);
+    keyplan_build(l->plan, s->keys, s->nnz, 1);
+    ps_sparse_gather(l->table, keyplan_keys(l->plan), keyplan_count(l->plan),
+                     l->distinct, 0);
+    keyplan_scatter(l->plan, 0, l->distinct, 1, l->rows);
+}
+
+static float s_step(struct sloop *l, uint64_t step)
+{
+    s_read_rows(l, &l->batch);
+    float bias_grad = 0;
+    float loss =
+        sparse_lr_loss_grad(&l->batch, l->rows, l->bias, l->grad, &bias_grad);
+    keyplan_gather(l->plan, 0, l->grad, 1, l->distinct);
+    ps_sparse_push(l->table, keyplan_keys(l->plan), keyplan_count(l->plan),
+                   l->distinct, 0, NULL, 0, 1);
+    optim_apply(&l->optim, optim_lr(&l->optim, step), step + 1, &l->bias,
+                &l->bias_slot0, &l->bias_slot1, &bias_grad, 1.0f, 1);
+    return loss;
+}
+
+/* Test AUC, logloss and accuracy with the trained table. */
+static int s_test(const struct job *job, struct sloop *l, double *auc,
+                  double *logloss, double *accuracy, char *err)
+{
+    struct sparse_data t;
+    if (sparse_data_load(job, 1, &t, err) != 0)
+        return PSC_ECONFIG;
+    s_read_rows(l, &t.set);
+    float *p = psc_xmalloc(t.set.n * sizeof *p);
+    sparse_lr_predict(&t.set, l->rows, l->bias, p);
+    if (binary_auc(p, t.set.labels, t.set.n, auc) != 0)
+        *auc = 0.5;
+    *logloss = binary_logloss(p, t.set.labels, t.set.n);
+    size_t right = 0;
+    for (size_t i = 0; i < t.set.n; i++)
+        right += (p[i] > 0.5f) == (t.set.labels[i] > 0.5f);
+    *accuracy = (double) right / (double) t.set.n;
+    free(p);
+    sparse_data_release(&t);
+    return 0;
+}
+
+static void s_release(struct sloop *l)
+{
+    ps_sparse_destroy(&l->table);
+    keyplan_destroy(&l->plan);
+    sparse_set_release(&l->batch);
+    free(l->rows);
+    free(l->grad);
+    free(l->distinct);
+}
+
+int baseline_sparse(const struct job *job, long steps, char *err)
+{
+    struct sparse_data d;
+    if (sparse_data_load(job, 0, &d, err) != 0)
+        return PSC_ECONFIG;
+    struct example_order order;
+    if (example_order_init(&order, job, (int) d.set.n, 0, 1, err) != 0) {
+        sparse_data_release(&d);
+        return PSC_ECONFIG;
+    }
+    struct sloop l = {0};
+    l.table = ps_sparse_new(job, 0, 1, NULL);
+    ps_sparse_init(l.table);
+    l.plan = keyplan_new();
+    job_optim_config(job, &l.optim);
+    optim_init_slots(&l.optim, &l.bias_slot0, &l.bias_slot1, 1);
+    sparse_set_init(&l.batch, 2);
+    int batch = (int) job->batch_size;
+    double t0 = psc_now();
+    float loss = 0;
+    for (long s = 0; s < steps; s++) {
+        sparse_set_clear(&l.batch);
+        for (int i = 0; i < batch; i++)
+            sparse_set_push_from(&l.batch, &d.set,
+                                 (size_t) example_order_next(&order));
+        loss = s_step(&l, (uint64_t) s);
+    }
+    double wall = psc_now() - t0;
+    double auc = 0, logloss = 0, accuracy = 0;
+    int rc = s_test(job, &l, &auc, &logloss, &accuracy, err);
+    if (rc == 0)
+        printf("{\"steps\": %ld, \"batch_size\": %d, \"wall_s\": %.3f, "
+               "\"examples_per_s\": %.1f, \"loss\": %.4f, \"test_auc\": %.4f, "
+               "\"test_logloss\": %.4f, \"test_accuracy\": %.4f}\n",
+               steps, batch, wall, (double) steps * batch / wall, loss, auc,
+               logloss, accuracy);
+    example_order_release(&order);
+    s_release(&l);
+    sparse_data_release(&d);
+    return rc;
+}

@@ -1,0 +1,16 @@
+/*
+ * psc-baseline for the sparse models: a worker's sparse_lr step and the
+ * ps's table update in one process, with no network.
+ */
+#ifndef BASELINE_SPARSE_H
+#define BASELINE_SPARSE_H
+
+#include "job.h"
+
+/*
+ * Trains steps steps and prints one JSON line (examples/s, the test
+ * AUC, logloss and accuracy). Returns 0, or PSC_E* with one line in err.
+ */
+int baseline_sparse(const struct job *job, long steps, char *err);
+
+#endif
