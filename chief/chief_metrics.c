@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,7 +30,8 @@ struct chief_metrics {
     uint64_t step;
     double loss_sum; /* this interval */
     uint64_t loss_count;
-    uint64_t examples; /* this interval */
+    uint64_t examples;   /* this interval */
+    uint64_t traffic[5]; /* this interval: Report's bytes and rows */
     uint64_t examples_total;
     double last_loss;
     uint64_t *dropped; /* nps x nworkers, cumulative */
@@ -101,6 +103,27 @@ void chief_metrics_report(chief_metrics_t *m, int worker, uint64_t step,
     m->loss_count++;
     m->examples += r->examples;
     m->examples_total += r->examples;
+    m->traffic[0] += r->dense_bytes_pushed;
+    m->traffic[1] += r->dense_bytes_pulled;
+    m->traffic[2] += r->sparse_bytes_pushed;
+    m->traffic[3] += r->sparse_bytes_pulled;
+    m->traffic[4] += r->sparse_rows;
+}
+
+/* The interval's traffic per worker step: bytes each way, dense and
+ * sparse, and the sparse rows read. */
+static void s_traffic(const chief_metrics_t *m, json_t *rec)
+{
+    static const char *const names[] = {"dense_pushed", "dense_pulled",
+                                        "sparse_pushed", "sparse_pulled"};
+    double steps = m->loss_count > 0 ? (double) m->loss_count : 1;
+    json_t *bytes = json_object();
+    for (int i = 0; i < 4; i++)
+        json_object_set_new(bytes, names[i],
+                            json_real(round((double) m->traffic[i] / steps)));
+    json_object_set_new(rec, "bytes_per_step", bytes);
+    json_object_set_new(rec, "sparse_rows_per_step",
+                        json_real(round((double) m->traffic[4] / steps)));
 }
 
 void chief_metrics_ps_stats(chief_metrics_t *m, int ps, const Psc__PsStats *s)
@@ -167,6 +190,7 @@ static json_t *s_record(const chief_metrics_t *m, double wall, double rate,
     json_object_set_new(rec, "live_workers", json_integer(live));
     json_object_set_new(rec, "examples",
                         json_integer((json_int_t) m->examples_total));
+    s_traffic(m, rec);
     return rec;
 }
 
@@ -206,6 +230,7 @@ void chief_metrics_flush(chief_metrics_t *m, int live_workers)
     m->loss_sum = 0;
     m->loss_count = 0;
     m->examples = 0;
+    memset(m->traffic, 0, sizeof m->traffic);
     m->last_flush = now;
 }
 

@@ -75,6 +75,13 @@ void worker_report(self_t *self, float loss, double compute_s, double wait_s)
     r.examples = (uint64_t) self->b->job->batch_size;
     r.compute_s = compute_s;
     r.wait_s = wait_s;
+    const struct psclient_traffic *t = psclient_traffic(self->ps);
+    r.dense_bytes_pushed = t->dense_pushed - self->reported.dense_pushed;
+    r.dense_bytes_pulled = t->dense_pulled - self->reported.dense_pulled;
+    r.sparse_bytes_pushed = t->sparse_pushed - self->reported.sparse_pushed;
+    r.sparse_bytes_pulled = t->sparse_pulled - self->reported.sparse_pulled;
+    r.sparse_rows = self->step_rows;
+    self->reported = *t;
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__REPORT, NULL);
     h.step = psclient_version(self->ps, 0);

@@ -41,6 +41,8 @@ typedef struct self {
     ctl_t *ctl;
     psclient_t *ps;
     void *probe; /* bound on this task's port; see s_bind_port() */
+    struct psclient_traffic reported; /* traffic at the last report */
+    uint64_t step_rows;               /* sparse: distinct rows the step read */
     uint64_t steps;
     int batch_ready;  /* the next batch is drawn already, */
     double batch_s;   /* in this many seconds */

@@ -74,6 +74,7 @@ static int s_pull_rows(self_t *self, char *err)
                                   self->rows);
     if (rc != 0)
         return psc_seterr(err, rc, "cannot ask for the batch's rows");
+    self->step_rows = psclient_sparse_rows(self->ps);
     return worker_wait(self, 0, err);
 }
 

@@ -134,6 +134,40 @@ static int s_send_header(void *sock, const Psc__Header *hdr, int more)
     return 0;
 }
 
+/* The header as it goes out: the version, and the frames' lengths. */
+static void s_frame_header(Psc__Header *hdr, uint64_t *lengths,
+                           const struct wire_frame *frames, int nframes)
+{
+    for (int i = 0; i < nframes; i++)
+        lengths[i] = frames[i].count;
+    hdr->version = WIRE_VERSION;
+    hdr->n_lengths = (size_t) nframes;
+    hdr->lengths = lengths;
+}
+
+size_t wire_send_bytes(Psc__Header *hdr, const struct wire_frame *frames,
+                       int nframes)
+{
+    uint64_t lengths[WIRE_MAX_FRAMES];
+    if (nframes > WIRE_MAX_FRAMES)
+        return 0;
+    s_frame_header(hdr, lengths, frames, nframes);
+    size_t bytes = psc__header__get_packed_size(hdr);
+    for (int i = 0; i < nframes; i++)
+        bytes += frames[i].bytes;
+    hdr->n_lengths = 0;
+    hdr->lengths = NULL;
+    return bytes;
+}
+
+size_t wire_msg_bytes(const wire_msg_t *msg)
+{
+    size_t bytes = psc__header__get_packed_size(msg->hdr);
+    for (int i = 0; i < msg->nframes; i++)
+        bytes += zmq_msg_size((zmq_msg_t *) &msg->frames[i]);
+    return bytes;
+}
+
 int wire_send(void *sock, const void *peer, size_t peer_len, Psc__Header *hdr,
               const struct wire_frame *frames, int nframes)
 {
@@ -141,11 +175,7 @@ int wire_send(void *sock, const void *peer, size_t peer_len, Psc__Header *hdr,
     int rc = 0;
     if (nframes > WIRE_MAX_FRAMES)
         return PSC_EINVAL;
-    for (int i = 0; i < nframes; i++)
-        lengths[i] = frames[i].count;
-    hdr->version = WIRE_VERSION;
-    hdr->n_lengths = (size_t) nframes;
-    hdr->lengths = lengths;
+    s_frame_header(hdr, lengths, frames, nframes);
     if (peer != NULL && zmq_send(sock, peer, peer_len, ZMQ_SNDMORE) < 0)
         rc = errno == EAGAIN ? PSC_EAGAIN : PSC_ENET;
     if (rc == 0)

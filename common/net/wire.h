@@ -134,6 +134,15 @@ typedef void wire_on_msg_fn(void *arg, const wire_msg_t *msg);
 int wire_drain(void *sock, int from_router, int max, struct wire_counters *c,
                wire_on_msg_fn *on_msg, void *arg);
 
+/*
+ * Bytes on the wire (header and payload frames, without ZeroMQ's framing):
+ * of the message wire_send() would send for hdr and frames, and of a
+ * received one.
+ */
+size_t wire_send_bytes(Psc__Header *hdr, const struct wire_frame *frames,
+                       int nframes);
+size_t wire_msg_bytes(const wire_msg_t *msg);
+
 /* Frees a received message's header and frames; safe to call twice. */
 void wire_msg_release(wire_msg_t *msg);
 

@@ -50,6 +50,7 @@ struct psclient {
     size_t total;    /* elements of every shard */
     float *dense;    /* values assembled from pieces, flat */
     struct sparse sp;
+    struct psclient_traffic traffic;
     struct wire_counters counters;
     pool_t *pool; /* shares conversions, gathers and scatters */
 };
@@ -188,9 +189,15 @@ static int s_send(psclient_t *c, int s, Psc__Header *h,
 {
     h->request_id = c->request_id;
     h->shard = (uint32_t) s;
+    size_t bytes = wire_send_bytes(h, frames, n);
     int rc = wire_send(c->socks[s], NULL, 0, h, frames, n);
-    if (rc == 0)
+    if (rc == 0) {
         c->waiting[s]++;
+        if (c->sparse_req)
+            c->traffic.sparse_pushed += bytes;
+        else
+            c->traffic.dense_pushed += bytes;
+    }
     return rc;
 }
 
@@ -646,6 +653,16 @@ int psclient_sparse_push_step(psclient_t *c, const uint64_t *keys, size_t n,
     return rc;
 }
 
+const struct psclient_traffic *psclient_traffic(const psclient_t *c)
+{
+    return &c->traffic;
+}
+
+size_t psclient_sparse_rows(const psclient_t *c)
+{
+    return keyplan_count(c->sp.plan);
+}
+
 int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,
                          float *rows_out)
 {
@@ -807,6 +824,10 @@ static int s_on_reply(psclient_t *c, int s, char *err)
             continue;
         }
         c->waiting[s]--;
+        if (c->sparse_req)
+            c->traffic.sparse_pulled += wire_msg_bytes(msg);
+        else
+            c->traffic.dense_pulled += wire_msg_bytes(msg);
         int kept = 0;
         rc = s_handle(c, s, msg, &kept, err);
         if (kept)

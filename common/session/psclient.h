@@ -125,6 +125,21 @@ int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
  */
 const float *psclient_values(psclient_t *c, float *flat);
 
+/*
+ * Bytes sent to and received from the ps so far (headers and payload), for
+ * dense and for sparse requests.
+ */
+struct psclient_traffic {
+    uint64_t dense_pushed;
+    uint64_t dense_pulled;
+    uint64_t sparse_pushed;
+    uint64_t sparse_pulled;
+};
+const struct psclient_traffic *psclient_traffic(const psclient_t *c);
+
+/* Distinct keys of the last sparse request. */
+size_t psclient_sparse_rows(const psclient_t *c);
+
 /* The version of shard s's values last received. */
 uint64_t psclient_version(const psclient_t *c, int shard);
 
