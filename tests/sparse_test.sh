@@ -43,6 +43,19 @@ trains() {
     python3 -c "import sys; sys.exit(0 if $auc >= $best - 0.01 else 1)" ||
         fail "$1: AUC $auc is not within 0.01 of the Bayes-optimal $best"
     echo "$1: test AUC $auc (Bayes-optimal $best), logloss $(field loss)"
+    # The wire carries the rows touched, not the table: a step sends each
+    # distinct key twice (its pull and its push, 8 bytes each) and a 4-byte
+    # gradient, and gets a 4-byte weight back, plus headers.
+    python3 - "$WORK/model/metrics.jsonl" <<'PY' || fail "sparse traffic is not proportional to the rows"
+import json, sys
+r = [r for r in map(json.loads, open(sys.argv[1])) if "bytes_per_step" in r][-1]
+b, rows = r["bytes_per_step"], r["sparse_rows_per_step"]
+assert rows > 0, r
+assert 1.0 <= b["sparse_pushed"] / (rows * 20) <= 1.1, (b, rows)
+assert 1.0 <= b["sparse_pulled"] / (rows * 4) <= 1.2, (b, rows)
+assert b["dense_pushed"] < 100 and b["dense_pulled"] < 100, b  # the bias
+print(f"traffic per step: {rows:.0f} rows, {b}")
+PY
 }
 
 # Sync mode sums each step's gradients in worker order: the final model is
