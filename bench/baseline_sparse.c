@@ -72,8 +72,8 @@ static float s_step(struct sloop *l, uint64_t step)
 }
 
 /* Test AUC, logloss and accuracy with the trained table. */
-static int s_test(const struct job *job, struct sloop *l, double *auc,
-                  double *logloss, double *accuracy, char *err)
+static int s_test(const struct job *job, struct sloop *l,
+                  struct binary_scores *out, char *err)
 {
     struct sparse_data t;
     if (sparse_data_load(job, 1, &t, err) != 0)
@@ -81,13 +81,7 @@ static int s_test(const struct job *job, struct sloop *l, double *auc,
     s_read_rows(l, &t.set);
     float *p = psc_xmalloc(t.set.n * sizeof *p);
     sparse_lr_predict(&t.set, l->rows, l->bias, p);
-    if (binary_auc(p, t.set.labels, t.set.n, auc) != 0)
-        *auc = 0.5;
-    *logloss = binary_logloss(p, t.set.labels, t.set.n);
-    size_t right = 0;
-    for (size_t i = 0; i < t.set.n; i++)
-        right += (p[i] > 0.5f) == (t.set.labels[i] > 0.5f);
-    *accuracy = (double) right / (double) t.set.n;
+    binary_score(p, t.set.labels, t.set.n, out);
     free(p);
     sparse_data_release(&t);
     return 0;
@@ -131,14 +125,14 @@ int baseline_sparse(const struct job *job, long steps, char *err)
         loss = s_step(&l, (uint64_t) s);
     }
     double wall = psc_now() - t0;
-    double auc = 0, logloss = 0, accuracy = 0;
-    int rc = s_test(job, &l, &auc, &logloss, &accuracy, err);
+    struct binary_scores b;
+    int rc = s_test(job, &l, &b, err);
     if (rc == 0)
         printf("{\"steps\": %ld, \"batch_size\": %d, \"wall_s\": %.3f, "
                "\"examples_per_s\": %.1f, \"loss\": %.4f, \"test_auc\": %.4f, "
                "\"test_logloss\": %.4f, \"test_accuracy\": %.4f}\n",
-               steps, batch, wall, (double) steps * batch / wall, loss, auc,
-               logloss, accuracy);
+               steps, batch, wall, (double) steps * batch / wall, loss, b.auc,
+               b.logloss, b.accuracy);
     example_order_release(&order);
     s_release(&l);
     sparse_data_release(&d);

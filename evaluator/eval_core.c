@@ -112,19 +112,16 @@ void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
     json_decref(rec);
 }
 
-/* A binary model: logloss, AUC (0.5 when the labels hold one class) and
- * accuracy at the threshold 0.5. */
+/* A binary model: logloss, AUC and accuracy. */
 static void s_score_sparse(struct eval_core *e)
 {
     const struct sparse_set *s = &e->sdata.set;
     sparse_lr_predict(s, e->rows, e->params[0], e->probs);
-    e->loss = binary_logloss(e->probs, s->labels, s->n);
-    if (binary_auc(e->probs, s->labels, s->n, &e->auc) != 0)
-        e->auc = 0.5;
-    size_t correct = 0;
-    for (size_t i = 0; i < s->n; i++)
-        correct += (e->probs[i] > 0.5f) == (s->labels[i] > 0.5f);
-    e->accuracy = (double) correct / (double) s->n;
+    struct binary_scores b;
+    binary_score(e->probs, s->labels, s->n, &b);
+    e->auc = b.auc;
+    e->loss = b.logloss;
+    e->accuracy = b.accuracy;
 }
 
 void eval_core_score(struct eval_core *e, uint64_t step)

@@ -56,3 +56,15 @@ double binary_logloss(const float *p, const float *labels, size_t n)
     }
     return n > 0 ? sum / (double) n : 0;
 }
+
+void binary_score(const float *p, const float *labels, size_t n,
+                  struct binary_scores *out)
+{
+    if (binary_auc(p, labels, n, &out->auc) != 0)
+        out->auc = 0.5;
+    out->logloss = binary_logloss(p, labels, n);
+    size_t right = 0;
+    for (size_t i = 0; i < n; i++)
+        right += (p[i] > 0.5f) == (labels[i] > 0.5f);
+    out->accuracy = n > 0 ? (double) right / (double) n : 0;
+}

@@ -16,4 +16,13 @@ int binary_auc(const float *scores, const float *labels, size_t n, double *auc);
 /* The mean logloss of probabilities p (clipped to [1e-7, 1 - 1e-7]). */
 double binary_logloss(const float *p, const float *labels, size_t n);
 
+/* The three figures of probabilities p against labels. */
+struct binary_scores {
+    double auc; /* 0.5 when the labels hold one class */
+    double logloss;
+    double accuracy; /* at the threshold 0.5 */
+};
+void binary_score(const float *p, const float *labels, size_t n,
+                  struct binary_scores *out);
+
 #endif

@@ -45,10 +45,25 @@ static void test_logloss(void)
     CHECK_NEAR(binary_logloss(p, y, 3), want, 1e-6);
 }
 
+static void test_score(void)
+{
+    const float p[] = {0.8f, 0.4f, 0.6f, 0.1f};
+    const float y[] = {1, 1, 0, 0};
+    struct binary_scores b;
+    binary_score(p, y, 4, &b);
+    CHECK_NEAR(b.accuracy, 0.5, 0);
+    CHECK_NEAR(b.auc, 0.75, 1e-12);
+    CHECK_NEAR(b.logloss, binary_logloss(p, y, 4), 0);
+    const float one[] = {1, 1, 1, 1};
+    binary_score(p, one, 4, &b);
+    CHECK_NEAR(b.auc, 0.5, 0);
+}
+
 int main(void)
 {
     test_auc();
     test_logloss();
+    test_score();
     puts("binmetrics_test: ok");
     return 0;
 }

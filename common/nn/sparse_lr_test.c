@@ -32,14 +32,22 @@ static void s_spread(const struct sparse_set *s, const float *by_key, float *w)
         w[k] = by_key[s->keys[k]];
 }
 
+/* Per-key weights of keys 1, 3 and 7 (8 slots). */
+static void s_weights(float *by_key)
+{
+    for (int k = 0; k < 8; k++)
+        by_key[k] = 0;
+    by_key[1] = 0.4f;
+    by_key[3] = -0.2f;
+    by_key[7] = 0.3f;
+}
+
 static void test_loss_by_hand(void)
 {
     struct sparse_set s;
     s_batch(&s);
-    float by_key[8] = {0};
-    by_key[1] = 0.4f;
-    by_key[3] = -0.2f;
-    by_key[7] = 0.3f;
+    float by_key[8];
+    s_weights(by_key);
     float w[6], g[6], gb = 0;
     s_spread(&s, by_key, w);
     float bias = 0.1f;
@@ -61,10 +69,8 @@ static void test_gradient(void)
 {
     struct sparse_set s;
     s_batch(&s);
-    float by_key[8] = {0};
-    by_key[1] = 0.4f;
-    by_key[3] = -0.2f;
-    by_key[7] = 0.3f;
+    float by_key[8];
+    s_weights(by_key);
     float w[6], g[6], gb = 0;
     s_spread(&s, by_key, w);
     sparse_lr_loss_grad(&s, w, 0.1f, g, &gb);
