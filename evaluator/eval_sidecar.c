@@ -117,12 +117,12 @@ int eval_sidecar_run(const struct boot *b)
     char err[PSC_ERR_LEN] = "";
     struct sidecar s;
     memset(&s, 0, sizeof s);
-    int rc = strcmp(b->job->model, "sparse_lr") == 0
-                 ? psc_seterr(err, PSC_ECONFIG,
-                              "model sparse_lr has no checkpoints to "
-                              "evaluate yet: list the evaluator in "
-                              "TF_CONFIG's cluster with the ps")
-                 : eval_core_open(&s.e, b->job, err);
+    if (strcmp(b->job->model, "sparse_lr") == 0) {
+        psc_log_err("model sparse_lr has no checkpoints to evaluate yet: "
+                    "list the evaluator in TF_CONFIG's cluster with the ps");
+        return PSC_EXIT_CONFIG;
+    }
+    int rc = eval_core_open(&s.e, b->job, err);
     s.inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (rc == 0 &&
         (s.inotify < 0 || inotify_add_watch(s.inotify, b->job->model_dir,
