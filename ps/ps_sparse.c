@@ -557,6 +557,11 @@ static void s_materialise(ps_sparse_t *t, const uint64_t *keys, size_t n,
         return;
     uint32_t stamp = (uint32_t) (t->version + 1);
     for (size_t i = 0; i < n; i++) {
+        /* The resolve pass asked for this bucket too long ago to count on
+         * it still being cached in a large request. */
+        if (i + AHEAD < n && t->found[i + AHEAD] == NULL)
+            __builtin_prefetch(&t->index[t->hashes[i + AHEAD] & (t->cap - 1)],
+                               0, 3);
         if (t->found[i] != NULL)
             continue;
         uint64_t h = t->hashes[i];
@@ -627,6 +632,24 @@ static const float *s_grad(const void *rows, int f16, size_t i, size_t w,
     return wide;
 }
 
+/* The sum of g[j]^2 in eight lanes: a single sum would wait on each add,
+ * and float sums are not reordered into vectors without -ffast-math. */
+static float s_sum_squares(const float *restrict g, size_t m)
+{
+    float lane[8] = {0};
+    size_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        for (size_t l = 0; l < 8; l++)
+            lane[l] += g[j + l] * g[j + l];
+    }
+    float sum = 0.0f;
+    for (; j < m; j++)
+        sum += g[j] * g[j];
+    for (size_t l = 0; l < 8; l++)
+        sum += lane[l];
+    return sum;
+}
+
 /*
  * Row-wise Adagrad (TorchRec's): the row's one accumulator adds the mean
  * of g^2 over the row, and every element steps by lr / (sqrt(a) + eps).
@@ -640,8 +663,7 @@ static void s_adagrad_row(const ps_sparse_t *t, float *restrict row, float *acc,
     for (size_t k = 0; k < w; k += CHUNK) {
         size_t m = w - k < CHUNK ? w - k : CHUNK;
         const float *g = s_grad(rows, f16, i, w, k, m, wide);
-        for (size_t j = 0; j < m; j++)
-            sum += g[j] * g[j];
+        sum += s_sum_squares(g, m);
     }
     *acc += sum / (float) w;
     float step = lr / (sqrtf(*acc) + t->optim.epsilon);
