@@ -1212,6 +1212,11 @@ int ps_server_run(struct boot *b)
         psc_log_info("%llu updates ran out of place: a reply still held the "
                      "values",
                      (unsigned long long) ps_shard_out_of_place(self->shard));
+    if (self->sparse != NULL)
+        psc_log_info("sparse table: %zu rows in %zu bytes at version %llu",
+                     ps_sparse_rows(self->sparse),
+                     ps_sparse_bytes(self->sparse),
+                     (unsigned long long) ps_sparse_version(self->sparse));
     s_self_destroy(&self);
     return status;
 }

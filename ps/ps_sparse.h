@@ -1,10 +1,13 @@
 /*
  * One ps task's part of the sparse table: the rows whose key k has
- * k % nps == this ps, stored densely as local rows x width (local row
- * k / nps), with the optimizer's slots beside them. Rows are updated
- * lazily: a push touches only the rows it names (TensorFlow's sparse
- * apply; Adam counts its steps per table, as LazyAdam does). No sockets
- * here; ps_server.c feeds it validated messages.
+ * k % nps == this ps, in a hash table keyed by the 64-bit key. A row is
+ * created on its first push or pull (after sparse.min_count pushes when
+ * the job filters), from jobvars_init_row(), with the optimizer's slots
+ * beside it, and dropped when not pushed for sparse.expire_steps updates.
+ * Rows are updated lazily: a push touches only the rows it names (Adam
+ * counts steps per row, Adagrad keeps one accumulator per row as
+ * TorchRec's row-wise Adagrad). No sockets here; ps_server.c feeds it
+ * validated messages.
  */
 #ifndef PS_SPARSE_H
 #define PS_SPARSE_H
@@ -27,7 +30,8 @@ ps_sparse_t *ps_sparse_new(const struct job *job, int shard, int nps,
                            pool_t *pool);
 void ps_sparse_destroy(ps_sparse_t **p);
 
-/* Sets every row to its initial value from the job's seed. */
+/* Drops every row (each reads as its initial value again) and every
+ * admission count, and sets the version to 0. */
 void ps_sparse_init(ps_sparse_t *t);
 
 size_t ps_sparse_width(const ps_sparse_t *t);
@@ -35,8 +39,14 @@ size_t ps_sparse_width(const ps_sparse_t *t);
 /* Pushes applied so far: the version SPARSE_PARAMS carry. */
 uint64_t ps_sparse_version(const ps_sparse_t *t);
 
+/* Rows held now, and the bytes the table holds for them (rows, index,
+ * admission counts and scratch). */
+size_t ps_sparse_rows(const ps_sparse_t *t);
+size_t ps_sparse_bytes(const ps_sparse_t *t);
+
 /*
- * Checks that every key exists and lives on this shard. Returns NULL, or
+ * Checks that every key lives on this shard and, unless any key may name a
+ * row (JOBVARS_ANY_KEY), is below the table's rows. Returns NULL, or
  * a static text saying what is wrong.
  */
 const char *ps_sparse_check(const ps_sparse_t *t, const uint64_t *keys,
@@ -46,7 +56,9 @@ const char *ps_sparse_check(const ps_sparse_t *t, const uint64_t *keys,
  * Applies one gradient row per key (n x width values, float32 4-byte
  * aligned or, with f16 set, binary16 at any alignment) with the job's
  * optimizer. Keys must have passed ps_sparse_check(); a key named twice is
- * applied twice. With reply non-NULL, each updated row is also written
+ * applied twice. A key
+ * the admission filter has not let in yet is only counted (its reply row
+ * is the initial value). With reply non-NULL, each updated row is also written
  * there (n x width, binary16 with reply_f16 set) while it is in the cache,
  * as ps_sparse_gather() would afterwards. A push may come in pieces:
  * the table's version (Adam's step) counts it once, at its last piece.
@@ -55,8 +67,12 @@ void ps_sparse_push(ps_sparse_t *t, const uint64_t *keys, size_t n,
                     const void *rows, int f16, void *reply, int reply_f16,
                     int last);
 
-/* Copies the rows of keys into dst: n x width float32, or binary16. */
-void ps_sparse_gather(const ps_sparse_t *t, const uint64_t *keys, size_t n,
-                      void *dst, int f16);
+/*
+ * Copies the rows of keys into dst: n x width float32, or binary16. A row
+ * not held yet is created, unless the job filters by min_count: it then
+ * reads as its initial value and is not created.
+ */
+void ps_sparse_gather(ps_sparse_t *t, const uint64_t *keys, size_t n, void *dst,
+                      int f16);
 
 #endif
