@@ -111,7 +111,8 @@ typedef struct self {
 
 /*
  * The largest frame a legitimate peer sends this shard: its largest slice,
- * or a sparse push touching every row it holds, in float32. ZeroMQ drops
+ * or a sparse push touching every row it holds (of a bounded table), in
+ * float32. ZeroMQ drops
  * the connection of a peer that sends more, so a hostile frame cannot
  * exhaust the ps's memory.
  */
@@ -124,9 +125,16 @@ static int64_t s_largest_frame(const self_t *self, int nps)
             floats = (int64_t) sh->slices[i].len;
     }
     const struct job *job = self->b->job;
-    int64_t rows = (job->bench_sparse_rows + nps - 1) / nps;
-    if (rows * job->sparse_width > floats)
-        floats = rows * job->sparse_width;
+    uint64_t table = jobvars_sparse_rows(job);
+    /* A table of any key: a frame of 64 Mi keys, 8 of which (a request's
+     * pieces) would be far more than any batch or test set touches. */
+    int64_t rows =
+        table == JOBVARS_ANY_KEY
+            ? (int64_t) 1 << 26
+            : (int64_t) ((table + (uint64_t) nps - 1) / (uint64_t) nps);
+    int64_t width = (int64_t) jobvars_sparse_width(job);
+    if (rows * width > floats)
+        floats = rows * width;
     if (rows * 2 > floats)
         floats = rows * 2; /* the keys frame: 8 bytes a key */
     return floats * (int64_t) sizeof(float) + 65536;

@@ -158,7 +158,7 @@ static const struct opt s_opts[] = {
       "expected SHA-256"),
     O("data.test_libsvm_sha256", T_STR, data_sha256[JOB_TEST_LIBSVM], "",
       "expected SHA-256"),
-    R("data.hash_buckets", T_INT, hash_buckets, "1048576", 0, MAX_IDS,
+    R("data.hash_buckets", T_INT, hash_buckets, "0", 0, MAX_IDS,
       "sparse data: feature ids are hashed (seeded by seed) into this many "
       "rows (0: ids as given)"),
     R("synth.train_examples", T_INT, synth_train_examples, "200000", 1,

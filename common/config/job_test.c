@@ -67,7 +67,7 @@ static const struct {
     {"data.test_libsvm", "", NULL},
     {"data.train_libsvm_sha256", "", NULL},
     {"data.test_libsvm_sha256", "", NULL},
-    {"data.hash_buckets", "1048576", NULL},
+    {"data.hash_buckets", "0", NULL},
     {"synth.train_examples", "200000", NULL},
     {"synth.test_examples", "20000", NULL},
     {"synth.fields", "16", NULL},
