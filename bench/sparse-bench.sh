@@ -97,6 +97,9 @@ for m in sync async; do
     printf "%-34s %10s %8s\n" "cluster $m (2 ps, 2 workers)" "$r" "$(python3 -c "print('%.2f' % ($r / $base))")"
 done
 
+echo "where a worker's time went (sync):"
+grep -h "stopping after" "$OUT/sync.log" | sed 's/^/  /'
+
 echo
 echo "== bandwidth: bytes per worker step (the sync run; the MLP demo for dense)"
 "$BIN/psc-launch" --ps 1 --workers 2 --set max_steps=100 --set model_dir="$OUT/mlp" \
