@@ -327,6 +327,9 @@ static void test_bytes_per_row(void)
     CHECK(s_bytes_per_row("adagrad", 64, 1, "sparse.expire_steps=0") <= 1.0);
     CHECK(s_bytes_per_row("adam", 64, 2, "sparse.expire_steps=100") <= 1.0);
     CHECK(s_bytes_per_row("momentum", 16, 1, "sparse.expire_steps=0") <= 1.0);
+    /* The issue's case: 8-wide rows with Adagrad (its bound counts a slot
+     * per element; row-wise Adagrad keeps one float a row). */
+    CHECK(s_bytes_per_row("adagrad", 8, 1, "sparse.expire_steps=0") <= 1.0);
     /* Narrow rows: the index's 8 bytes at load 0.38-0.75 weigh more than
      * a quarter of the row; printed, not checked. */
     s_bytes_per_row("sgd", 8, 0, "sparse.expire_steps=0");
