@@ -35,6 +35,7 @@ struct chief_metrics {
     uint64_t examples_total;
     double last_loss;
     uint64_t *dropped; /* nps x nworkers, cumulative */
+    uint64_t *table;   /* nps x 2: each shard's sparse rows and bytes */
     uint64_t hist[CHIEF_HIST_BINS];
     uint64_t *worker_steps;
     int tty;
@@ -60,6 +61,7 @@ chief_metrics_t *chief_metrics_new(const char *model_dir, int nworkers, int nps,
     m->dropped =
         psc_xcalloc((size_t) nworkers * (size_t) nps, sizeof *m->dropped);
     m->worker_steps = psc_xcalloc((size_t) nworkers, sizeof *m->worker_steps);
+    m->table = psc_xcalloc((size_t) nps * 2, sizeof *m->table);
     m->tty = isatty(STDERR_FILENO);
     m->start = m->last_flush = psc_now();
     return m;
@@ -72,6 +74,7 @@ void chief_metrics_destroy(chief_metrics_t **p)
     fclose((*p)->out);
     free((*p)->dropped);
     free((*p)->worker_steps);
+    free((*p)->table);
     free(*p);
     *p = NULL;
 }
@@ -130,6 +133,10 @@ void chief_metrics_ps_stats(chief_metrics_t *m, int ps, const Psc__PsStats *s)
 {
     for (size_t w = 0; w < s->n_dropped && (int) w < m->nworkers; w++)
         m->dropped[ps * m->nworkers + (int) w] = s->dropped[w];
+    if (ps >= 0 && ps < m->nps) {
+        m->table[2 * ps] = s->sparse_rows;
+        m->table[2 * ps + 1] = s->sparse_bytes;
+    }
     if (ps != 0)
         return;
     for (size_t i = 0; i < s->n_staleness_hist && i < CHIEF_HIST_BINS; i++)
@@ -191,6 +198,15 @@ static json_t *s_record(const chief_metrics_t *m, double wall, double rate,
     json_object_set_new(rec, "examples",
                         json_integer((json_int_t) m->examples_total));
     s_traffic(m, rec);
+    uint64_t rows = 0, bytes = 0;
+    for (int s = 0; s < m->nps; s++) {
+        rows += m->table[2 * s];
+        bytes += m->table[2 * s + 1];
+    }
+    json_object_set_new(rec, "sparse_table_rows",
+                        json_integer((json_int_t) rows));
+    json_object_set_new(rec, "sparse_table_bytes",
+                        json_integer((json_int_t) bytes));
     return rec;
 }
 

@@ -70,11 +70,55 @@ static void test_nan_loss(const char *dir)
     CHECK_OK(unlink(path));
 }
 
+/* Traffic per worker step, and the sparse table summed over the ps. */
+static void test_traffic_and_table(const char *dir)
+{
+    char err[256] = "";
+    chief_metrics_t *m = chief_metrics_new(dir, 2, 2, 10, err);
+    CHECK(m != NULL);
+    chief_metrics_start(m, "run-2", 0);
+    Psc__Report r = PSC__REPORT__INIT;
+    r.loss = 0.5;
+    r.examples = 64;
+    r.sparse_bytes_pushed = 1000;
+    r.sparse_rows = 40;
+    chief_metrics_report(m, 0, 1, &r);
+    r.sparse_bytes_pushed = 3000;
+    r.sparse_rows = 60;
+    r.dense_bytes_pulled = 8;
+    chief_metrics_report(m, 1, 1, &r);
+    Psc__PsStats st = PSC__PS_STATS__INIT;
+    st.sparse_rows = 70;
+    st.sparse_bytes = 7000;
+    chief_metrics_ps_stats(m, 0, &st);
+    st.sparse_rows = 30;
+    st.sparse_bytes = 3000;
+    chief_metrics_ps_stats(m, 1, &st);
+    chief_metrics_flush(m, 2);
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    json_t *rec = s_last_record(path);
+    json_t *b = json_object_get(rec, "bytes_per_step");
+    CHECK_NEAR(json_number_value(json_object_get(b, "sparse_pushed")), 2000, 0);
+    CHECK_NEAR(json_number_value(json_object_get(b, "dense_pulled")), 4, 0);
+    CHECK_NEAR(json_number_value(json_object_get(b, "dense_pushed")), 0, 0);
+    CHECK_NEAR(json_number_value(json_object_get(rec, "sparse_rows_per_step")),
+               50, 0);
+    CHECK_EQ(json_integer_value(json_object_get(rec, "sparse_table_rows")),
+             100);
+    CHECK_EQ(json_integer_value(json_object_get(rec, "sparse_table_bytes")),
+             10000);
+    json_decref(rec);
+    chief_metrics_destroy(&m);
+    CHECK_OK(unlink(path));
+}
+
 int main(void)
 {
     char dir[] = "/tmp/chief_metrics_test_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     test_nan_loss(dir);
+    test_traffic_and_table(dir);
     CHECK_OK(rmdir(dir));
     printf("chief_metrics_test: all checks passed\n");
     return 0;

@@ -1063,6 +1063,10 @@ static void s_send_stats(self_t *self)
     st.refused_gradients = (uint64_t *) ps_guard_refused(self->guard);
     st.refused_pulls = self->refused_pulls;
     st.parked = self->npending;
+    if (self->sparse != NULL) {
+        st.sparse_rows = ps_sparse_rows(self->sparse);
+        st.sparse_bytes = ps_sparse_bytes(self->sparse);
+    }
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__PS_STATS, self->task);
     h.stats = &st;
