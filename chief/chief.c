@@ -564,7 +564,7 @@ static int s_initialise(self_t *self)
         s_stop(self, PSC_EXIT_CONFIG);
         return PSC_ECONFIG;
     }
-    int sparse = jobvars_sparse_rows(job) > 0;
+    int sparse = jobvars_is_sparse_model(job);
     if (strcmp(job->model, "bench") != 0 && !sparse)
         self->model =
             model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, err);
@@ -572,7 +572,7 @@ static int s_initialise(self_t *self)
     s_make_run_id(self);
     /* A checkpoint holds the dense shards only: resuming a sparse model
      * from one would start its table afresh under a trained bias. */
-    if (sparse && strcmp(job->model, "bench") != 0)
+    if (sparse)
         psc_log_info("no checkpoints or exports: model %s's sparse table "
                      "is not saved yet",
                      job->model);

@@ -1,6 +1,7 @@
 #include "eval_core.h"
 
 #include "binmetrics.h"
+#include "jobvars.h"
 #include "sparse_lr.h"
 
 #include "psc_alloc.h"
@@ -54,7 +55,7 @@ int eval_core_open(struct eval_core *e, const struct job *job, char *err)
     e->job = job;
     e->start = psc_now();
     e->auc = -1;
-    e->sparse = strcmp(job->model, "sparse_lr") == 0;
+    e->sparse = jobvars_is_sparse_model(job);
     if (e->sparse)
         return s_open_sparse(e, err);
     if (dataset_load(job, 1, &e->data, err) != 0)

@@ -3,6 +3,7 @@
 #include "ckpt.h"
 #include "ckpt_dir.h"
 #include "eval_core.h"
+#include "jobvars.h"
 #include "psc_err.h"
 #include "psc_fs.h"
 #include "psc_log.h"
@@ -117,7 +118,7 @@ int eval_sidecar_run(const struct boot *b)
     char err[PSC_ERR_LEN] = "";
     struct sidecar s;
     memset(&s, 0, sizeof s);
-    if (strcmp(b->job->model, "sparse_lr") == 0) {
+    if (jobvars_is_sparse_model(b->job)) {
         psc_log_err("model sparse_lr has no checkpoints to evaluate yet: "
                     "list the evaluator in TF_CONFIG's cluster with the ps");
         return PSC_EXIT_CONFIG;

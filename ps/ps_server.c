@@ -772,6 +772,17 @@ static void s_send_rows(self_t *self, const wire_msg_t *req, wire_buf_t *buf,
     wire_send(self->router, req->peer, req->peer_len, &h, &f, 1);
 }
 
+/* Aligned float32 room for count sparse row values, reused. */
+static float *s_row_space(self_t *self, size_t count)
+{
+    if (count > self->row_cap || self->row_space == NULL) {
+        free(self->row_space);
+        self->row_cap = count;
+        self->row_space = psc_xaligned((count + 1) * sizeof(float));
+    }
+    return self->row_space;
+}
+
 /* A worker's part of a sync step (ps_sparse_sync.h), acknowledged. */
 static void s_sparse_step(self_t *self, const wire_msg_t *msg,
                           const uint64_t *keys, size_t n, const void *rows,
@@ -779,13 +790,9 @@ static void s_sparse_step(self_t *self, const wire_msg_t *msg,
 {
     size_t count = n * ps_sparse_width(self->sparse);
     if (f16) {
-        if (count > self->row_cap || self->row_space == NULL) {
-            free(self->row_space);
-            self->row_cap = count;
-            self->row_space = psc_xaligned((count + 1) * sizeof(float));
-        }
-        f16_to_f32(self->row_space, rows, count);
-        rows = self->row_space;
+        float *wide = s_row_space(self, count);
+        f16_to_f32(wide, rows, count);
+        rows = wide;
     }
     const char *why = NULL;
     int last = (msg->hdr->flags & WIRE_MORE) == 0;
@@ -831,12 +838,7 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
         int f16 = msg->hdr->codec == PSC__CODEC__F16;
         size_t count = (size_t) wire_frame_count(msg, 1);
         if (!f16 && ((uintptr_t) rows % sizeof(float)) != 0) {
-            if (count > self->row_cap || self->row_space == NULL) {
-                free(self->row_space);
-                self->row_cap = count;
-                self->row_space = psc_xaligned((count + 1) * sizeof(float));
-            }
-            rows = wire_frame_f32(msg, 1, self->row_space);
+            rows = wire_frame_f32(msg, 1, s_row_space(self, count));
         }
         why = ps_guard_values(self->guard, s_worker_index(self, msg->hdr->task),
                               msg->hdr->task, rows, f16, count);

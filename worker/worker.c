@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "dataset.h"
 #include "example_order.h"
+#include "jobvars.h"
 #include "model.h"
 #include "net.h"
 #include "placement.h"
@@ -302,7 +303,7 @@ int worker_run(const struct boot *b)
     self.b = b;
     self.index = tfc_task_index(b->tfc);
     self.nworkers = tfc_count(b->tfc, TFC_WORKER);
-    self.sparse = strcmp(b->job->model, "sparse_lr") == 0;
+    self.sparse = jobvars_is_sparse_model(b->job);
     int rc = s_setup(&self, err);
     if (rc == 0)
         rc = s_bind_port(&self, err);

@@ -15,7 +15,7 @@ static int s_is_bench(const struct job *job)
     return strcmp(job->model, "bench") == 0;
 }
 
-static int s_is_sparse_lr(const struct job *job)
+int jobvars_is_sparse_model(const struct job *job)
 {
     return strcmp(job->model, "sparse_lr") == 0;
 }
@@ -23,7 +23,7 @@ static int s_is_sparse_lr(const struct job *job)
 placement_t *jobvars_placement(const struct job *job, int nps, char *err)
 {
     size_t min = (size_t) job->slice_min_bytes / sizeof(float);
-    if (s_is_sparse_lr(job)) {
+    if (jobvars_is_sparse_model(job)) {
         size_t bias = 1;
         return placement_new(&bias, 1, nps, min);
     }
@@ -42,7 +42,7 @@ placement_t *jobvars_placement(const struct job *job, int nps, char *err)
 
 uint64_t jobvars_sparse_rows(const struct job *job)
 {
-    if (s_is_sparse_lr(job))
+    if (jobvars_is_sparse_model(job))
         return job->hash_buckets > 0 ? (uint64_t) job->hash_buckets
                                      : JOBVARS_ANY_KEY;
     return s_is_bench(job) ? (uint64_t) job->bench_sparse_rows : 0;
@@ -50,7 +50,7 @@ uint64_t jobvars_sparse_rows(const struct job *job)
 
 size_t jobvars_sparse_width(const struct job *job)
 {
-    return s_is_sparse_lr(job) ? 1 : (size_t) job->sparse_width;
+    return jobvars_is_sparse_model(job) ? 1 : (size_t) job->sparse_width;
 }
 
 /* splitmix64's finaliser: a bijection that mixes every input bit. */
@@ -97,7 +97,7 @@ void jobvars_init_shard(const struct job *job, const placement_t *pl, int shard,
                          sh->slices[i].len);
         return;
     }
-    if (s_is_sparse_lr(job)) {
+    if (jobvars_is_sparse_model(job)) {
         if (sh->nslices > 0)
             values[0] = 0.0f; /* the bias */
         return;
@@ -117,7 +117,7 @@ void jobvars_init_row(const struct job *job, uint64_t key, float *row)
 {
     size_t width = jobvars_sparse_width(job);
     /* Logistic regression starts at zero weights, as its users expect. */
-    if (s_is_sparse_lr(job)) {
+    if (jobvars_is_sparse_model(job)) {
         memset(row, 0, width * sizeof(float));
         return;
     }

@@ -28,6 +28,10 @@
  */
 placement_t *jobvars_placement(const struct job *job, int nps, char *err);
 
+/* Whether the job trains a sparse model (sparse_lr), which reads sparse
+ * data; model bench has a sparse table but trains nothing. */
+int jobvars_is_sparse_model(const struct job *job);
+
 /* The sparse table's rows when any 64-bit key may name one. */
 #define JOBVARS_ANY_KEY UINT64_MAX
 

@@ -162,7 +162,7 @@ size_t wire_send_bytes(Psc__Header *hdr, const struct wire_frame *frames,
 
 size_t wire_msg_bytes(const wire_msg_t *msg)
 {
-    size_t bytes = psc__header__get_packed_size(msg->hdr);
+    size_t bytes = msg->header_bytes;
     for (int i = 0; i < msg->nframes; i++)
         bytes += zmq_msg_size((zmq_msg_t *) &msg->frames[i]);
     return bytes;
@@ -367,6 +367,7 @@ static int s_recv_head(void *sock, int from_router, wire_msg_t *msg,
         s_copy_user(msg, &part);
     }
     size_t len = zmq_msg_size(&part);
+    msg->header_bytes = len;
     if (len <= HEADER_MAX_BYTES) {
         ProtobufCAllocator arena = s_arena(msg);
         msg->hdr = psc__header__unpack(&arena, len, zmq_msg_data(&part));

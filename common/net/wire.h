@@ -86,6 +86,7 @@ typedef struct wire_msg {
     size_t peer_len;          /* ROUTER sockets only: the sender's routing id */
     char user[WIRE_MAX_USER]; /* CURVE: the task its key acts as, else "" */
     size_t arena_used;
+    size_t header_bytes; /* the header frame as received */
     _Alignas(16) unsigned char arena[WIRE_ARENA_BYTES];
 } wire_msg_t;
 
