@@ -206,6 +206,9 @@ static const struct opt s_opts[] = {
       "export a version after every checkpoint, not only at the end"),
     O("export_quantize", T_STR, export_quantize, "none",
       "none or int8 (per-output-channel weights) for the chief's exports"),
+    O("trace", T_BOOL, trace, "false",
+      "write model_dir/trace/gradients.jsonl (every gradient at every ps) "
+      "and steps.jsonl (every global step)"),
     R("log_interval_s", T_FLOAT, log_interval_s, "1", 1e-3, DAY_S,
       "seconds between progress lines and metrics records"),
     R("eval_interval_s", T_FLOAT, eval_interval_s, "5", 1e-3, DAY_S,

@@ -88,6 +88,7 @@ struct job {
     char model_name[JOB_STR];
     char class_names[JOB_STR];
     int export_every_checkpoint;
+    int trace; /* gradients.jsonl and steps.jsonl under model_dir/trace */
     char export_quantize[JOB_STR];
     double log_interval_s;
     double eval_interval_s;

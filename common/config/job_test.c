@@ -90,6 +90,7 @@ static const struct {
      NULL},
     {"export_every_checkpoint", "false", NULL},
     {"export_quantize", "none", NULL},
+    {"trace", "false", NULL},
     {"log_interval_s", "1", NULL},
     {"eval_interval_s", "5", NULL},
     {"startup_timeout_s", "120", NULL},
