@@ -57,6 +57,7 @@ typedef struct self {
     int status;
     int training;      /* workers are expected to be live */
     int started;       /* START went out: late registrations get it at once */
+    double job_start;  /* Unix seconds: every role's wall_s counts from it */
     int initialised;   /* the ps hold the model: a ps back has lost its shard */
     int shutting_down; /* STOPs went out: a late registration gets one too */
     char run_id[CKPT_NAME_LEN];
@@ -110,6 +111,7 @@ static void s_send_start(self_t *self, int role, int index)
     wire_header_init(&h, PSC__MSG_TYPE__START, "chief:0");
     h.text = self->run_id;
     h.step = self->start_step;
+    h.job_start = self->job_start;
     if (role == R_WORKER && self->ckpt != NULL) {
         r.examples = chief_ckpt_position(self->ckpt, index);
         h.report = &r;
@@ -688,6 +690,7 @@ static int s_train(self_t *self)
     }
     psc_log_info("starting the job: %ld steps, mode %s", self->total_steps,
                  job->mode_name);
+    self->job_start = psc_wall();
     chief_metrics_start(self->metrics, self->run_id, self->start_step);
     s_send_role(self, R_PS, PSC__MSG_TYPE__START);
     s_send_role(self, R_WORKER, PSC__MSG_TYPE__START);

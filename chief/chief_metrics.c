@@ -36,7 +36,9 @@ struct chief_metrics {
     double last_loss;
     uint64_t *dropped; /* nps x nworkers, cumulative */
     uint64_t *table;   /* nps x 2: each shard's sparse rows and bytes */
-    uint64_t hist[CHIEF_HIST_BINS];
+    uint64_t *hist;    /* nps x CHIEF_HIST_BINS: taken gradients by staleness */
+    uint64_t *taken;   /* nps x nworkers: gradients applied or summed */
+    uint64_t *tau_sum; /* nps x nworkers: their staleness summed */
     uint64_t *worker_steps;
     int tty;
 };
@@ -62,6 +64,10 @@ chief_metrics_t *chief_metrics_new(const char *model_dir, int nworkers, int nps,
         psc_xcalloc((size_t) nworkers * (size_t) nps, sizeof *m->dropped);
     m->worker_steps = psc_xcalloc((size_t) nworkers, sizeof *m->worker_steps);
     m->table = psc_xcalloc((size_t) nps * 2, sizeof *m->table);
+    m->hist = psc_xcalloc((size_t) nps * CHIEF_HIST_BINS, sizeof *m->hist);
+    m->taken = psc_xcalloc((size_t) nworkers * (size_t) nps, sizeof *m->taken);
+    m->tau_sum =
+        psc_xcalloc((size_t) nworkers * (size_t) nps, sizeof *m->tau_sum);
     m->tty = isatty(STDERR_FILENO);
     m->start = m->last_flush = psc_now();
     return m;
@@ -75,6 +81,9 @@ void chief_metrics_destroy(chief_metrics_t **p)
     free((*p)->dropped);
     free((*p)->worker_steps);
     free((*p)->table);
+    free((*p)->hist);
+    free((*p)->taken);
+    free((*p)->tau_sum);
     free(*p);
     *p = NULL;
 }
@@ -129,18 +138,28 @@ static void s_traffic(const chief_metrics_t *m, json_t *rec)
                         json_real(round((double) m->traffic[4] / steps)));
 }
 
+/* Copies a ps's per-worker counters (the ps's extra last one left out). */
+static void s_copy_per_worker(uint64_t *to, const uint64_t *from, size_t n,
+                              int nworkers)
+{
+    for (size_t w = 0; w < n && (int) w < nworkers; w++)
+        to[w] = from[w];
+}
+
 void chief_metrics_ps_stats(chief_metrics_t *m, int ps, const Psc__PsStats *s)
 {
-    for (size_t w = 0; w < s->n_dropped && (int) w < m->nworkers; w++)
-        m->dropped[ps * m->nworkers + (int) w] = s->dropped[w];
-    if (ps >= 0 && ps < m->nps) {
-        m->table[2 * ps] = s->sparse_rows;
-        m->table[2 * ps + 1] = s->sparse_bytes;
-    }
-    if (ps != 0)
+    if (ps < 0 || ps >= m->nps)
         return;
+    size_t row = (size_t) ps * (size_t) m->nworkers;
+    s_copy_per_worker(m->dropped + row, s->dropped, s->n_dropped, m->nworkers);
+    s_copy_per_worker(m->taken + row, s->taken, s->n_taken, m->nworkers);
+    s_copy_per_worker(m->tau_sum + row, s->staleness_sum, s->n_staleness_sum,
+                      m->nworkers);
+    m->table[2 * ps] = s->sparse_rows;
+    m->table[2 * ps + 1] = s->sparse_bytes;
+    uint64_t *hist = m->hist + (size_t) ps * CHIEF_HIST_BINS;
     for (size_t i = 0; i < s->n_staleness_hist && i < CHIEF_HIST_BINS; i++)
-        m->hist[i] = s->staleness_hist[i];
+        hist[i] = s->staleness_hist[i];
 }
 
 uint64_t chief_metrics_step(const chief_metrics_t *m)
@@ -158,6 +177,48 @@ static uint64_t s_dropped(const chief_metrics_t *m, int w)
     return most;
 }
 
+/*
+ * Every ps's histogram of taken gradients summed (a gradient counts at each
+ * ps it went to), up to the last bin used; the last bin is "or more".
+ */
+static json_t *s_staleness_hist(const chief_metrics_t *m)
+{
+    uint64_t sum[CHIEF_HIST_BINS] = {0};
+    int last = 0;
+    for (int i = 0; i < CHIEF_HIST_BINS; i++) {
+        for (int s = 0; s < m->nps; s++)
+            sum[i] += m->hist[(size_t) s * CHIEF_HIST_BINS + (size_t) i];
+        if (sum[i])
+            last = i;
+    }
+    json_t *hist = json_array();
+    for (int i = 0; i <= last; i++)
+        json_array_append_new(hist, json_integer((json_int_t) sum[i]));
+    return hist;
+}
+
+/*
+ * Mean staleness of taken gradients over every ps, and per worker, from
+ * the ps's exact sums (the histogram's overflow bin would count as 63).
+ */
+static void s_staleness_means(const chief_metrics_t *m, json_t *rec)
+{
+    json_t *per_worker = json_array();
+    double all_sum = 0, all_n = 0;
+    for (int w = 0; w < m->nworkers; w++) {
+        double sum = 0, n = 0;
+        for (int s = 0; s < m->nps; s++) {
+            sum += (double) m->tau_sum[s * m->nworkers + w];
+            n += (double) m->taken[s * m->nworkers + w];
+        }
+        json_array_append_new(per_worker, json_real(n > 0 ? sum / n : 0.0));
+        all_sum += sum;
+        all_n += n;
+    }
+    psc_json_set_real(rec, "staleness_mean", all_n > 0 ? all_sum / all_n : 0);
+    json_object_set_new(rec, "staleness_mean_per_worker", per_worker);
+}
+
 static json_t *s_record(const chief_metrics_t *m, double wall, double rate,
                         int live)
 {
@@ -171,27 +232,17 @@ static json_t *s_record(const chief_metrics_t *m, double wall, double rate,
         json_array_append_new(steps,
                               json_integer((json_int_t) m->worker_steps[w]));
     }
-    int last = 0;
-    uint64_t n = 0;
-    double sum = 0;
-    for (int i = 0; i < CHIEF_HIST_BINS; i++) {
-        n += m->hist[i];
-        sum += (double) i * (double) m->hist[i];
-        if (m->hist[i])
-            last = i;
-    }
-    json_t *hist = json_array();
-    for (int i = 0; i <= last; i++)
-        json_array_append_new(hist, json_integer((json_int_t) m->hist[i]));
+    json_t *hist = s_staleness_hist(m);
     /* Reals go through psc_json_set_real(): a NaN loss from a worker
      * becomes null and a flag, not a record jansson refuses to build. */
     json_t *rec = json_pack("{s:I}", "step", (json_int_t) m->step);
     psc_json_set_real(rec, "wall_s", wall);
+    psc_json_set_real(rec, "time", psc_wall());
     psc_json_set_real(rec, "loss", m->last_loss);
     psc_json_set_real(rec, "examples_per_s", rate);
     json_object_set_new(rec, "dropped_gradients", json_integer(total));
     json_object_set_new(rec, "dropped_per_worker", per_worker);
-    psc_json_set_real(rec, "staleness_mean", n ? sum / (double) n : 0.0);
+    s_staleness_means(m, rec);
     json_object_set_new(rec, "staleness_hist", hist);
     json_object_set_new(rec, "worker_steps", steps);
     json_object_set_new(rec, "live_workers", json_integer(live));

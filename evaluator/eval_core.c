@@ -102,12 +102,14 @@ void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
      * of a diverged model is written as null and "loss_finite": false. */
     json_t *rec = json_pack("{s:I}", "step", (json_int_t) step);
     psc_json_set_real(rec, "wall_s", round(wall_s * 1e3) / 1e3);
+    psc_json_set_real(rec, "time", round(psc_wall() * 1e3) / 1e3);
     psc_json_set_real(rec, "loss", round(loss * 1e6) / 1e6);
     psc_json_set_real(rec, "accuracy", round(accuracy * 1e6) / 1e6);
     if (auc >= 0)
         psc_json_set_real(rec, "auc", round(auc * 1e6) / 1e6);
-    /* ", " and ": " as the record always had (deploy/demo.sh reads it). */
-    json_dumpf(rec, out, JSON_REAL_PRECISION(10));
+    /* ", " and ": " as the record always had (deploy/demo.sh reads it);
+     * 15 digits keep the Unix time's milliseconds. */
+    json_dumpf(rec, out, JSON_REAL_PRECISION(15));
     fputc('\n', out);
     fflush(out);
     json_decref(rec);

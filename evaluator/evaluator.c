@@ -110,14 +110,15 @@ static int s_final(self_t *self, char *err)
 
 /*
  * The chief's START names the run: its line marks where the run starts, and
- * wall_s counts from it as metrics.jsonl's does from the chief's sending it
- * (from the evaluator's own start, the two clocks were 2.5-4.3 s apart, and
- * time-to-accuracy read from eval.jsonl was late by the data set's load).
+ * wall_s counts from the job's start the START gives, the clock of
+ * metrics.jsonl and the traces (from the evaluator's own start, the two
+ * were 2.5-4.3 s apart, and time-to-accuracy read from eval.jsonl was late
+ * by the data set's load).
  */
 static void s_mark_run(self_t *self)
 {
     const struct ctl_start *st = ctl_start_order(self->ctl);
-    self->e.start = psc_now();
+    self->e.start = psc_now() - ctl_job_seconds(self->ctl);
     eval_core_mark_run(&self->e, st->run_id, st->step, 0);
 }
 
@@ -145,7 +146,7 @@ static int s_idle(self_t *self, double until, char *err)
 static int s_loop(self_t *self, char *err)
 {
     const struct job *job = self->b->job;
-    self->e.start = psc_now();
+    self->e.start = psc_now() - ctl_job_seconds(self->ctl);
     for (;;) {
         int order = s_idle(self, psc_now() + job->eval_interval_s, err);
         if (order == PSC__MSG_TYPE__EVAL_REQUEST)

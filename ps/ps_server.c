@@ -14,6 +14,7 @@
 #include "ps_shard.h"
 #include "ps_sparse.h"
 #include "ps_sparse_sync.h"
+#include "ps_trace.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
 #include "psc_log.h"
@@ -79,6 +80,7 @@ typedef struct self {
     ps_sparse_t *sparse;           /* NULL when the job has no sparse table */
     ps_sparse_sync_t *sparse_sync; /* sync mode's step of the table */
     ps_guard_t *guard;
+    ps_trace_t *trace;      /* NULL unless the job traces gradients */
     uint64_t refused_pulls; /* beyond reach, or over a PARK_* bound */
     pool_t *pool;           /* threads that share large updates */
     struct pending *pending;
@@ -179,6 +181,7 @@ static void s_self_destroy(self_t **p)
     free(self->open);
     ps_save_destroy(&self->save);
     ps_guard_destroy(&self->guard);
+    ps_trace_close(&self->trace);
     ps_shard_destroy(&self->shard);
     ps_sparse_sync_destroy(&self->sparse_sync);
     ps_sparse_destroy(&self->sparse);
@@ -495,6 +498,21 @@ static struct piecewise *s_open_of(self_t *self, const wire_msg_t *msg)
     return NULL;
 }
 
+/* Records a gradient the shard was offered, when the job traces them. */
+static void s_trace_push(self_t *self, int worker, uint64_t read,
+                         enum ps_push_result result)
+{
+    if (self->trace == NULL)
+        return;
+    struct ps_trace_gradient g = {.worker = worker,
+                                  .read = read,
+                                  .result = result,
+                                  .info = ps_shard_last_push(self->shard),
+                                  .wall_s = ctl_job_seconds(self->ctl),
+                                  .time = psc_wall()};
+    ps_trace_gradient(self->trace, &g);
+}
+
 /*
  * Opens a push in pieces for msg's sender. One it left unfinished (a
  * client that gave up on a request) is ended first: its applied ranges
@@ -519,6 +537,7 @@ static struct piecewise *s_open_push(self_t *self, const wire_msg_t *msg)
     o->next = 0;
     int worker = s_worker_index(self, msg->hdr->task);
     ps_shard_push_begin(self->shard, worker, msg->hdr->step, &o->pw);
+    s_trace_push(self, worker, msg->hdr->step, o->pw.result);
     return o;
 }
 
@@ -683,6 +702,7 @@ static void s_on_push(self_t *self, const wire_msg_t *msg)
     }
     enum ps_push_result r =
         ps_shard_push(self->shard, worker, msg->hdr->step, slices, f16, scale);
+    s_trace_push(self, worker, msg->hdr->step, r);
     if (msg->hdr->flags & WIRE_WANT_PARAMS) {
         /* Sync: the next step's values; dropped or async: the newest. */
         uint64_t v = ps_shard_version(self->shard);
@@ -1060,6 +1080,10 @@ static void s_send_stats(self_t *self)
     st.dropped = (uint64_t *) ps_shard_dropped(self->shard);
     st.n_staleness_hist = PS_HIST_BINS;
     st.staleness_hist = (uint64_t *) ps_shard_staleness_hist(self->shard);
+    st.n_taken = (size_t) self->nworkers + 1;
+    st.taken = (uint64_t *) ps_shard_taken(self->shard);
+    st.n_staleness_sum = (size_t) self->nworkers + 1;
+    st.staleness_sum = (uint64_t *) ps_shard_staleness_sum(self->shard);
     st.rejected_messages = self->counters.rejected;
     st.n_refused_gradients = (size_t) self->nworkers + 1;
     st.refused_gradients = (uint64_t *) ps_guard_refused(self->guard);
@@ -1073,6 +1097,7 @@ static void s_send_stats(self_t *self)
     wire_header_init(&h, PSC__MSG_TYPE__PS_STATS, self->task);
     h.stats = &st;
     ctl_send(self->ctl, &h);
+    ps_trace_flush(self->trace);
 }
 
 static void s_on_control(self_t *self)
@@ -1197,6 +1222,9 @@ static int s_start(self_t *self, char *err)
     if (rc == 0)
         rc = net_bind(self->router, port, err);
     if (rc != 0)
+        return rc;
+    if (b->job->trace &&
+        (rc = ps_trace_open(&self->trace, b->job, self->index, err)) != 0)
         return rc;
     psc_log_info("listening on port %d; registering with the chief", port);
     self->ctl = ctl_new(b, err);

@@ -76,7 +76,10 @@ struct ps_shard {
     uint64_t *dropped;
     uint64_t *clock; /* pushes per worker, for bounded staleness */
     int *lost;
-    uint64_t hist[PS_HIST_BINS];
+    uint64_t hist[PS_HIST_BINS]; /* taken gradients by staleness */
+    uint64_t *tau_sum;           /* per worker: staleness of taken ones */
+    uint64_t *taken;             /* per worker: gradients applied or summed */
+    struct ps_push_info last;
 };
 
 static size_t s_bytes(const ps_shard_t *s)
@@ -129,6 +132,8 @@ ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
     s->dropped = psc_xcalloc((size_t) nworkers + 1, sizeof *s->dropped);
     s->clock = psc_xcalloc((size_t) nworkers + 1, sizeof *s->clock);
     s->lost = psc_xcalloc((size_t) nworkers + 1, sizeof *s->lost);
+    s->tau_sum = psc_xcalloc((size_t) nworkers + 1, sizeof *s->tau_sum);
+    s->taken = psc_xcalloc((size_t) nworkers + 1, sizeof *s->taken);
     return s;
 }
 
@@ -148,6 +153,8 @@ void ps_shard_destroy(ps_shard_t **p)
     free(s->dropped);
     free(s->clock);
     free(s->lost);
+    free(s->tau_sum);
+    free(s->taken);
     free(s);
     *p = NULL;
 }
@@ -506,19 +513,45 @@ static void s_accumulate(ps_shard_t *s, const void *const *slices, int f16,
     }
 }
 
+/* Index of a worker's counters: clients that are not workers share one. */
+static int s_counter(const ps_shard_t *s, int w)
+{
+    return w < 0 ? s->nworkers : w;
+}
+
+/* Counts a gradient the shard takes (applies, or sums into a step). */
+static void s_count_taken(ps_shard_t *s, int w, uint64_t tau, float lr)
+{
+    s->hist[tau < PS_HIST_BINS ? tau : PS_HIST_BINS - 1]++;
+    s->tau_sum[s_counter(s, w)] += tau;
+    s->taken[s_counter(s, w)]++;
+    s->last.lr = lr;
+    s->last.why = NULL;
+}
+
+/* Counts a gradient the shard drops, and why (a static string). */
+static enum ps_push_result s_count_dropped(ps_shard_t *s, int w,
+                                           const char *why)
+{
+    s->dropped[s_counter(s, w)]++;
+    s->last.lr = 0;
+    s->last.why = why;
+    return PS_PUSH_DROPPED;
+}
+
 static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
                                        const void *const *slices, int f16,
                                        float scale)
 {
-    if (read < s->version) {
-        s->dropped[w < 0 ? s->nworkers : w]++;
-        return PS_PUSH_DROPPED;
-    }
+    s->last.tau = s->version - read;
+    s->last.applied_to = s->version;
+    if (read < s->version)
+        return s_count_dropped(s, w, "late");
     float lr = optim_lr(&s->optim, s->version);
+    s_count_taken(s, w, 0, lr);
     if (s->replicas <= 1) {
         /* One gradient per step: straight from the frames, no aggregate. */
         s_apply(s, lr, slices, f16, scale);
-        s->hist[0]++;
         return PS_PUSH_STEPPED;
     }
     s_accumulate(s, slices, f16, scale);
@@ -530,8 +563,26 @@ static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
     s_apply(s, lr, parts, 0, 1.0f / (float) s->replicas);
     memset(s->accum, 0, s_bytes(s));
     s->accum_count = 0;
-    s->hist[0]++;
     return PS_PUSH_STEPPED;
+}
+
+/*
+ * The learning rate for a gradient of staleness tau under the job's policy:
+ * alpha/tau (Zhang et al.'s staleness-aware rate; tau 0 and 1 keep alpha),
+ * alpha/(tau + 1), or alpha/lambda for lambda workers.
+ */
+static float s_stale_lr(const ps_shard_t *s, float lr, uint64_t tau)
+{
+    switch (s->job->staleness) {
+    case JOB_STALE_INVERSE:
+        return tau > 1 ? lr / (float) tau : lr;
+    case JOB_STALE_INVERSE_PLUS_ONE:
+        return lr / (float) (tau + 1);
+    case JOB_STALE_DIVIDE_BY_WORKERS:
+        return lr / (float) (s->nworkers > 0 ? s->nworkers : 1);
+    default:
+        return lr;
+    }
 }
 
 /* Async: counts a push's staleness and decides its learning rate or drop. */
@@ -539,15 +590,13 @@ static enum ps_push_result s_async_decide(ps_shard_t *s, int w, uint64_t read,
                                           float *lr)
 {
     uint64_t tau = s->version - read;
-    s->hist[tau < PS_HIST_BINS ? tau : PS_HIST_BINS - 1]++;
+    s->last.tau = tau;
+    s->last.applied_to = s->version;
     if (s->job->staleness == JOB_STALE_DROP &&
-        tau > (uint64_t) s->job->max_staleness) {
-        s->dropped[w < 0 ? s->nworkers : w]++;
-        return PS_PUSH_DROPPED;
-    }
-    *lr = optim_lr(&s->optim, s->version);
-    if (s->job->staleness == JOB_STALE_INVERSE && tau > 1)
-        *lr /= (float) tau;
+        tau > (uint64_t) s->job->max_staleness)
+        return s_count_dropped(s, w, "stale");
+    *lr = s_stale_lr(s, optim_lr(&s->optim, s->version), tau);
+    s_count_taken(s, w, tau, *lr);
     return PS_PUSH_APPLIED;
 }
 
@@ -658,6 +707,21 @@ const uint64_t *ps_shard_dropped(const ps_shard_t *s)
 const uint64_t *ps_shard_staleness_hist(const ps_shard_t *s)
 {
     return s->hist;
+}
+
+const uint64_t *ps_shard_staleness_sum(const ps_shard_t *s)
+{
+    return s->tau_sum;
+}
+
+const uint64_t *ps_shard_taken(const ps_shard_t *s)
+{
+    return s->taken;
+}
+
+const struct ps_push_info *ps_shard_last_push(const ps_shard_t *s)
+{
+    return &s->last;
 }
 
 /* Looks at one array; 1 (with *where set) when it holds a non-finite. */

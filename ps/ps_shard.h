@@ -156,9 +156,25 @@ struct ps_shard_bad {
  */
 int ps_shard_find_nonfinite(const ps_shard_t *s, struct ps_shard_bad *where);
 
-/* Statistics for the chief (borrowed arrays of nworkers / PS_HIST_BINS). */
+/*
+ * Statistics for the chief (borrowed arrays): per worker (nworkers + 1, the
+ * last for clients that are not workers) the gradients dropped, taken
+ * (applied, or summed into a step) and their staleness summed; and the
+ * taken ones by staleness (PS_HIST_BINS, the last bin "or more").
+ */
 const uint64_t *ps_shard_dropped(const ps_shard_t *s);
+const uint64_t *ps_shard_taken(const ps_shard_t *s);
+const uint64_t *ps_shard_staleness_sum(const ps_shard_t *s);
 const uint64_t *ps_shard_staleness_hist(const ps_shard_t *s);
+
+/* What the last push (ps_shard_push() or ps_shard_push_begin()) came to. */
+struct ps_push_info {
+    uint64_t tau;        /* the shard's version then, minus the one read */
+    uint64_t applied_to; /* the shard's version then: the update it joins */
+    float lr;            /* the learning rate it got (0: dropped) */
+    const char *why;     /* dropped: "late" (sync) or "stale"; else NULL */
+};
+const struct ps_push_info *ps_shard_last_push(const ps_shard_t *s);
 uint64_t ps_shard_applied(const ps_shard_t *s);
 
 #endif

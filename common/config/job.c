@@ -108,7 +108,9 @@ static const struct opt s_opts[] = {
     R("replicas_to_aggregate", T_INT, replicas_to_aggregate, "0", 0, 1e6,
       "sync: gradients averaged per step (0: all workers)"),
     O("staleness_policy", T_STR, staleness_policy, "none",
-      "async: none, inverse (lr / max(1, staleness)) or drop"),
+      "async: none, inverse (lr / max(1, staleness)), drop, "
+      "inverse_plus_one (lr / (staleness + 1)) or divide_by_workers "
+      "(lr / workers)"),
     R("max_staleness", T_INT, max_staleness, "8", 0, MAX_COUNT,
       "async, policy drop: largest staleness applied"),
     R("ssp_bound", T_INT, ssp_bound, "-1", -1, MAX_COUNT,
@@ -608,7 +610,8 @@ static int s_derive_names(struct job *job, char *err)
                                          "bench"};
     static const char *const formats[] = {"idx", "libsvm", "synth"};
     static const char *const modes[] = {"sync", "async"};
-    static const char *const policies[] = {"none", "inverse", "drop"};
+    static const char *const policies[] = {
+        "none", "inverse", "drop", "inverse_plus_one", "divide_by_workers"};
     static const char *const shardings[] = {"shard", "sample"};
     static const char *const dtypes[] = {"f32", "f16"};
     static const char *const optims[] = {"sgd", "momentum", "adagrad", "adam"};
@@ -621,7 +624,7 @@ static int s_derive_names(struct job *job, char *err)
     if (s_pick("mode", job->mode_name, modes, 2, &v, err) != 0)
         return PSC_ECONFIG;
     job->mode = (enum job_mode) v;
-    if (s_pick("staleness_policy", job->staleness_policy, policies, 3, &v,
+    if (s_pick("staleness_policy", job->staleness_policy, policies, 5, &v,
                err) != 0)
         return PSC_ECONFIG;
     job->staleness = (enum job_staleness) v;

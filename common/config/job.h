@@ -19,7 +19,13 @@
 #define JOB_CLASSES        10 /* the data's: Fashion-MNIST's labels 0..9 */
 
 enum job_mode { JOB_SYNC = 0, JOB_ASYNC };
-enum job_staleness { JOB_STALE_NONE = 0, JOB_STALE_INVERSE, JOB_STALE_DROP };
+enum job_staleness {
+    JOB_STALE_NONE = 0,
+    JOB_STALE_INVERSE,
+    JOB_STALE_DROP,
+    JOB_STALE_INVERSE_PLUS_ONE,
+    JOB_STALE_DIVIDE_BY_WORKERS
+};
 enum job_sharding { JOB_SHARD = 0, JOB_SAMPLE };
 enum job_data_format { JOB_DATA_IDX = 0, JOB_DATA_LIBSVM, JOB_DATA_SYNTH };
 enum job_data_file {

@@ -775,8 +775,8 @@ static void test_refused_names(void)
                                      "exponential or inverse_time");
     s_set_refused("mode=semi", "mode 'semi' is unknown: use sync or async");
     s_set_refused("staleness_policy=scale",
-                  "staleness_policy 'scale' is unknown: use none, inverse or "
-                  "drop");
+                  "staleness_policy 'scale' is unknown: use none, inverse, "
+                  "drop, inverse_plus_one or divide_by_workers");
     s_set_refused("data.sharding=random",
                   "data.sharding 'random' is unknown: use shard or sample");
     s_set_refused("wire_dtype=bf16",

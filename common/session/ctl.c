@@ -11,6 +11,7 @@
 #include "psc_sig.h"
 #include "psc_time.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,8 @@ int ctl_recv(ctl_t *c, wire_msg_t *msg)
         c->start.position = h->report != NULL ? h->report->examples : 0;
         snprintf(c->start.run_id, sizeof c->start.run_id, "%s",
                  h->text != NULL ? h->text : "");
+        c->start.job_start = isfinite(h->job_start) ? h->job_start : 0;
+        c->start.received = psc_now();
     }
     return type;
 }
@@ -204,6 +207,13 @@ int ctl_recv(ctl_t *c, wire_msg_t *msg)
 const struct ctl_start *ctl_start_order(const ctl_t *c)
 {
     return &c->start;
+}
+
+double ctl_job_seconds(const ctl_t *c)
+{
+    if (c->start.job_start > 0)
+        return psc_wall() - c->start.job_start;
+    return c->start.received > 0 ? psc_now() - c->start.received : 0;
 }
 
 int ctl_job_failed(const ctl_t *c)

@@ -67,8 +67,18 @@ struct ctl_start {
     uint64_t step;     /* the step the job starts at (a restored one) */
     uint64_t position; /* workers: examples drawn before, to skip */
     char run_id[64];
+    double job_start; /* Unix seconds on the chief's clock (0: not said) */
+    double received;  /* psc_now() when the START came */
 };
 const struct ctl_start *ctl_start_order(const ctl_t *c);
+
+/*
+ * Seconds since the job's start as the chief defines it, for the wall_s of
+ * every record a role writes: from the START's job_start (one clock for
+ * the whole job), or, before a START or from a chief that did not say,
+ * from when this role's START came.
+ */
+double ctl_job_seconds(const ctl_t *c);
 
 /* 1 when the chief's STOP said the job failed (NULL: 0). */
 int ctl_job_failed(const ctl_t *c);
