@@ -70,8 +70,19 @@ static FILE *s_open(const char *model_dir, char *err)
     return f;
 }
 
-chief_steps_t *chief_steps_new(const char *model_dir, int nworkers, int sync,
-                               double start, uint64_t first_step, char *err)
+/* Several runs may append to one file: each starts with its marker. */
+static void s_write_marker(FILE *f, const char *run_id, uint64_t first_step)
+{
+    json_t *rec = json_pack("{s:s, s:I}", "run", run_id, "start_step",
+                            (json_int_t) first_step);
+    json_dumpf(rec, f, JSON_COMPACT);
+    fputc('\n', f);
+    json_decref(rec);
+}
+
+chief_steps_t *chief_steps_new(const char *model_dir, const char *run_id,
+                               int nworkers, int sync, double start,
+                               uint64_t first_step, char *err)
 {
     FILE *f = s_open(model_dir, err);
     if (f == NULL)
@@ -80,6 +91,7 @@ chief_steps_t *chief_steps_new(const char *model_dir, int nworkers, int sync,
     s->out = f;
     s->buf = psc_xmalloc(STEPS_BUF_BYTES);
     setvbuf(f, s->buf, _IOFBF, STEPS_BUF_BYTES);
+    s_write_marker(f, run_id, first_step);
     s->nworkers = nworkers;
     s->sync = sync;
     s->start = start;

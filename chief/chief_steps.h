@@ -24,11 +24,13 @@ typedef struct chief_steps chief_steps_t;
  * for nworkers workers. sync: a step's record holds all its reports (sync
  * mode), else each report is a record of its own (async). start is the
  * job's clock origin on psc_now()'s clock (chief_metrics_start_time()),
- * first_step the step the job starts at. Returns NULL with a line in err.
- * Caller owns; chief_steps_destroy().
+ * first_step the step the job starts at. The run's first line is a marker,
+ * {"run": run_id, "start_step": first_step}, as in metrics.jsonl. Returns
+ * NULL with a line in err. Caller owns; chief_steps_destroy().
  */
-chief_steps_t *chief_steps_new(const char *model_dir, int nworkers, int sync,
-                               double start, uint64_t first_step, char *err);
+chief_steps_t *chief_steps_new(const char *model_dir, const char *run_id,
+                               int nworkers, int sync, double start,
+                               uint64_t first_step, char *err);
 
 /* Writes what is pending (chief_steps_finish()) and closes the file. */
 void chief_steps_destroy(chief_steps_t **p);

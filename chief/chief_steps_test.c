@@ -58,6 +58,11 @@ static json_t *s_records(const char *dir)
     CHECK(f != NULL);
     json_t *all = json_array();
     char line[8192];
+    CHECK(fgets(line, sizeof line, f) != NULL);
+    json_t *marker = json_loads(line, 0, NULL);
+    CHECK_STR(json_string_value(json_object_get(marker, "run")), "run-1");
+    CHECK_EQ(json_integer_value(json_object_get(marker, "start_step")), 10);
+    json_decref(marker);
     while (fgets(line, sizeof line, f) != NULL) {
         json_t *rec = json_loads(line, 0, NULL);
         CHECK(rec != NULL);
@@ -109,7 +114,8 @@ static chief_steps_t *s_open(const char *dir, int nworkers, int sync)
     s_path(path, sizeof path, dir);
     unlink(path);
     char err[256] = "";
-    chief_steps_t *s = chief_steps_new(dir, nworkers, sync, 0, 10, err);
+    chief_steps_t *s =
+        chief_steps_new(dir, "run-1", nworkers, sync, 0, 10, err);
     CHECK(s != NULL);
     return s;
 }

@@ -30,7 +30,9 @@ steps() {
     python3 - "$WORK/model" "$max" "$SRC/examples/fashion_mnist_mlp.json" <<'PY' || fail "steps.jsonl does not match the job"
 import json, sys
 model, max_steps = sys.argv[1], int(sys.argv[2])
-recs = [json.loads(l) for l in open(model + "/trace/steps.jsonl")]
+lines = [json.loads(l) for l in open(model + "/trace/steps.jsonl")]
+assert "run" in lines[0] and lines[0]["start_step"] == 0, lines[0]
+recs = lines[1:]
 steps = [r["step"] for r in recs]
 # One record per step, in order; the job may overshoot max_steps a little.
 assert steps == sorted(set(steps)), steps
