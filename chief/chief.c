@@ -7,6 +7,7 @@
 #include "chief_export.h"
 #include "chief_metrics.h"
 #include "chief_report.h"
+#include "chief_steps.h"
 #include "jobvars.h"
 #include "model.h"
 #include "net.h"
@@ -46,6 +47,7 @@ typedef struct self {
     model_t *model;
     placement_t *placement;
     chief_metrics_t *metrics;
+    chief_steps_t *steps; /* trace/steps.jsonl, when the job traces */
     struct wire_counters counters;
     struct chief_eval eval; /* the final evaluation */
     uint64_t exported;      /* checkpoints completed when last exported */
@@ -211,6 +213,8 @@ static void s_on_bye(self_t *self, int role, struct task *t,
         return;
     }
     t->bye = 1;
+    if (role == R_WORKER && self->steps != NULL)
+        chief_steps_gone(self->steps, (int) (t - self->tasks[R_WORKER]));
     if (strcmp(why, "done") == 0)
         return;
     psc_log_warn("%s stopped: %s", msg->hdr->task, why);
@@ -271,6 +275,8 @@ static void s_on_report(self_t *self, int index, const wire_msg_t *msg)
     self->reports++;
     if (self->metrics != NULL)
         chief_metrics_report(self->metrics, index, msg->hdr->step, r);
+    if (self->steps != NULL)
+        chief_steps_report(self->steps, index, r);
     if (self->ckpt != NULL)
         chief_ckpt_on_report(self->ckpt, index, msg->hdr->step, r->examples);
 }
@@ -628,6 +634,8 @@ static void s_mark_lost(self_t *self, int role, int i, double silent)
     }
     if (role != R_WORKER)
         return;
+    if (self->steps != NULL)
+        chief_steps_gone(self->steps, i);
     for (int s = 0; s < self->count[R_PS]; s++) {
         char ps[32];
         snprintf(ps, sizeof ps, "ps:%d", s);
@@ -674,6 +682,38 @@ static void s_export_new_checkpoint(self_t *self)
     chief_export(self->b->job, dir, NULL);
 }
 
+/* trace: true: steps.jsonl, on the clock metrics.jsonl's wall_s uses. */
+static int s_open_steps(self_t *self)
+{
+    const struct job *job = self->b->job;
+    char err[PSC_ERR_LEN];
+    if (!job->trace)
+        return 0;
+    self->steps = chief_steps_new(job->model_dir, self->run_id,
+                                  self->count[R_WORKER], job->mode == JOB_SYNC,
+                                  chief_metrics_start_time(self->metrics),
+                                  self->start_step, err);
+    if (self->steps != NULL)
+        return 0;
+    psc_log_err("%s", err);
+    s_stop(self, PSC_EXIT_RETRY);
+    return PSC_EIO;
+}
+
+/* Writes the steps still pending: no more reports come. */
+static void s_close_steps(self_t *self)
+{
+    if (self->steps == NULL)
+        return;
+    chief_steps_finish(self->steps);
+    uint64_t late = chief_steps_late(self->steps);
+    if (late > 0)
+        psc_log_info("steps.jsonl: %llu reports came after their step was "
+                     "written, and are not in it",
+                     (unsigned long long) late);
+    chief_steps_destroy(&self->steps);
+}
+
 /* Starts the job and watches it until the last step. */
 static int s_train(self_t *self)
 {
@@ -692,6 +732,8 @@ static int s_train(self_t *self)
                  job->mode_name);
     self->job_start = psc_wall();
     chief_metrics_start(self->metrics, self->run_id, self->start_step);
+    if (s_open_steps(self) != 0)
+        return PSC_EIO;
     s_send_role(self, R_PS, PSC__MSG_TYPE__START);
     s_send_role(self, R_WORKER, PSC__MSG_TYPE__START);
     s_send_role(self, R_EVAL, PSC__MSG_TYPE__START);
@@ -800,6 +842,7 @@ static void s_shutdown(self_t *self)
     self->shutting_down = 1;
     s_send_role(self, R_WORKER, PSC__MSG_TYPE__STOP);
     s_wait_byes(self, R_WORKER, 10);
+    s_close_steps(self);
     if (self->status == 0)
         s_final_checkpoint(self);
     if (self->status == 0)
@@ -843,6 +886,7 @@ static void s_self_destroy(self_t **p)
     model_destroy(&self->model);
     placement_destroy(&self->placement);
     chief_metrics_destroy(&self->metrics);
+    chief_steps_destroy(&self->steps);
     free(self);
     *p = NULL;
 }

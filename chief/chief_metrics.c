@@ -30,9 +30,11 @@ struct chief_metrics {
     uint64_t step;
     double loss_sum; /* this interval */
     uint64_t loss_count;
-    uint64_t examples;   /* this interval */
+    uint64_t examples;   /* this interval: of gradients applied */
+    uint64_t computed;   /* this interval: of every gradient reported */
     uint64_t traffic[5]; /* this interval: Report's bytes and rows */
     uint64_t examples_total;
+    uint64_t computed_total;
     double last_loss;
     uint64_t *dropped; /* nps x nworkers, cumulative */
     uint64_t *table;   /* nps x 2: each shard's sparse rows and bytes */
@@ -113,8 +115,12 @@ void chief_metrics_report(chief_metrics_t *m, int worker, uint64_t step,
         return;
     m->loss_sum += r->loss;
     m->loss_count++;
-    m->examples += r->examples;
-    m->examples_total += r->examples;
+    /* A dropped gradient's examples were computed, never applied. */
+    uint64_t applied = r->dropped ? 0 : r->examples;
+    m->examples += applied;
+    m->examples_total += applied;
+    m->computed += r->examples;
+    m->computed_total += r->examples;
     m->traffic[0] += r->dense_bytes_pushed;
     m->traffic[1] += r->dense_bytes_pulled;
     m->traffic[2] += r->sparse_bytes_pushed;
@@ -165,6 +171,11 @@ void chief_metrics_ps_stats(chief_metrics_t *m, int ps, const Psc__PsStats *s)
 uint64_t chief_metrics_step(const chief_metrics_t *m)
 {
     return m->step;
+}
+
+double chief_metrics_start_time(const chief_metrics_t *m)
+{
+    return m->start;
 }
 
 static uint64_t s_dropped(const chief_metrics_t *m, int w)
@@ -219,7 +230,7 @@ static void s_staleness_means(const chief_metrics_t *m, json_t *rec)
     json_object_set_new(rec, "staleness_mean_per_worker", per_worker);
 }
 
-static json_t *s_record(const chief_metrics_t *m, double wall, double rate,
+static json_t *s_record(const chief_metrics_t *m, double wall, double span,
                         int live)
 {
     json_t *per_worker = json_array();
@@ -239,7 +250,10 @@ static json_t *s_record(const chief_metrics_t *m, double wall, double rate,
     psc_json_set_real(rec, "wall_s", wall);
     psc_json_set_real(rec, "time", psc_wall());
     psc_json_set_real(rec, "loss", m->last_loss);
-    psc_json_set_real(rec, "examples_per_s", rate);
+    psc_json_set_real(rec, "examples_per_s",
+                      span > 0 ? (double) m->examples / span : 0);
+    psc_json_set_real(rec, "computed_examples_per_s",
+                      span > 0 ? (double) m->computed / span : 0);
     json_object_set_new(rec, "dropped_gradients", json_integer(total));
     json_object_set_new(rec, "dropped_per_worker", per_worker);
     s_staleness_means(m, rec);
@@ -248,6 +262,8 @@ static json_t *s_record(const chief_metrics_t *m, double wall, double rate,
     json_object_set_new(rec, "live_workers", json_integer(live));
     json_object_set_new(rec, "examples",
                         json_integer((json_int_t) m->examples_total));
+    json_object_set_new(rec, "examples_computed",
+                        json_integer((json_int_t) m->computed_total));
     s_traffic(m, rec);
     uint64_t rows = 0, bytes = 0;
     for (int s = 0; s < m->nps; s++) {
@@ -285,10 +301,9 @@ void chief_metrics_flush(chief_metrics_t *m, int live_workers)
 {
     double now = psc_now();
     double span = now - m->last_flush;
-    double rate = span > 0 ? (double) m->examples / span : 0;
     if (m->loss_count > 0)
         m->last_loss = m->loss_sum / (double) m->loss_count;
-    json_t *rec = s_record(m, now - m->start, rate, live_workers);
+    json_t *rec = s_record(m, now - m->start, span, live_workers);
     json_dumpf(rec, m->out, JSON_COMPACT);
     fputc('\n', m->out);
     fflush(m->out);
@@ -297,6 +312,7 @@ void chief_metrics_flush(chief_metrics_t *m, int live_workers)
     m->loss_sum = 0;
     m->loss_count = 0;
     m->examples = 0;
+    m->computed = 0;
     memset(m->traffic, 0, sizeof m->traffic);
     m->last_flush = now;
 }
@@ -307,8 +323,9 @@ void chief_metrics_finish(chief_metrics_t *m)
         fputc('\n', stderr);
     double wall = psc_now() - m->start;
     psc_log_info(
-        "trained %llu steps, %llu examples in %.1f s (%.0f "
-        "examples/s), last loss %.4f",
+        "trained %llu steps, %llu examples applied (%llu computed) "
+        "in %.1f s (%.0f examples/s), last loss %.4f",
         (unsigned long long) m->step, (unsigned long long) m->examples_total,
-        wall, wall > 0 ? (double) m->examples_total / wall : 0, m->last_loss);
+        (unsigned long long) m->computed_total, wall,
+        wall > 0 ? (double) m->examples_total / wall : 0, m->last_loss);
 }

@@ -32,9 +32,16 @@ void chief_metrics_destroy(chief_metrics_t **p);
 void chief_metrics_start(chief_metrics_t *m, const char *run_id,
                          uint64_t start_step);
 
-/* A worker's step: its loss, examples and the version it got back. */
+/* A worker's step: its loss, examples (applied unless r->dropped) and the
+ * version it got back. */
 void chief_metrics_report(chief_metrics_t *m, int worker, uint64_t step,
                           const Psc__Report *r);
+
+/*
+ * The job's clock origin on psc_now()'s clock (the START of
+ * chief_metrics_start()): every record's wall_s counts from here.
+ */
+double chief_metrics_start_time(const chief_metrics_t *m);
 
 /* A ps shard's cumulative statistics. */
 void chief_metrics_ps_stats(chief_metrics_t *m, int ps, const Psc__PsStats *s);

@@ -113,12 +113,44 @@ static void test_traffic_and_table(const char *dir)
     CHECK_OK(unlink(path));
 }
 
+/* A dropped gradient's examples count as computed, not as applied. */
+static void test_applied_examples(const char *dir)
+{
+    char err[256] = "";
+    chief_metrics_t *m = chief_metrics_new(dir, 2, 1, 10, err);
+    CHECK(m != NULL);
+    chief_metrics_start(m, "run-3", 0);
+    Psc__Report r = PSC__REPORT__INIT;
+    r.loss = 0.5;
+    r.examples = 64;
+    chief_metrics_report(m, 0, 1, &r);
+    r.dropped = 1;
+    chief_metrics_report(m, 1, 1, &r);
+    chief_metrics_report(m, 1, 2, &r);
+    chief_metrics_flush(m, 2);
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    json_t *rec = s_last_record(path);
+    CHECK_EQ(json_integer_value(json_object_get(rec, "examples")), 64);
+    CHECK_EQ(json_integer_value(json_object_get(rec, "examples_computed")),
+             192);
+    double applied = json_number_value(json_object_get(rec, "examples_per_s"));
+    double computed =
+        json_number_value(json_object_get(rec, "computed_examples_per_s"));
+    CHECK(computed > 0);
+    CHECK_NEAR(applied * 3, computed, computed * 1e-9);
+    json_decref(rec);
+    chief_metrics_destroy(&m);
+    CHECK_OK(unlink(path));
+}
+
 int main(void)
 {
     char dir[] = "/tmp/chief_metrics_test_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     test_nan_loss(dir);
     test_traffic_and_table(dir);
+    test_applied_examples(dir);
     CHECK_OK(rmdir(dir));
     printf("chief_metrics_test: all checks passed\n");
     return 0;

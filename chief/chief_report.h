@@ -1,7 +1,8 @@
 /*
  * What a worker's REPORT may say: a step no further than the pushes so far
- * can have taken the model, at most one batch of examples, and a finite,
- * non-negative loss and times. A report that says more was not made by a
+ * can have taken the model, a version read no later than that step, at
+ * most one batch of examples, and a finite, non-negative loss and times
+ * (delays included). A report that says more was not made by a
  * worker of this job and must not move the global step or the metrics.
  */
 #ifndef CHIEF_REPORT_H

@@ -56,6 +56,25 @@ int main(void)
     r.wait_s = 0;
     r.compute_s = NAN;
     CHECK_CONTAINS(chief_report_check(&b, 110, &r), "time");
+    /* The version read: up to the step reported (a dropped gradient's
+     * reply may be the same version), never past it. */
+    r = s_report(0.7, 64);
+    r.read_version = 110;
+    r.dropped = 1;
+    CHECK(chief_report_check(&b, 110, &r) == NULL);
+    r.read_version = 111;
+    CHECK_CONTAINS(chief_report_check(&b, 110, &r), "version read");
+    r.read_version = UINT64_MAX;
+    CHECK_CONTAINS(chief_report_check(&b, 110, &r), "version read");
+    r = s_report(0.7, 64);
+    r.delay_requested_s = 0.5;
+    r.delay_slept_s = 0.51;
+    CHECK(chief_report_check(&b, 110, &r) == NULL);
+    r.delay_slept_s = -0.1;
+    CHECK_CONTAINS(chief_report_check(&b, 110, &r), "time");
+    r.delay_slept_s = 0;
+    r.delay_requested_s = INFINITY;
+    CHECK_CONTAINS(chief_report_check(&b, 110, &r), "time");
     printf("ok chief report checks\n");
     return 0;
 }

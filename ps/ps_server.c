@@ -34,6 +34,7 @@ struct pending {
     uint64_t request_id;
     uint64_t min_version;
     int worker;
+    uint32_t flags; /* the reply's: WIRE_DROPPED for a dropped push */
 };
 
 /* A push arriving in pieces from one peer: where the next must start. */
@@ -238,6 +239,7 @@ static void s_send_params(self_t *self, const struct pending *p)
     h.step = ps_shard_version(self->shard);
     h.shard = (uint32_t) self->index;
     h.codec = self->b->job->wire_f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
+    h.flags = p->flags;
     wire_send(self->router, p->peer, p->peer_len, &h, frames, lay->nslices);
 }
 
@@ -306,8 +308,9 @@ static void s_bound_parked(self_t *self, const wire_msg_t *req)
                         "oldest is refused");
 }
 
+/* Parks req's PARAMS reply until min_version; flags go in its header. */
 static void s_park(self_t *self, const wire_msg_t *req, uint64_t min_version,
-                   int worker)
+                   int worker, uint32_t flags)
 {
     s_bound_parked(self, req);
     if (self->npending == self->cap_pending) {
@@ -321,6 +324,7 @@ static void s_park(self_t *self, const wire_msg_t *req, uint64_t min_version,
     p->request_id = req->hdr->request_id;
     p->min_version = min_version;
     p->worker = worker;
+    p->flags = flags;
 }
 
 /* Checks a payload against this shard's slices; NULL when it fits. */
@@ -475,13 +479,15 @@ static void s_on_init(self_t *self, const wire_msg_t *msg)
     s_release_pending(self);
 }
 
-/* Answers a push that did not ask for values. */
-static void s_ack(self_t *self, const wire_msg_t *req, uint64_t version)
+/* Answers a push that did not ask for values; flags go in the header. */
+static void s_ack(self_t *self, const wire_msg_t *req, uint64_t version,
+                  uint32_t flags)
 {
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__PUSH_ACK, self->task);
     h.request_id = req->hdr->request_id;
     h.step = version;
+    h.flags = flags;
     h.shard = (uint32_t) self->index;
     wire_send(self->router, req->peer, req->peer_len, &h, NULL, 0);
 }
@@ -615,7 +621,7 @@ static wire_buf_t *s_range_reply(self_t *self, size_t first, size_t count)
 
 /* Answers a piece with its range's new values. */
 static void s_send_piece(self_t *self, const wire_msg_t *req, wire_buf_t *buf,
-                         size_t count)
+                         size_t count, uint32_t flags)
 {
     int f16 = self->b->job->wire_f16;
     struct wire_frame f = {wire_buf_data(buf), count * (f16 ? 2 : 4), count,
@@ -627,6 +633,7 @@ static void s_send_piece(self_t *self, const wire_msg_t *req, wire_buf_t *buf,
     h.shard = (uint32_t) self->index;
     h.offset = req->hdr->offset;
     h.codec = f16 ? PSC__CODEC__F16 : PSC__CODEC__F32;
+    h.flags = flags;
     wire_send(self->router, req->peer, req->peer_len, &h, &f, 1);
 }
 
@@ -666,12 +673,14 @@ static void s_on_push_piece(self_t *self, const wire_msg_t *msg)
     if (in_place)
         out = s_range_reply(self, msg->hdr->offset, count);
     o->next = msg->hdr->offset + count;
+    /* Every piece's answer says so: the client may see any of them. */
+    uint32_t flags = o->pw.result == PS_PUSH_DROPPED ? WIRE_DROPPED : 0;
     if ((msg->hdr->flags & WIRE_MORE) == 0)
         s_close_push(self, o);
     if (want)
-        s_send_piece(self, msg, out, count);
+        s_send_piece(self, msg, out, count, flags);
     else
-        s_ack(self, msg, ps_shard_version(self->shard));
+        s_ack(self, msg, ps_shard_version(self->shard), flags);
     s_release_pending(self);
 }
 
@@ -703,14 +712,15 @@ static void s_on_push(self_t *self, const wire_msg_t *msg)
     enum ps_push_result r =
         ps_shard_push(self->shard, worker, msg->hdr->step, slices, f16, scale);
     s_trace_push(self, worker, msg->hdr->step, r);
+    uint32_t flags = r == PS_PUSH_DROPPED ? WIRE_DROPPED : 0;
     if (msg->hdr->flags & WIRE_WANT_PARAMS) {
         /* Sync: the next step's values; dropped or async: the newest. */
         uint64_t v = ps_shard_version(self->shard);
         if (r == PS_PUSH_AGGREGATED)
             v++;
-        s_park(self, msg, v, worker);
+        s_park(self, msg, v, worker, flags);
     } else {
-        s_ack(self, msg, ps_shard_version(self->shard));
+        s_ack(self, msg, ps_shard_version(self->shard), flags);
     }
     s_release_pending(self);
 }
@@ -749,7 +759,7 @@ static void s_on_pull(self_t *self, const wire_msg_t *msg)
         return;
     }
     s_park(self, msg, msg->hdr->min_version,
-           s_worker_index(self, msg->hdr->task));
+           s_worker_index(self, msg->hdr->task), 0);
     s_release_pending(self);
 }
 
@@ -816,14 +826,15 @@ static void s_sparse_step(self_t *self, const wire_msg_t *msg,
     }
     const char *why = NULL;
     int last = (msg->hdr->flags & WIRE_MORE) == 0;
-    if (ps_sparse_sync_add(self->sparse_sync,
-                           s_worker_index(self, msg->hdr->task), msg->hdr->step,
-                           keys, n, rows, last,
-                           &why) == PS_SPARSE_SYNC_REFUSED) {
+    enum ps_sparse_sync_result r = ps_sparse_sync_add(
+        self->sparse_sync, s_worker_index(self, msg->hdr->task), msg->hdr->step,
+        keys, n, rows, last, &why);
+    if (r == PS_SPARSE_SYNC_REFUSED) {
         s_reply_error(self, msg, why);
         return;
     }
-    s_ack(self, msg, ps_sparse_version(self->sparse));
+    s_ack(self, msg, ps_sparse_version(self->sparse),
+          r == PS_SPARSE_SYNC_STALE ? WIRE_DROPPED : 0);
 }
 
 /*
@@ -883,7 +894,7 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
                        out != NULL ? wire_buf_data(out) : NULL,
                        self->b->job->wire_f16, last);
         if (!want) {
-            s_ack(self, msg, ps_sparse_version(self->sparse));
+            s_ack(self, msg, ps_sparse_version(self->sparse), 0);
             return;
         }
     } else {

@@ -82,6 +82,10 @@ void worker_report(self_t *self, float loss, double compute_s, double wait_s)
     r.sparse_bytes_pushed = t->sparse_pushed - self->reported.sparse_pushed;
     r.sparse_bytes_pulled = t->sparse_pulled - self->reported.sparse_pulled;
     r.sparse_rows = self->step_rows;
+    r.read_version = self->read_version;
+    r.dropped = self->rows_dropped || psclient_last_push_dropped(self->ps);
+    r.delay_requested_s = self->delay_requested_s;
+    r.delay_slept_s = self->delay_slept_s;
     self->reported = *t;
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__REPORT, NULL);
@@ -126,6 +130,7 @@ static int s_step(self_t *self, char *err)
 {
     int batch = (int) self->b->job->batch_size;
     double t0 = psc_now();
+    self->read_version = psclient_version(self->ps, 0);
     if (!self->batch_ready)
         s_next_batch(self, batch);
     float loss = model_loss_grad(self->model, self->values, self->x, self->y,

@@ -48,6 +48,10 @@ typedef struct self {
     double batch_s;   /* in this many seconds */
     double compute_s; /* totals over the steps, for the last log line */
     double wait_s;
+    uint64_t read_version;    /* the step's values' version, for the report */
+    int rows_dropped;         /* sparse sync: a ps dropped the step's rows */
+    double delay_requested_s; /* the last step's injected delay: asked, */
+    double delay_slept_s;     /* and slept */
 } self_t;
 
 /*
@@ -65,7 +69,11 @@ int worker_wait(self_t *self, int take_values, char *err);
  * the delay is over. */
 int worker_straggle(self_t *self, double delay_s, char *err);
 
-/* Tells the chief of a step: its loss, and where its time went. */
+/*
+ * Tells the chief of a step: its loss, where its time went, the version
+ * its gradient was computed from (self->read_version) and whether a ps
+ * dropped it.
+ */
 void worker_report(self_t *self, float loss, double compute_s, double wait_s);
 
 /* Training examples of this worker's data set (all workers', not its

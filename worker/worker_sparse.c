@@ -94,6 +94,8 @@ static int s_push(self_t *self, uint64_t at, char *err)
     rc = worker_wait(self, 0, err);
     if (rc != 0)
         return rc;
+    /* The bias's push starts afresh: the report joins the two. */
+    self->rows_dropped = psclient_last_push_dropped(self->ps);
     rc = psclient_push(self->ps, self->grad);
     if (rc != 0)
         return psc_seterr(err, rc, "cannot send the gradient");
@@ -105,6 +107,7 @@ int worker_sparse_step(self_t *self, char *err)
     /* The values are borrowed until the next request: the rows' pull. */
     float bias = self->values[0];
     uint64_t at = psclient_version(self->ps, 0);
+    self->read_version = at;
     double t0 = psc_now();
     if (!self->batch_ready)
         s_draw(self);

@@ -26,6 +26,10 @@
     32u                    /* SPARSE_PUSH: a worker's part of sync step \
                               `step`, aggregated with the step's others */
 #define WIRE_NOT_READY 32u /* ERROR: the shard holds no model (yet) */
+/* PARAMS or PUSH_ACK answering a push: its gradient was dropped (late in
+ * sync mode, too stale under staleness_policy drop), not applied, so the
+ * worker can say so in its report. */
+#define WIRE_DROPPED 64u
 
 /*
  * A reference-counted payload buffer. The owner holds one reference; every

@@ -52,7 +52,8 @@ struct psclient {
     struct sparse sp;
     struct psclient_traffic traffic;
     struct wire_counters counters;
-    pool_t *pool; /* shares conversions, gathers and scatters */
+    pool_t *pool;     /* shares conversions, gathers and scatters */
+    int push_dropped; /* a ps answered the last push with WIRE_DROPPED */
 };
 
 /* Values to a thread at least; fewer are not worth waking one for. */
@@ -461,11 +462,13 @@ static int s_push(psclient_t *c, wire_buf_t *grad, uint32_t flags)
 
 int psclient_push(psclient_t *c, wire_buf_t *grad)
 {
+    c->push_dropped = 0;
     return s_push(c, grad, WIRE_WANT_PARAMS);
 }
 
 int psclient_push_only(psclient_t *c, wire_buf_t *grad)
 {
+    c->push_dropped = 0;
     return s_push(c, grad, 0);
 }
 
@@ -635,6 +638,7 @@ int psclient_sparse_push(psclient_t *c, const uint64_t *keys, size_t n,
                          const float *grad, float *rows_out)
 {
     s_begin(c, 1);
+    c->push_dropped = 0;
     s_sparse_plan(c, keys, n, 1);
     c->sp.out = rows_out;
     return s_sparse_send(c, PSC__MSG_TYPE__SPARSE_PUSH,
@@ -645,12 +649,18 @@ int psclient_sparse_push_step(psclient_t *c, const uint64_t *keys, size_t n,
                               const float *grad, uint64_t step)
 {
     s_begin(c, 1);
+    c->push_dropped = 0;
     s_sparse_plan(c, keys, n, 1);
     c->sp.out = NULL;
     c->sp.step = step;
     int rc = s_sparse_send(c, PSC__MSG_TYPE__SPARSE_PUSH, WIRE_SYNC_STEP, grad);
     c->sp.step = 0;
     return rc;
+}
+
+int psclient_last_push_dropped(const psclient_t *c)
+{
+    return c->push_dropped;
 }
 
 const struct psclient_traffic *psclient_traffic(const psclient_t *c)
@@ -828,6 +838,12 @@ static int s_on_reply(psclient_t *c, int s, char *err)
             c->traffic.sparse_pulled += wire_msg_bytes(msg);
         else
             c->traffic.dense_pulled += wire_msg_bytes(msg);
+        /* Only answers to a push carry the flag; any one shard's drop
+         * means the gradient was not applied whole. */
+        if ((msg->hdr->flags & WIRE_DROPPED) != 0 &&
+            (msg->hdr->type == PSC__MSG_TYPE__PARAMS ||
+             msg->hdr->type == PSC__MSG_TYPE__PUSH_ACK))
+            c->push_dropped = 1;
         int kept = 0;
         rc = s_handle(c, s, msg, &kept, err);
         if (kept)

@@ -137,6 +137,13 @@ struct psclient_traffic {
 };
 const struct psclient_traffic *psclient_traffic(const psclient_t *c);
 
+/*
+ * 1 when a ps answered the last push (dense or sparse) with WIRE_DROPPED:
+ * its gradient was dropped, late or too stale, not applied; else 0. Read
+ * it once psclient_wait() has returned 0.
+ */
+int psclient_last_push_dropped(const psclient_t *c);
+
 /* Distinct keys of the last sparse request. */
 size_t psclient_sparse_rows(const psclient_t *c);
 
