@@ -71,8 +71,10 @@ struct ps_shard {
     int half_valid;
     float *slot0;
     float *slot1;
-    float *accum; /* sync with replicas > 1: sum of this step's gradients */
-    int accum_count;
+    float **kept; /* sync with replicas > 1: this step's gradients... */
+    int *kept_by; /* ...the worker of each, in arrival order... */
+    int nkept;    /* ...and how many came */
+    float *accum; /* their sum, in worker order */
     uint64_t *dropped;
     uint64_t *clock; /* pushes per worker, for bounded staleness */
     int *lost;
@@ -126,6 +128,8 @@ ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
     s->slot0 = nslots >= 1 ? psc_xaligned(bytes) : NULL;
     s->slot1 = nslots >= 2 ? psc_xaligned(bytes) : NULL;
     optim_init_slots(&s->optim, s->slot0, s->slot1, s->layout->size);
+    s->kept = psc_xcalloc((size_t) s->replicas + 1, sizeof *s->kept);
+    s->kept_by = psc_xcalloc((size_t) s->replicas + 1, sizeof *s->kept_by);
     s->dropped = psc_xcalloc((size_t) nworkers + 1, sizeof *s->dropped);
     s->clock = psc_xcalloc((size_t) nworkers + 1, sizeof *s->clock);
     s->lost = psc_xcalloc((size_t) nworkers + 1, sizeof *s->lost);
@@ -144,6 +148,10 @@ void ps_shard_destroy(ps_shard_t **p)
         wire_buf_release(&s->spare[i]);
     free(s->slot0);
     free(s->slot1);
+    for (int i = 0; i < s->replicas; i++)
+        free(s->kept[i]);
+    free(s->kept);
+    free(s->kept_by);
     free(s->accum);
     free(s->dropped);
     free(s->clock);
@@ -454,56 +462,105 @@ PSC_CLONES static void s_add(float *restrict acc, const float *restrict g,
         acc[k] += g[k];
 }
 
-/* s_add() of a clipped gradient; a separate loop, so that unclipped sums
- * stay exactly what they were. */
-PSC_CLONES static void s_add_scaled(float *restrict acc,
-                                    const float *restrict g, float scale,
-                                    size_t n)
+/* A clipped gradient's values, kept as s_add() will sum them: the product
+ * rounded once, as the sum of scale * g always had it. */
+PSC_CLONES static void s_scale(float *restrict out, const float *restrict g,
+                               float scale, size_t n)
 {
     for (size_t k = 0; k < n; k++) /* vectorised */
-        acc[k] += scale * g[k];
+        out[k] = scale * g[k];
 }
 
-static void s_add_run(const struct slice_run *r, float *acc, const float *g,
-                      size_t n)
+static void s_keep_run(float *out, const float *g, float scale, size_t n)
 {
-    if (r->scale == 1.0f)
-        s_add(acc, g, n);
+    if (scale == 1.0f)
+        memcpy(out, g, n * sizeof(float));
     else
-        s_add_scaled(acc, g, r->scale, n);
+        s_scale(out, g, scale, n);
 }
 
-static void s_accumulate_part(void *arg, size_t begin, size_t end)
+/* One part of a slice's gradient into its kept buffer (r->wo). */
+static void s_keep_part(void *arg, size_t begin, size_t end)
 {
     const struct slice_run *r = arg;
-    float *acc = r->s->accum + r->off + begin;
+    float *out = r->wo + r->off + begin;
     size_t n = end - begin;
     if (!r->f16) {
-        s_add_run(r, acc, s_grad_at(r, begin), n);
+        s_keep_run(out, s_grad_at(r, begin), r->scale, n);
+        return;
+    }
+    if (r->scale == 1.0f) {
+        f16_to_f32(out, s_grad_at(r, begin), n);
         return;
     }
     float wide[CHUNK];
     for (size_t k = 0; k < n; k += CHUNK) {
         size_t m = n - k < CHUNK ? n - k : CHUNK;
         f16_to_f32(wide, (const uint16_t *) s_grad_at(r, begin) + k, m);
-        s_add_run(r, acc + k, wide, m);
+        s_scale(out + k, wide, r->scale, m);
     }
 }
 
-static void s_accumulate(ps_shard_t *s, const void *const *slices, int f16,
-                         float scale)
+/*
+ * Keeps one gradient of the step being gathered, scaled and in float32,
+ * apart from the others until the step is complete: float addition is not
+ * associative, so summing on arrival would make the values depend on the
+ * order the gradients came in. The buffers are made once and reused.
+ */
+static void s_keep(ps_shard_t *s, int w, const void *const *slices, int f16,
+                   float scale)
 {
-    if (s->accum == NULL) {
+    int i = s->nkept++;
+    if (s->kept[i] == NULL)
+        s->kept[i] = psc_xaligned(s_bytes(s));
+    s->kept_by[i] = w;
+    struct slice_run r = {.s = s, .wo = s->kept[i], .f16 = f16, .scale = scale};
+    for (int k = 0; k < s->layout->nslices; k++) {
+        r.off = s->layout->slices[k].shard_offset;
+        r.g = slices[k];
+        pool_for(s->pool, s->layout->slices[k].len, GRAIN, s_keep_part, &r);
+    }
+}
+
+/* The kept gradients' indices by worker (stable: a worker that pushed
+ * twice for a step keeps its arrival order). */
+static void s_worker_order(const ps_shard_t *s, int *order)
+{
+    for (int i = 0; i < s->nkept; i++) {
+        int j = i;
+        while (j > 0 && s->kept_by[order[j - 1]] > s->kept_by[i]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+}
+
+struct sum_run {
+    ps_shard_t *s;
+    const int *order;
+};
+
+/* Elements [begin, end) of the sum, from 0 as the running sum had it. */
+static void s_sum_part(void *arg, size_t begin, size_t end)
+{
+    const struct sum_run *r = arg;
+    float *acc = r->s->accum + begin;
+    memset(acc, 0, (end - begin) * sizeof(float));
+    for (int i = 0; i < r->s->nkept; i++)
+        s_add(acc, r->s->kept[r->order[i]] + begin, end - begin);
+}
+
+/* The step's gradients summed into accum, in worker order. */
+static void s_sum_kept(ps_shard_t *s)
+{
+    if (s->accum == NULL)
         s->accum = psc_xaligned(s_bytes(s));
-        memset(s->accum, 0, s_bytes(s));
-    }
-    struct slice_run r = {.s = s, .f16 = f16, .scale = scale};
-    for (int i = 0; i < s->layout->nslices; i++) {
-        r.off = s->layout->slices[i].shard_offset;
-        r.g = slices[i];
-        pool_for(s->pool, s->layout->slices[i].len, GRAIN, s_accumulate_part,
-                 &r);
-    }
+    int *order = psc_xmalloc((size_t) s->nkept * sizeof *order);
+    s_worker_order(s, order);
+    struct sum_run r = {.s = s, .order = order};
+    pool_for(s->pool, s->layout->size, GRAIN, s_sum_part, &r);
+    free(order);
 }
 
 static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
@@ -521,15 +578,15 @@ static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
         s->hist[0]++;
         return PS_PUSH_STEPPED;
     }
-    s_accumulate(s, slices, f16, scale);
-    if (++s->accum_count < s->replicas)
+    s_keep(s, w, slices, f16, scale);
+    if (s->nkept < s->replicas)
         return PS_PUSH_AGGREGATED;
+    s_sum_kept(s);
     const void *parts[WIRE_MAX_FRAMES];
     for (int i = 0; i < s->layout->nslices; i++)
         parts[i] = s->accum + s->layout->slices[i].shard_offset;
     s_apply(s, lr, parts, 0, 1.0f / (float) s->replicas);
-    memset(s->accum, 0, s_bytes(s));
-    s->accum_count = 0;
+    s->nkept = 0;
     s->hist[0]++;
     return PS_PUSH_STEPPED;
 }
