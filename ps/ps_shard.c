@@ -62,6 +62,7 @@ struct ps_shard {
     int replicas; /* sync: gradients per step */
     int ready;
     uint64_t version;
+    uint64_t last_step; /* the job's last: no update past it (0: no end) */
     wire_buf_t *values;
     wire_buf_t *spare[SPARES];  /* NULL, or a buffer a send may still hold */
     struct held held[HELD_MAX]; /* views of values, oldest first */
@@ -619,10 +620,27 @@ static enum ps_push_result s_push_async(ps_shard_t *s, int w, uint64_t read,
     return PS_PUSH_APPLIED;
 }
 
+void ps_shard_set_last_step(ps_shard_t *s, uint64_t last_step)
+{
+    s->last_step = last_step;
+}
+
+/*
+ * Whether the job has had its last update. Async workers that read the
+ * version before it push after it: those gradients come too late for the
+ * job, which ends at its last step exactly, and are not counted as drops.
+ */
+static int s_past_end(const ps_shard_t *s)
+{
+    return s->last_step > 0 && s->version >= s->last_step;
+}
+
 enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
                                   const void *const *slices, int f16,
                                   float scale)
 {
+    if (s_past_end(s))
+        return PS_PUSH_DROPPED;
     if (worker >= 0)
         s->clock[worker]++;
     if (s->job->mode == JOB_SYNC)
@@ -633,9 +651,13 @@ enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
 enum ps_push_result ps_shard_push_begin(ps_shard_t *s, int worker,
                                         uint64_t read, struct ps_piecewise *pw)
 {
+    pw->lr = 0;
+    if (s_past_end(s)) {
+        pw->result = PS_PUSH_DROPPED;
+        return pw->result;
+    }
     if (worker >= 0)
         s->clock[worker]++;
-    pw->lr = 0;
     pw->result = s_async_decide(s, worker, read, &pw->lr);
     return pw->result;
 }
