@@ -543,6 +543,8 @@ static int s_init_ps(self_t *self, const char *restore_dir, char *err)
         model_init_params(self->model, (uint64_t) job->seed, values);
     }
     psclient_t *c = psclient_new(self->b, self->placement, "chief:0", err);
+    if (c != NULL)
+        psclient_set_last_step(c, (uint64_t) self->total_steps);
     int rc = PSC_ENET;
     if (c != NULL && restore_dir != NULL)
         rc = psclient_init_restore(c, restore_dir);
@@ -594,6 +596,11 @@ static int s_initialise(self_t *self)
     if (rc != 0 && rc != PSC_ENOTFOUND)
         return rc;
     int restoring = rc == 0;
+    /* The ps learn it with their values: no update past the last step, so
+     * the job ends at exactly that version however many pushes are in
+     * flight then. Every worker has registered: its examples are known. */
+    self->total_steps =
+        job_total_steps(job, self->train_examples, self->count[R_WORKER]);
     rc = s_init_ps(self, restoring ? dir : NULL, err);
     if (rc != 0) {
         psc_log_err("cannot initialise the variables: %s", err);
@@ -720,7 +727,6 @@ static int s_train(self_t *self)
     const struct job *job = self->b->job;
     char err[PSC_ERR_LEN];
     int nworkers = self->count[R_WORKER];
-    self->total_steps = job_total_steps(job, self->train_examples, nworkers);
     self->metrics = chief_metrics_new(
         job->model_dir, nworkers, self->count[R_PS], self->total_steps, err);
     if (self->metrics == NULL) {

@@ -444,6 +444,7 @@ static void s_on_init(self_t *self, const wire_msg_t *msg)
         s_reply_error(self, msg, why);
         return;
     }
+    ps_shard_set_last_step(self->shard, msg->hdr->last_step);
     if (!ps_shard_ready(self->shard) && (msg->hdr->flags & WIRE_INIT_RESTORE)) {
         char err[PSC_ERR_LEN];
         if (s_restore(self, msg->hdr->text ? msg->hdr->text : "", err) != 0) {

@@ -62,6 +62,7 @@ struct ps_shard {
     int replicas; /* sync: gradients per step */
     int ready;
     uint64_t version;
+    uint64_t last_step; /* the job's last: no update past it (0: no end) */
     wire_buf_t *values;
     wire_buf_t *spare[SPARES];  /* NULL, or a buffer a send may still hold */
     struct held held[HELD_MAX]; /* views of values, oldest first */
@@ -71,8 +72,10 @@ struct ps_shard {
     int half_valid;
     float *slot0;
     float *slot1;
-    float *accum; /* sync with replicas > 1: sum of this step's gradients */
-    int accum_count;
+    float **kept; /* sync with replicas > 1: this step's gradients... */
+    int *kept_by; /* ...the worker of each, in arrival order... */
+    int nkept;    /* ...and how many came */
+    float *accum; /* their sum, in worker order */
     uint64_t *dropped;
     uint64_t *clock; /* pushes per worker, for bounded staleness */
     int *lost;
@@ -129,6 +132,8 @@ ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
     s->slot0 = nslots >= 1 ? psc_xaligned(bytes) : NULL;
     s->slot1 = nslots >= 2 ? psc_xaligned(bytes) : NULL;
     optim_init_slots(&s->optim, s->slot0, s->slot1, s->layout->size);
+    s->kept = psc_xcalloc((size_t) s->replicas + 1, sizeof *s->kept);
+    s->kept_by = psc_xcalloc((size_t) s->replicas + 1, sizeof *s->kept_by);
     s->dropped = psc_xcalloc((size_t) nworkers + 1, sizeof *s->dropped);
     s->clock = psc_xcalloc((size_t) nworkers + 1, sizeof *s->clock);
     s->lost = psc_xcalloc((size_t) nworkers + 1, sizeof *s->lost);
@@ -149,6 +154,10 @@ void ps_shard_destroy(ps_shard_t **p)
         wire_buf_release(&s->spare[i]);
     free(s->slot0);
     free(s->slot1);
+    for (int i = 0; i < s->replicas; i++)
+        free(s->kept[i]);
+    free(s->kept);
+    free(s->kept_by);
     free(s->accum);
     free(s->dropped);
     free(s->clock);
@@ -461,56 +470,114 @@ PSC_CLONES static void s_add(float *restrict acc, const float *restrict g,
         acc[k] += g[k];
 }
 
-/* s_add() of a clipped gradient; a separate loop, so that unclipped sums
- * stay exactly what they were. */
-PSC_CLONES static void s_add_scaled(float *restrict acc,
-                                    const float *restrict g, float scale,
-                                    size_t n)
+/* A clipped gradient's values, kept as s_add() will sum them: the product
+ * rounded once, as the sum of scale * g always had it. */
+PSC_CLONES static void s_scale(float *restrict out, const float *restrict g,
+                               float scale, size_t n)
 {
     for (size_t k = 0; k < n; k++) /* vectorised */
-        acc[k] += scale * g[k];
+        out[k] = scale * g[k];
 }
 
-static void s_add_run(const struct slice_run *r, float *acc, const float *g,
-                      size_t n)
+static void s_keep_run(float *out, const float *g, float scale, size_t n)
 {
-    if (r->scale == 1.0f)
-        s_add(acc, g, n);
+    if (scale == 1.0f)
+        memcpy(out, g, n * sizeof(float));
     else
-        s_add_scaled(acc, g, r->scale, n);
+        s_scale(out, g, scale, n);
 }
 
-static void s_accumulate_part(void *arg, size_t begin, size_t end)
+/* One part of a slice's gradient into its kept buffer (r->wo). */
+static void s_keep_part(void *arg, size_t begin, size_t end)
 {
     const struct slice_run *r = arg;
-    float *acc = r->s->accum + r->off + begin;
+    float *out = r->wo + r->off + begin;
     size_t n = end - begin;
     if (!r->f16) {
-        s_add_run(r, acc, s_grad_at(r, begin), n);
+        s_keep_run(out, s_grad_at(r, begin), r->scale, n);
+        return;
+    }
+    if (r->scale == 1.0f) {
+        f16_to_f32(out, s_grad_at(r, begin), n);
         return;
     }
     float wide[CHUNK];
     for (size_t k = 0; k < n; k += CHUNK) {
         size_t m = n - k < CHUNK ? n - k : CHUNK;
         f16_to_f32(wide, (const uint16_t *) s_grad_at(r, begin) + k, m);
-        s_add_run(r, acc + k, wide, m);
+        s_scale(out + k, wide, r->scale, m);
     }
 }
 
-static void s_accumulate(ps_shard_t *s, const void *const *slices, int f16,
-                         float scale)
+/*
+ * Keeps one gradient of the step being gathered, scaled and in float32,
+ * apart from the others until the step is complete: float addition is not
+ * associative, so summing on arrival would make the values depend on the
+ * order the gradients came in. The buffers are made once and reused.
+ */
+static void s_keep(ps_shard_t *s, int w, const void *const *slices, int f16,
+                   float scale)
 {
-    if (s->accum == NULL) {
+    int i = s->nkept++;
+    if (s->kept[i] == NULL)
+        s->kept[i] = psc_xaligned(s_bytes(s));
+    s->kept_by[i] = w;
+    struct slice_run r = {.s = s, .wo = s->kept[i], .f16 = f16, .scale = scale};
+    for (int k = 0; k < s->layout->nslices; k++) {
+        r.off = s->layout->slices[k].shard_offset;
+        r.g = slices[k];
+        pool_for(s->pool, s->layout->slices[k].len, GRAIN, s_keep_part, &r);
+    }
+}
+
+/* The kept gradients' indices by worker (stable: a worker that pushed
+ * twice for a step keeps its arrival order). */
+static void s_worker_order(const ps_shard_t *s, int *order)
+{
+    for (int i = 0; i < s->nkept; i++) {
+        int j = i;
+        while (j > 0 && s->kept_by[order[j - 1]] > s->kept_by[i]) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+}
+
+struct sum_run {
+    ps_shard_t *s;
+    const int *order;
+};
+
+/* The sum's first term, added to 0 as a running sum from 0 adds it (a
+ * -0 becomes +0), in one pass instead of clearing first. */
+PSC_CLONES static void s_add_to_zero(float *restrict acc,
+                                     const float *restrict g, size_t n)
+{
+    for (size_t k = 0; k < n; k++) /* vectorised */
+        acc[k] = 0.0f + g[k];
+}
+
+/* Elements [begin, end) of the sum. */
+static void s_sum_part(void *arg, size_t begin, size_t end)
+{
+    const struct sum_run *r = arg;
+    float *acc = r->s->accum + begin;
+    s_add_to_zero(acc, r->s->kept[r->order[0]] + begin, end - begin);
+    for (int i = 1; i < r->s->nkept; i++)
+        s_add(acc, r->s->kept[r->order[i]] + begin, end - begin);
+}
+
+/* The step's gradients summed into accum, in worker order. */
+static void s_sum_kept(ps_shard_t *s)
+{
+    if (s->accum == NULL)
         s->accum = psc_xaligned(s_bytes(s));
-        memset(s->accum, 0, s_bytes(s));
-    }
-    struct slice_run r = {.s = s, .f16 = f16, .scale = scale};
-    for (int i = 0; i < s->layout->nslices; i++) {
-        r.off = s->layout->slices[i].shard_offset;
-        r.g = slices[i];
-        pool_for(s->pool, s->layout->slices[i].len, GRAIN, s_accumulate_part,
-                 &r);
-    }
+    int *order = psc_xmalloc((size_t) s->nkept * sizeof *order);
+    s_worker_order(s, order);
+    struct sum_run r = {.s = s, .order = order};
+    pool_for(s->pool, s->layout->size, GRAIN, s_sum_part, &r);
+    free(order);
 }
 
 /* Index of a worker's counters: clients that are not workers share one. */
@@ -554,15 +621,15 @@ static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
         s_apply(s, lr, slices, f16, scale);
         return PS_PUSH_STEPPED;
     }
-    s_accumulate(s, slices, f16, scale);
-    if (++s->accum_count < s->replicas)
+    s_keep(s, w, slices, f16, scale);
+    if (s->nkept < s->replicas)
         return PS_PUSH_AGGREGATED;
+    s_sum_kept(s);
     const void *parts[WIRE_MAX_FRAMES];
     for (int i = 0; i < s->layout->nslices; i++)
         parts[i] = s->accum + s->layout->slices[i].shard_offset;
     s_apply(s, lr, parts, 0, 1.0f / (float) s->replicas);
-    memset(s->accum, 0, s_bytes(s));
-    s->accum_count = 0;
+    s->nkept = 0;
     return PS_PUSH_STEPPED;
 }
 
@@ -611,10 +678,37 @@ static enum ps_push_result s_push_async(ps_shard_t *s, int w, uint64_t read,
     return PS_PUSH_APPLIED;
 }
 
+void ps_shard_set_last_step(ps_shard_t *s, uint64_t last_step)
+{
+    s->last_step = last_step;
+}
+
+/*
+ * Whether the job has had its last update. Async workers that read the
+ * version before it push after it: those gradients come too late for the
+ * job, which ends at its last step exactly, and are not counted as drops.
+ */
+static int s_past_end(const ps_shard_t *s)
+{
+    return s->last_step > 0 && s->version >= s->last_step;
+}
+
+/* A push past the end: the trace says so, no counter does. */
+static enum ps_push_result s_drop_past_end(ps_shard_t *s, uint64_t read)
+{
+    s->last.tau = s->version - read;
+    s->last.applied_to = s->version;
+    s->last.lr = 0;
+    s->last.why = "past_end";
+    return PS_PUSH_DROPPED;
+}
+
 enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
                                   const void *const *slices, int f16,
                                   float scale)
 {
+    if (s_past_end(s))
+        return s_drop_past_end(s, read);
     if (worker >= 0)
         s->clock[worker]++;
     if (s->job->mode == JOB_SYNC)
@@ -625,9 +719,13 @@ enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
 enum ps_push_result ps_shard_push_begin(ps_shard_t *s, int worker,
                                         uint64_t read, struct ps_piecewise *pw)
 {
+    pw->lr = 0;
+    if (s_past_end(s)) {
+        pw->result = s_drop_past_end(s, read);
+        return pw->result;
+    }
     if (worker >= 0)
         s->clock[worker]++;
-    pw->lr = 0;
     pw->result = s_async_decide(s, worker, read, &pw->lr);
     return pw->result;
 }

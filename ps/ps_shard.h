@@ -25,7 +25,8 @@ enum ps_push_result {
     PS_PUSH_APPLIED,    /* async: applied now */
     PS_PUSH_AGGREGATED, /* sync: counted towards the current step */
     PS_PUSH_STEPPED,    /* sync: it completed the step, which was applied */
-    PS_PUSH_DROPPED,    /* too late (sync) or too stale (async policy drop) */
+    PS_PUSH_DROPPED,    /* too late (sync), too stale (async policy drop)
+                           or past the job's last step */
 };
 
 /*
@@ -48,6 +49,13 @@ void ps_shard_init_seed(ps_shard_t *s);
 int ps_shard_ready(const ps_shard_t *s);
 
 uint64_t ps_shard_version(const ps_shard_t *s);
+
+/*
+ * The job's last step (0, the default: no end). Once the version reaches
+ * it, every push is dropped unapplied (and not counted as a drop), so the
+ * shard ends at exactly that version however many pushes were in flight.
+ */
+void ps_shard_set_last_step(ps_shard_t *s, uint64_t last_step);
 
 /* Arrays a checkpoint of the shard holds: the values, then each slot. */
 int ps_shard_num_arrays(const ps_shard_t *s);

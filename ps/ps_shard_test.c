@@ -4,6 +4,8 @@
  * values to a spare), other ranges are written in place meanwhile, and a
  * range whose send is done is written in place again. A send "in flight"
  * here is a message queued on an inproc socket nobody has read yet.
+ * Also: a sync step sums its gradients in worker order, whatever order
+ * they came in, and no push is applied past the job's last step.
  */
 #include "ps_shard.h"
 
@@ -104,8 +106,83 @@ static void s_expect_values(struct rig *r, int k)
         CHECK(v[i] == (float) i - (float) k * LR * GRAD);
 }
 
+/* A shard of n elements, all 0, for a job of sets (caller destroys all). */
+static ps_shard_t *s_small(struct job **job, placement_t **pl,
+                           const char *const *sets, int nsets, int nworkers,
+                           size_t n)
+{
+    char err[PSC_ERR_LEN] = "";
+    *job = job_new(NULL, sets, nsets, err);
+    CHECK(*job != NULL);
+    *pl = placement_new(&n, 1, 1, n);
+    ps_shard_t *s = ps_shard_new(*job, *pl, 0, nworkers, NULL);
+    float zero[4] = {0};
+    ps_shard_init_slice(s, 0, zero);
+    ps_shard_init_done(s);
+    return s;
+}
+
+/*
+ * Three workers' gradients 1e8, 1 and -1e8: in worker order they sum to 0
+ * (1e8 + 1 rounds to 1e8), in the arrival order 2, 0, 1 to 1. The step
+ * must come out as the worker order's.
+ */
+static void test_sync_worker_order(void)
+{
+    static const char *const sets[] = {"mode=sync", "optimizer=sgd",
+                                       "learning_rate=1"};
+    static const float g[3] = {1e8f, 1.0f, -1e8f};
+    static const int arrival[3] = {2, 0, 1};
+    struct job *job = NULL;
+    placement_t *pl = NULL;
+    ps_shard_t *s = s_small(&job, &pl, sets, 3, 3, 4);
+    for (int i = 0; i < 3; i++) {
+        float grad[4] = {g[arrival[i]], g[arrival[i]], g[arrival[i]],
+                         g[arrival[i]]};
+        const void *slices[1] = {grad};
+        enum ps_push_result want = i < 2 ? PS_PUSH_AGGREGATED : PS_PUSH_STEPPED;
+        CHECK(ps_shard_push(s, arrival[i], 0, slices, 0, 1.0f) == want);
+    }
+    CHECK(ps_shard_version(s) == 1);
+    for (int k = 0; k < 4; k++)
+        CHECK(ps_shard_values(s)[k] == 0.0f);
+    ps_shard_destroy(&s);
+    placement_destroy(&pl);
+    job_destroy(&job);
+}
+
+/* Async pushes past the last step are dropped unapplied, uncounted. */
+static void test_last_step(void)
+{
+    static const char *const sets[] = {"mode=async", "optimizer=sgd",
+                                       "learning_rate=0.5"};
+    struct job *job = NULL;
+    placement_t *pl = NULL;
+    ps_shard_t *s = s_small(&job, &pl, sets, 3, 1, 4);
+    ps_shard_set_last_step(s, 2);
+    float grad[4] = {1, 1, 1, 1};
+    const void *slices[1] = {grad};
+    CHECK(ps_shard_push(s, 0, 0, slices, 0, 1.0f) == PS_PUSH_APPLIED);
+    CHECK(ps_shard_push(s, 0, 0, slices, 0, 1.0f) == PS_PUSH_APPLIED);
+    CHECK(ps_shard_push(s, 0, 1, slices, 0, 1.0f) == PS_PUSH_DROPPED);
+    struct ps_piecewise pw;
+    CHECK(ps_shard_push_begin(s, 0, 2, &pw) == PS_PUSH_DROPPED);
+    ps_shard_push_range(s, &pw, 0, grad, 0, 4, NULL);
+    ps_shard_push_end(s, &pw);
+    CHECK(ps_shard_version(s) == 2);
+    CHECK(ps_shard_dropped(s)[0] == 0);
+    for (int k = 0; k < 4; k++)
+        CHECK(ps_shard_values(s)[k] == -1.0f);
+    ps_shard_destroy(&s);
+    placement_destroy(&pl);
+    job_destroy(&job);
+}
+
 int main(void)
 {
+    test_sync_worker_order();
+    test_last_step();
+
     struct rig r;
     s_rig_start(&r);
     struct ps_piecewise pw;

@@ -32,7 +32,7 @@ train_mode() {
     python3 - "$WORK/model/metrics.jsonl" <<'PY' || fail "loss did not fall"
 import json, sys
 recs = [r for r in map(json.loads, open(sys.argv[1])) if "loss" in r]  # not the run markers
-assert recs[-1]["step"] >= 400, recs[-1]
+assert recs[-1]["step"] == 400, recs[-1]  # no update past max_steps
 assert recs[-1]["loss"] < 0.8 * recs[0]["loss"] or recs[-1]["loss"] < 0.6, (recs[0], recs[-1])
 PY
     grep -qE "all [0-9]+ processes exited 0" "$WORK/launch.log" || fail "not every process exited 0"
@@ -51,6 +51,52 @@ d = last["dropped_per_worker"]
 assert d[2] > 0 and d[2] >= d[0] and d[2] >= d[1], d
 assert last["dropped_gradients"] == sum(d), last
 PY
+}
+
+# ckpt_values CKPT: every variable of the checkpoint, as psc-ckpt prints
+# them (9 significant digits: a float to the bit).
+ckpt_values() {
+    local v
+    for v in $("$BIN/psc-ckpt" "$1" | awk '$1 ~ /\// {print $1}'); do
+        "$BIN/psc-ckpt" --values "$v" "$1" || fail "psc-ckpt --values $v $1 failed"
+    done
+}
+
+# ends_at_step NAME STEPS: run NAME's metrics and final checkpoint end at
+# STEPS exactly, and every process exited 0.
+ends_at_step() {
+    local dir=$WORK/$1
+    grep -qE "all [0-9]+ processes exited 0" "$WORK/$1.log" || fail "$1: not every process exited 0"
+    python3 - "$dir/metrics.jsonl" "$2" <<'PY' || fail "$1: metrics do not end at step $2"
+import json, sys
+recs = [r for r in map(json.loads, open(sys.argv[1])) if "loss" in r]
+assert recs[-1]["step"] == int(sys.argv[2]), recs[-1]
+PY
+    local version
+    version=$("$BIN/psc-ckpt" "$dir" | awk '$1 == "version" {print $2}')
+    [ "$version" = "$2" ] || fail "$1: the final checkpoint holds version '$version', not $2"
+}
+
+# Two sync runs of one job and seed, with the straggler on a different
+# worker: the gradients of a step arrive in different orders, and are
+# summed in worker order, so both end at the same step with the same
+# values to the bit. Three workers: a sum of two is the same float in
+# either order, a sum of three is not.
+sync_reproducible() {
+    local run straggler
+    for run in first second; do
+        straggler=$([ "$run" = first ] && echo 0 || echo 2)
+        "$BIN/psc-launch" --ps 1 --workers 3 "${SUBSET[@]}" --set mode=sync \
+            --set max_steps=60 --set checkpoint_interval_s=0 \
+            --set "stragglers.$straggler=exp:2" --set model_dir="$WORK/$run" \
+            "$SRC/examples/fashion_mnist_mlp.json" >"$WORK/$run.log" 2>&1 ||
+            fail "$run: psc-launch exited $?"
+        ends_at_step "$run" 60
+        ckpt_values "$WORK/$run" >"$WORK/$run.values"
+    done
+    [ -s "$WORK/first.values" ] || fail "no values printed"
+    cmp -s "$WORK/first.values" "$WORK/second.values" ||
+        fail "the two runs' values differ ($(cmp "$WORK/first.values" "$WORK/second.values"))"
 }
 
 warmup() {
@@ -220,6 +266,7 @@ refused_values) refused_values ;;
 download) download ;;
 launcher_no_chief) launcher_no_chief ;;
 warmup) warmup ;;
+sync_reproducible) sync_reproducible ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"

@@ -1,6 +1,7 @@
 /*
  * psc-ckpt: what a checkpoint holds, as TensorFlow's inspect_checkpoint
- * shows it: step, wall time, model, optimizer, the variables and the files.
+ * shows it: step, version (the updates the shards applied), wall time,
+ * model, optimizer, the variables and the files.
  * --verify reads every shard and checks its CRC32C; --values prints one
  * variable's values from wherever the shards hold them.
  * Exit status: 0, 1 when the checkpoint is missing or bad, 2 for usage.
@@ -75,6 +76,19 @@ static int s_parse(int argc, char **argv, struct opts *o, char *err)
     return 0;
 }
 
+/* The updates the shards had applied when they saved (their highest, from
+ * the shard files' headers); nothing when the files cannot be opened,
+ * which --verify then says why. */
+static void s_print_version(const char *dir)
+{
+    char err[PSC_ERR_LEN];
+    ckpt_reader_t *r = ckpt_reader_open(dir, err);
+    if (r == NULL)
+        return;
+    printf("version      %" PRIu64 "\n", ckpt_reader_version(r));
+    ckpt_reader_close(&r);
+}
+
 static void s_print(const char *dir, const struct ckpt_manifest *m)
 {
     char when[64] = "?";
@@ -84,6 +98,7 @@ static void s_print(const char *dir, const struct ckpt_manifest *m)
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     printf("checkpoint   %s\n", dir);
     printf("step         %" PRIu64 "\n", m->step);
+    s_print_version(dir);
     printf("wall time    %s (%.3f)\n", when, m->wall_time);
     printf("model        %s\n", m->model);
     printf("optimizer    %s (%d array%s: values%s)\n", m->optimizer, m->narrays,

@@ -41,6 +41,7 @@ struct psclient {
     wire_msg_t *reply; /* per shard: the last PARAMS, kept until the next
                           request so their values can be read in place */
     uint64_t request_id;
+    uint64_t last_step; /* told to every ps in INIT */
     char task[64];
     wire_buf_t *f16; /* gradient converted for the wire */
     int sparse_req;  /* the outstanding request is a sparse one */
@@ -190,6 +191,8 @@ static int s_send(psclient_t *c, int s, Psc__Header *h,
 {
     h->request_id = c->request_id;
     h->shard = (uint32_t) s;
+    if (h->type == PSC__MSG_TYPE__INIT)
+        h->last_step = c->last_step;
     size_t bytes = wire_send_bytes(h, frames, n);
     int rc = wire_send(c->socks[s], NULL, 0, h, frames, n);
     if (rc == 0) {
@@ -470,6 +473,11 @@ int psclient_push_only(psclient_t *c, wire_buf_t *grad)
 {
     c->push_dropped = 0;
     return s_push(c, grad, 0);
+}
+
+void psclient_set_last_step(psclient_t *c, uint64_t last_step)
+{
+    c->last_step = last_step;
 }
 
 int psclient_init(psclient_t *c, const float *values)

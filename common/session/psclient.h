@@ -44,6 +44,12 @@ int psclient_push(psclient_t *c, wire_buf_t *grad);
  */
 int psclient_push_only(psclient_t *c, wire_buf_t *grad);
 
+/*
+ * The job's last step, which the INIT messages that follow tell every ps
+ * (0, the default: no end); a ps applies no push past it.
+ */
+void psclient_set_last_step(psclient_t *c, uint64_t last_step);
+
 /* Sends INIT: every shard's slices of the flat initial values. */
 int psclient_init(psclient_t *c, const float *values);
 
