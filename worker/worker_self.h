@@ -48,6 +48,10 @@ typedef struct self {
     double batch_s;   /* in this many seconds */
     double compute_s; /* totals over the steps, for the last log line */
     double wait_s;
+    double delay_requested_s;       /* the last step's injected delay, */
+    double delay_slept_s;           /* and what it slept (both 0: none) */
+    double delay_requested_total_s; /* their totals over the steps */
+    double delay_slept_total_s;
 } self_t;
 
 /*
@@ -61,8 +65,12 @@ typedef struct self {
  * when they are in. */
 int worker_wait(self_t *self, int take_values, char *err);
 
-/* Sleeps an injected straggler delay, still answering the chief; 0 when
- * the delay is over. */
+/*
+ * Sleeps an injected straggler delay (none when delay_s <= 0), still
+ * answering the chief, and records it as the step's delay_requested_s and
+ * delay_slept_s (what the clock measured, also when a STOP cut it short).
+ * 0 when the delay is over.
+ */
 int worker_straggle(self_t *self, double delay_s, char *err);
 
 /* Tells the chief of a step: its loss, and where its time went. */
