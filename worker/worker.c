@@ -115,14 +115,40 @@ int worker_wait(self_t *self, int take_values, char *err)
     }
 }
 
-int worker_straggle(self_t *self, double delay_s, char *err)
+/*
+ * ctl_wait() polls in whole milliseconds and may wake a millisecond late,
+ * so it hands over this long before a straggler's deadline and
+ * psc_sleep_until() sleeps the rest exactly.
+ */
+#define WORKER_STRAGGLE_HANDOVER_S 0.002
+
+/* Answers the chief until `until`; 0 then, or STOP or an error. */
+static int s_wait_ctl_until(self_t *self, double until, char *err)
 {
-    double until = psc_now() + delay_s;
     for (;;) {
         int rc = ctl_wait(self->ctl, until, err);
         if (rc <= 0 || rc == PSC__MSG_TYPE__STOP)
             return rc;
     }
+}
+
+int worker_straggle(self_t *self, double delay_s, char *err)
+{
+    self->delay_requested_s = 0;
+    self->delay_slept_s = 0;
+    if (!(delay_s > 0))
+        return 0;
+    double start = psc_now();
+    double until = start + delay_s;
+    /* Even a delay shorter than the handover looks once for a STOP. */
+    int rc = s_wait_ctl_until(self, until - WORKER_STRAGGLE_HANDOVER_S, err);
+    if (rc == 0)
+        psc_sleep_until(until);
+    self->delay_requested_s = delay_s;
+    self->delay_slept_s = psc_now() - start;
+    self->delay_requested_total_s += delay_s;
+    self->delay_slept_total_s += self->delay_slept_s;
+    return rc;
 }
 
 /* One training step: a batch, its gradient, the push and the new values. */
@@ -138,12 +164,10 @@ static int s_step(self_t *self, char *err)
     /* The batch's drawing counts as computing wherever it was done. */
     double compute = psc_now() - t0 + (self->batch_ready ? self->batch_s : 0);
     double delay = straggler_delay(&self->straggler, compute);
-    if (delay > 0) {
-        int rc = worker_straggle(self, delay, err);
-        if (rc != 0)
-            return rc;
-    }
-    int rc = psclient_push(self->ps, self->grad);
+    int rc = worker_straggle(self, delay, err);
+    if (rc != 0)
+        return rc;
+    rc = psclient_push(self->ps, self->grad);
     if (rc != 0)
         return psc_seterr(err, rc, "cannot send the gradient");
     /* The next batch needs no values: it is drawn while the gradient is on
@@ -300,6 +324,19 @@ static void s_log_pieces(const self_t *self)
                      most);
 }
 
+/* Says how closely the injected delays were slept, when there were any. */
+static void s_log_delays(const self_t *self)
+{
+    if (self->delay_requested_total_s <= 0)
+        return;
+    double steps = self->steps > 0 ? (double) self->steps : 1.0;
+    psc_log_info("straggler delay: %.3f s asked, %.3f s slept (%.3f ms and "
+                 "%.3f ms a step)",
+                 self->delay_requested_total_s, self->delay_slept_total_s,
+                 self->delay_requested_total_s * 1e3 / steps,
+                 self->delay_slept_total_s * 1e3 / steps);
+}
+
 int worker_run(const struct boot *b)
 {
     char err[PSC_ERR_LEN] = "";
@@ -333,6 +370,7 @@ int worker_run(const struct boot *b)
     psc_log_info("stopping after %llu steps (%.2f s computing, %.2f s "
                  "waiting for the values)",
                  (unsigned long long) self.steps, self.compute_s, self.wait_s);
+    s_log_delays(&self);
     int status = s_status(rc, self.ctl);
     s_release(&self);
     return status;

@@ -48,10 +48,12 @@ typedef struct self {
     double batch_s;   /* in this many seconds */
     double compute_s; /* totals over the steps, for the last log line */
     double wait_s;
-    uint64_t read_version;    /* the step's values' version, for the report */
-    int rows_dropped;         /* sparse sync: a ps dropped the step's rows */
-    double delay_requested_s; /* the last step's injected delay: asked, */
-    double delay_slept_s;     /* and slept */
+    uint64_t read_version;          /* the step's values' version */
+    int rows_dropped;               /* sparse sync: a ps dropped the rows */
+    double delay_requested_s;       /* the last step's injected delay, */
+    double delay_slept_s;           /* and what it slept (both 0: none) */
+    double delay_requested_total_s; /* their totals over the steps */
+    double delay_slept_total_s;
 } self_t;
 
 /*
@@ -65,8 +67,12 @@ typedef struct self {
  * when they are in. */
 int worker_wait(self_t *self, int take_values, char *err);
 
-/* Sleeps an injected straggler delay, still answering the chief; 0 when
- * the delay is over. */
+/*
+ * Sleeps an injected straggler delay (none when delay_s <= 0), still
+ * answering the chief, and records it as the step's delay_requested_s and
+ * delay_slept_s (what the clock measured, also when a STOP cut it short).
+ * 0 when the delay is over.
+ */
 int worker_straggle(self_t *self, double delay_s, char *err);
 
 /*

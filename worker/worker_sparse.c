@@ -120,7 +120,8 @@ int worker_sparse_step(self_t *self, char *err)
                                      self->row_grad, bias_grad);
     double compute = psc_now() - t1 + (self->batch_ready ? self->batch_s : 0);
     double delay = straggler_delay(&self->straggler, compute);
-    if (delay > 0 && (rc = worker_straggle(self, delay, err)) != 0)
+    rc = worker_straggle(self, delay, err);
+    if (rc != 0)
         return rc;
     rc = s_push(self, at, err);
     if (rc != 0)
