@@ -119,8 +119,9 @@ static const struct opt s_opts[] = {
     R("warmup_steps", T_INT, warmup_steps, "0", 0, MAX_STEPS,
       "async: the first updates come from worker 0 alone"),
     O("stragglers.default", T_STR, straggler_default, "none",
-      "delay added to every worker's steps: none, fixed:MS, exp:MEAN_MS, "
-      "slow:FACTOR or p:PROB:FACTOR"),
+      "delay added to every worker's steps: none, a base (fixed:MS, "
+      "exp:MEAN_MS, shiftexp:SHIFT_MS:MEAN_MS, uniform:LO_MS:HI_MS), a factor "
+      "(slow:K, p:PROB:K) or BASE*FACTOR (e.g. shiftexp:5:20*p:0.1:5)"),
     R("data.dir", T_STR, data_dir, "/usr/share/datasets/fashion-mnist", 1, 0,
       "folder of relative data paths"),
     R("data.train_images", T_STR, data[JOB_TRAIN_IMAGES],
@@ -1124,6 +1125,7 @@ char *job_help(void)
                                  range);
     }
     snprintf(out + off, cap - off, "  %-28s %-12s %s\n", "stragglers.N", "",
-             "delay for worker N, overrides stragglers.default");
+             "delay for worker N, overrides stragglers.default (same "
+             "forms)");
     return out;
 }

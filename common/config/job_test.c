@@ -655,6 +655,11 @@ static void test_stragglers(void)
     CHECK_STR(err, "stragglers.5 names a worker the cluster does not have "
                    "(5 workers): use 0 to 4");
     job_destroy(&job);
+
+    /* A composed spec passes the config layer as it is. */
+    job = s_job_set("stragglers.1=shiftexp:5:20*p:0.1:5");
+    CHECK_STR(job_straggler(job, 1), "shiftexp:5:20*p:0.1:5");
+    job_destroy(&job);
 }
 
 /* A canonical text past its first 16 KiB grows instead of overrunning:
@@ -984,25 +989,32 @@ static void test_refused_ranges(void)
 }
 
 /* Refusals of straggler specs and data files. */
+/* The accepted forms every straggler message ends with (straggler.c). */
+#define STRAGGLER_FORMS                                                    \
+    "use none, a base (fixed:MS, exp:MEAN_MS, shiftexp:SHIFT_MS:MEAN_MS, " \
+    "uniform:LO_MS:HI_MS), a factor (slow:K, p:PROB:K) or BASE*FACTOR"
+
 static void test_refused_specs(void)
 {
     s_set_refused("stragglers.default=bogus",
-                  "straggler 'bogus' is not valid: use none, fixed:MS, "
-                  "exp:MEAN_MS, slow:FACTOR or p:PROB:FACTOR");
+                  "straggler 'bogus' is not valid: " STRAGGLER_FORMS);
     s_set_refused("stragglers.default=",
-                  "straggler '' is not valid: use none, fixed:MS, "
-                  "exp:MEAN_MS, slow:FACTOR or p:PROB:FACTOR");
-    s_set_refused("stragglers.5=slow:0.5",
-                  "straggler 'slow:0.5' is not valid: FACTOR must be >= 1; "
-                  "use none, fixed:MS, exp:MEAN_MS, slow:FACTOR or "
-                  "p:PROB:FACTOR");
+                  "straggler '' is not valid: " STRAGGLER_FORMS);
+    s_set_refused(
+        "stragglers.5=slow:0.5",
+        "straggler 'slow:0.5' is not valid: K must be >= 1; " STRAGGLER_FORMS);
     s_set_refused("stragglers.0=p:2:3",
                   "straggler 'p:2:3' is not valid: PROB must be between 0 and "
-                  "1; use none, fixed:MS, exp:MEAN_MS, slow:FACTOR or "
-                  "p:PROB:FACTOR");
-    s_set_refused("stragglers.1=fixed:-1",
-                  "straggler 'fixed:-1' is not valid: MS must be >= 0; use "
-                  "none, fixed:MS, exp:MEAN_MS, slow:FACTOR or p:PROB:FACTOR");
+                  "1; " STRAGGLER_FORMS);
+    s_set_refused(
+        "stragglers.1=fixed:-1",
+        "straggler 'fixed:-1' is not valid: MS must be >= 0; " STRAGGLER_FORMS);
+    s_set_refused("stragglers.1=uniform:3:2*slow:2",
+                  "straggler 'uniform:3:2*slow:2' is not valid: LO_MS must be "
+                  "<= HI_MS; " STRAGGLER_FORMS);
+    s_set_refused("stragglers.1=slow:2*p:0.5:2",
+                  "straggler 'slow:2*p:0.5:2' is not valid: at most one base "
+                  "and one factor; " STRAGGLER_FORMS);
 
     s_set_refused("data.train_images_sha256=" SHA63,
                   "data.train_images_sha256 '" SHA63 "' is not a SHA-256: "
