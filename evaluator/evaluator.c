@@ -140,13 +140,34 @@ static int s_idle(self_t *self, double until, char *err)
 }
 
 /*
+ * Waits for the chief's START, so the curve is on the job's clock from its
+ * first point (an evaluation before it had the evaluator's own). Returns
+ * START, STOP or EVAL_REQUEST (PSC__MSG_TYPE__*), or a negative PSC_E*.
+ */
+static int s_wait_start(self_t *self, char *err)
+{
+    for (;;) {
+        int rc = ctl_wait(self->ctl, 0, err);
+        if (rc == PSC__MSG_TYPE__START)
+            s_mark_run(self);
+        if (rc < 0 || rc == PSC__MSG_TYPE__START || rc == PSC__MSG_TYPE__STOP ||
+            rc == PSC__MSG_TYPE__EVAL_REQUEST)
+            return rc;
+    }
+}
+
+/*
  * Evaluates every eval_interval_s until the chief says stop (returns 0) or
  * asks for the final evaluation (returns s_final()'s result).
  */
 static int s_loop(self_t *self, char *err)
 {
     const struct job *job = self->b->job;
-    self->e.start = psc_now() - ctl_job_seconds(self->ctl);
+    int first = s_wait_start(self, err);
+    if (first == PSC__MSG_TYPE__EVAL_REQUEST)
+        return s_final(self, err);
+    if (first != PSC__MSG_TYPE__START)
+        return first < 0 ? first : 0;
     for (;;) {
         int order = s_idle(self, psc_now() + job->eval_interval_s, err);
         if (order == PSC__MSG_TYPE__EVAL_REQUEST)
