@@ -63,6 +63,7 @@ struct ps_shard {
     int ready;
     uint64_t version;
     uint64_t last_step; /* the job's last: no update past it (0: no end) */
+    uint64_t open;      /* pushes in pieces begun, taken, not yet ended */
     wire_buf_t *values;
     wire_buf_t *spare[SPARES];  /* NULL, or a buffer a send may still hold */
     struct held held[HELD_MAX]; /* views of values, oldest first */
@@ -690,7 +691,9 @@ void ps_shard_set_last_step(ps_shard_t *s, uint64_t last_step)
  */
 static int s_past_end(const ps_shard_t *s)
 {
-    return s->last_step > 0 && s->version >= s->last_step;
+    /* Pushes in pieces still open each end in an update: counted, so two
+     * begun at the last version do not both step past the end. */
+    return s->last_step > 0 && s->version + s->open >= s->last_step;
 }
 
 /* A push past the end: the trace says so, no counter does. */
@@ -727,6 +730,8 @@ enum ps_push_result ps_shard_push_begin(ps_shard_t *s, int worker,
     if (worker >= 0)
         s->clock[worker]++;
     pw->result = s_async_decide(s, worker, read, &pw->lr);
+    if (pw->result != PS_PUSH_DROPPED)
+        s->open++;
     return pw->result;
 }
 
@@ -773,8 +778,10 @@ wire_buf_t *ps_shard_range_view(ps_shard_t *s, size_t first, size_t count)
 
 void ps_shard_push_end(ps_shard_t *s, const struct ps_piecewise *pw)
 {
-    if (pw->result != PS_PUSH_DROPPED)
-        s->version++;
+    if (pw->result == PS_PUSH_DROPPED)
+        return;
+    s->version++;
+    s->open--;
 }
 
 int ps_shard_may_pull(const ps_shard_t *s, int worker)

@@ -5,7 +5,8 @@
  * range whose send is done is written in place again. A send "in flight"
  * here is a message queued on an inproc socket nobody has read yet.
  * Also: a sync step sums its gradients in worker order, whatever order
- * they came in, and no push is applied past the job's last step.
+ * they came in, and no push is applied past the job's last step, even
+ * when pushes in pieces are open at once.
  */
 #include "ps_shard.h"
 
@@ -178,10 +179,31 @@ static void test_last_step(void)
     job_destroy(&job);
 }
 
+/* Two pushes in pieces open at the last version: one of them is the end. */
+static void test_last_step_pieces(void)
+{
+    static const char *const sets[] = {"mode=async", "optimizer=sgd",
+                                       "learning_rate=0.5"};
+    struct job *job = NULL;
+    placement_t *pl = NULL;
+    ps_shard_t *s = s_small(&job, &pl, sets, 3, 2, 4);
+    ps_shard_set_last_step(s, 1);
+    struct ps_piecewise a, b;
+    CHECK(ps_shard_push_begin(s, 0, 0, &a) == PS_PUSH_APPLIED);
+    CHECK(ps_shard_push_begin(s, 1, 0, &b) == PS_PUSH_DROPPED);
+    ps_shard_push_end(s, &b);
+    ps_shard_push_end(s, &a);
+    CHECK(ps_shard_version(s) == 1);
+    ps_shard_destroy(&s);
+    placement_destroy(&pl);
+    job_destroy(&job);
+}
+
 int main(void)
 {
     test_sync_worker_order();
     test_last_step();
+    test_last_step_pieces();
 
     struct rig r;
     s_rig_start(&r);
