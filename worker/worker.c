@@ -83,7 +83,8 @@ void worker_report(self_t *self, float loss, double compute_s, double wait_s)
     r.sparse_bytes_pulled = t->sparse_pulled - self->reported.sparse_pulled;
     r.sparse_rows = self->step_rows;
     r.read_version = self->read_version;
-    r.dropped = self->rows_dropped || psclient_last_push_dropped(self->ps);
+    r.dropped = self->rows_dropped || self->unanswered ||
+                psclient_last_push_dropped(self->ps);
     r.delay_requested_s = self->delay_requested_s;
     r.delay_slept_s = self->delay_slept_s;
     self->reported = *t;
@@ -101,8 +102,25 @@ void worker_report(self_t *self, float loss, double compute_s, double wait_s)
  * code on failure (err says why).
  */
 
+/*
+ * The chief's STOP can overtake a ps's answer to the last push (the chief
+ * learns of the last step from another worker's report), so the answers
+ * still owed are awaited a little: whether that gradient made the last
+ * step or came past the end, the step's report says right. A ps that has
+ * already exited answers nothing: the gradient counts as dropped.
+ */
+#define WORKER_DRAIN_S 0.5
+
+static void s_drain_replies(self_t *self)
+{
+    char err[PSC_ERR_LEN];
+    int rc = psclient_wait(self->ps, NULL, NULL, NULL, WORKER_DRAIN_S, err);
+    self->unanswered = rc != 0;
+}
+
 int worker_wait(self_t *self, int take_values, char *err)
 {
+    self->unanswered = 0;
     for (;;) {
         int type = 0;
         int rc = psclient_wait(self->ps, NULL, self->ctl, &type, 0, err);
@@ -110,8 +128,10 @@ int worker_wait(self_t *self, int take_values, char *err)
             self->values = psclient_values(self->ps, self->params);
         if (rc != PSCLIENT_WAIT_CTL)
             return rc;
-        if (type == PSC__MSG_TYPE__STOP)
+        if (type == PSC__MSG_TYPE__STOP) {
+            s_drain_replies(self);
             return PSC__MSG_TYPE__STOP;
+        }
     }
 }
 

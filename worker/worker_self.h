@@ -48,8 +48,11 @@ typedef struct self {
     double batch_s;   /* in this many seconds */
     double compute_s; /* totals over the steps, for the last log line */
     double wait_s;
-    uint64_t read_version;          /* the step's values' version */
-    int rows_dropped;               /* sparse sync: a ps dropped the rows */
+    uint64_t read_version; /* the step's values' version */
+    int rows_dropped;      /* sparse sync: a ps dropped the rows */
+    /* The chief said stop before every ps answered the last push: the job
+     * ended without that gradient (one past its end, or late). */
+    int unanswered;
     double delay_requested_s;       /* the last step's injected delay, */
     double delay_slept_s;           /* and what it slept (both 0: none) */
     double delay_requested_total_s; /* their totals over the steps */
