@@ -19,6 +19,10 @@
 #define LR   0.5f
 #define GRAD 1.0f
 
+/* The async job of the rig and of the last-step tests. */
+static const char *const s_async_sets[] = {"mode=async", "optimizer=sgd",
+                                           "learning_rate=0.5"};
+
 struct rig {
     struct job *job;
     placement_t *pl;
@@ -31,10 +35,8 @@ struct rig {
 
 static void s_rig_start(struct rig *r)
 {
-    static const char *const sets[] = {"mode=async", "optimizer=sgd",
-                                       "learning_rate=0.5"};
     char err[PSC_ERR_LEN] = "";
-    r->job = job_new(NULL, sets, 3, err);
+    r->job = job_new(NULL, s_async_sets, 3, err);
     CHECK(r->job != NULL);
     size_t size = 2 * N;
     r->pl = placement_new(&size, 1, 1, size);
@@ -155,11 +157,9 @@ static void test_sync_worker_order(void)
 /* Async pushes past the last step are dropped unapplied, uncounted. */
 static void test_last_step(void)
 {
-    static const char *const sets[] = {"mode=async", "optimizer=sgd",
-                                       "learning_rate=0.5"};
     struct job *job = NULL;
     placement_t *pl = NULL;
-    ps_shard_t *s = s_small(&job, &pl, sets, 3, 1, 4);
+    ps_shard_t *s = s_small(&job, &pl, s_async_sets, 3, 1, 4);
     ps_shard_set_last_step(s, 2);
     float grad[4] = {1, 1, 1, 1};
     const void *slices[1] = {grad};
@@ -182,11 +182,9 @@ static void test_last_step(void)
 /* Two pushes in pieces open at the last version: one of them is the end. */
 static void test_last_step_pieces(void)
 {
-    static const char *const sets[] = {"mode=async", "optimizer=sgd",
-                                       "learning_rate=0.5"};
     struct job *job = NULL;
     placement_t *pl = NULL;
-    ps_shard_t *s = s_small(&job, &pl, sets, 3, 2, 4);
+    ps_shard_t *s = s_small(&job, &pl, s_async_sets, 3, 2, 4);
     ps_shard_set_last_step(s, 1);
     struct ps_piecewise a, b;
     CHECK(ps_shard_push_begin(s, 0, 0, &a) == PS_PUSH_APPLIED);
