@@ -176,7 +176,7 @@ static double s_roofline(struct loop *l, int batch, long steps)
     return (double) steps * batch / wall;
 }
 
-enum { OPT_JOB = 256, OPT_SET, OPT_STEPS, OPT_ROOFLINE };
+enum { OPT_JOB = 256, OPT_SET, OPT_STEPS, OPT_ROOFLINE, OPT_AS_WORKER };
 
 static const struct psc_opt s_opts[] = {
     {"job", OPT_JOB, "FILE", "job configuration (JSON), as the roles read it"},
@@ -184,6 +184,8 @@ static const struct psc_opt s_opts[] = {
     {"steps", OPT_STEPS, "N", "training steps to time (default 500)"},
     {"roofline", OPT_ROOFLINE, NULL,
      "also time the step's matrix products alone (matrix_only_examples_per_s)"},
+    {"as-worker", OPT_AS_WORKER, "K/N",
+     "take batches as worker K (from 0) of N workers would (default 0/1)"},
     {"help", 'h', NULL, "show this help"},
 };
 
@@ -198,7 +200,34 @@ struct args {
     long steps;
     int roofline;
     int help;
+    int worker; /* the batches worker `worker` of `nworkers` would take */
+    int nworkers;
 };
+
+/* "K/N" with 0 <= K < N: the worker whose batches the loop takes. */
+static int s_parse_as_worker(const char *arg, struct args *a, char *err)
+{
+    char n_part[32];
+    const char *slash = strchr(arg, '/');
+    long k = -1;
+    long n = 0;
+    size_t klen = slash != NULL ? (size_t) (slash - arg) : 0;
+    if (slash != NULL && klen < sizeof n_part) {
+        memcpy(n_part, arg, klen);
+        n_part[klen] = '\0';
+        if (psc_num_long(n_part, 0, INT_MAX, &k) != 0 ||
+            psc_num_long(slash + 1, 1, INT_MAX, &n) != 0)
+            k = -1;
+    }
+    if (k < 0 || k >= n)
+        return psc_seterr(err, PSC_EINVAL,
+                          "--as-worker '%s' is not K/N with 0 <= K < N "
+                          "(e.g. 1/4 for the second of four workers)",
+                          arg);
+    a->worker = (int) k;
+    a->nworkers = (int) n;
+    return 0;
+}
 
 static int s_apply(int id, const char *arg, struct args *a, char *err)
 {
@@ -220,6 +249,8 @@ static int s_apply(int id, const char *arg, struct args *a, char *err)
     case OPT_ROOFLINE:
         a->roofline = 1;
         return 0;
+    case OPT_AS_WORKER:
+        return s_parse_as_worker(arg, a, err);
     default: /* 'h' */
         a->help = 1;
         return 0;
@@ -231,6 +262,7 @@ static int s_parse(int argc, char **argv, struct args *a, char *err)
 {
     memset(a, 0, sizeof *a);
     a->steps = 500;
+    a->nworkers = 1;
     struct psc_opts p;
     psc_opts_begin(&p, s_opts, NOPTS, argc, argv);
     int id;
@@ -269,7 +301,7 @@ int main(int argc, char **argv)
     long steps = a.steps;
     struct job *job = job_new(a.job_path, a.sets, a.nsets, err);
     if (job != NULL && strcmp(job->model, "sparse_lr") == 0) {
-        int rc = baseline_sparse(job, steps, err);
+        int rc = baseline_sparse(job, steps, a.worker, a.nworkers, err);
         if (rc != 0)
             fprintf(stderr, "psc-baseline: %s\n", err);
         job_destroy(&job);
@@ -284,7 +316,8 @@ int main(int argc, char **argv)
         return 2;
     }
     struct example_order order;
-    if (example_order_init(&order, job, d.count, 0, 1, err) != 0) {
+    if (example_order_init(&order, job, d.count, a.worker, a.nworkers, err) !=
+        0) {
         fprintf(stderr, "psc-baseline: %s\n", err);
         return 2;
     }

@@ -97,13 +97,15 @@ static void s_release(struct sloop *l)
     free(l->distinct);
 }
 
-int baseline_sparse(const struct job *job, long steps, char *err)
+int baseline_sparse(const struct job *job, long steps, int worker, int nworkers,
+                    char *err)
 {
     struct sparse_data d;
     if (sparse_data_load(job, 0, &d, err) != 0)
         return PSC_ECONFIG;
     struct example_order order;
-    if (example_order_init(&order, job, (int) d.set.n, 0, 1, err) != 0) {
+    if (example_order_init(&order, job, (int) d.set.n, worker, nworkers, err) !=
+        0) {
         sparse_data_release(&d);
         return PSC_ECONFIG;
     }

@@ -9,8 +9,10 @@
 
 /*
  * Trains steps steps and prints one JSON line (examples/s, the test
- * AUC, logloss and accuracy). Returns 0, or PSC_E* with one line in err.
+ * AUC, logloss and accuracy), taking batches as worker `worker` of
+ * `nworkers` would. Returns 0, or PSC_E* with one line in err.
  */
-int baseline_sparse(const struct job *job, long steps, char *err);
+int baseline_sparse(const struct job *job, long steps, int worker, int nworkers,
+                    char *err);
 
 #endif
