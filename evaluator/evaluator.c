@@ -1,6 +1,7 @@
 /*
  * psc-evaluator: a sidecar outside the training cluster. Every
- * eval_interval_s it pulls the current parameters, evaluates the whole test
+ * eval_interval_s (or every eval_every_steps steps) it pulls the parameters,
+ * evaluates the whole test
  * set, and appends {"step", "wall_s", "loss", "accuracy"} to
  * MODEL_DIR/eval.jsonl; when the chief asks, it evaluates once more, reports
  * the final accuracy and exits.
@@ -59,9 +60,9 @@ static int s_setup(self_t *self, char *err)
  * came first (its type in *type; nothing was evaluated), or a negative
  * PSC_E* code (err says why).
  */
-static int s_evaluate(self_t *self, int *type, char *err)
+static int s_evaluate(self_t *self, uint64_t min_version, int *type, char *err)
 {
-    int rc = psclient_pull(self->ps, 0);
+    int rc = psclient_pull(self->ps, min_version);
     if (rc == 0)
         rc = psclient_wait(self->ps, self->e.params, self->ctl, type, 0, err);
     /* A sparse model's weights: the rows of every test feature. */
@@ -71,10 +72,7 @@ static int s_evaluate(self_t *self, int *type, char *err)
         if (rc == 0)
             rc = psclient_wait(self->ps, NULL, self->ctl, type, 0, err);
     }
-    if (rc != 0)
-        return rc;
-    eval_core_score(&self->e, psclient_version(self->ps, 0));
-    return 0;
+    return rc;
 }
 
 /*
@@ -85,17 +83,18 @@ static int s_evaluate(self_t *self, int *type, char *err)
 static int s_final(self_t *self, char *err)
 {
     int type = 0;
-    int rc = s_evaluate(self, &type, err);
+    int rc = s_evaluate(self, 0, &type, err);
     /* Interrupted by the chief: evaluated afresh (the older request's
      * replies are dropped as they come), so the accuracy reported is
      * this evaluation's. */
     while (rc == PSCLIENT_WAIT_CTL && type != PSC__MSG_TYPE__STOP)
-        rc = s_evaluate(self, &type, err);
+        rc = s_evaluate(self, 0, &type, err);
     if (rc == PSCLIENT_WAIT_CTL)
         return psc_seterr(err, PSC_EINTR,
                           "the chief said stop before the final evaluation");
     if (rc != 0)
         return rc;
+    eval_core_score(&self->e, psclient_version(self->ps, 0));
     psc_log_info("final test accuracy %.4f (loss %.4f); curve in %s/eval.jsonl",
                  self->e.accuracy, self->e.loss, self->b->job->model_dir);
     Psc__Report r = PSC__REPORT__INIT;
@@ -156,18 +155,28 @@ static int s_wait_start(self_t *self, char *err)
     }
 }
 
+enum { GO_ON = 1 };
+
 /*
- * Evaluates every eval_interval_s until the chief says stop (returns 0) or
- * asks for the final evaluation (returns s_final()'s result).
+ * What a chief message that came during an evaluation's pull means for the
+ * loop: GO_ON, else the loop's result (s_final()'s for the final
+ * evaluation, 0 for stop).
  */
-static int s_loop(self_t *self, char *err)
+static int s_interrupted(self_t *self, int type, char *err)
+{
+    if (type == PSC__MSG_TYPE__EVAL_REQUEST)
+        return s_final(self, err);
+    if (type == PSC__MSG_TYPE__STOP)
+        return 0;
+    if (type == PSC__MSG_TYPE__START)
+        s_mark_run(self);
+    return GO_ON;
+}
+
+/* Evaluates every eval_interval_s; returns as s_loop(). */
+static int s_loop_seconds(self_t *self, char *err)
 {
     const struct job *job = self->b->job;
-    int first = s_wait_start(self, err);
-    if (first == PSC__MSG_TYPE__EVAL_REQUEST)
-        return s_final(self, err);
-    if (first != PSC__MSG_TYPE__START)
-        return first < 0 ? first : 0;
     for (;;) {
         int order = s_idle(self, psc_now() + job->eval_interval_s, err);
         if (order == PSC__MSG_TYPE__EVAL_REQUEST)
@@ -175,16 +184,92 @@ static int s_loop(self_t *self, char *err)
         if (order == PSC__MSG_TYPE__STOP || order < 0)
             return order < 0 ? order : 0;
         int type = 0;
-        int rc = s_evaluate(self, &type, err);
-        if (rc == PSCLIENT_WAIT_CTL && type == PSC__MSG_TYPE__EVAL_REQUEST)
-            return s_final(self, err);
-        if (rc == PSCLIENT_WAIT_CTL && type == PSC__MSG_TYPE__STOP)
-            return 0;
-        if (rc == PSCLIENT_WAIT_CTL && type == PSC__MSG_TYPE__START)
-            s_mark_run(self);
+        int rc = s_evaluate(self, 0, &type, err);
+        if (rc == PSCLIENT_WAIT_CTL) {
+            rc = s_interrupted(self, type, err);
+            if (rc != GO_ON)
+                return rc;
+            continue;
+        }
         if (rc < 0)
             return rc;
+        eval_core_score(&self->e, psclient_version(self->ps, 0));
     }
+}
+
+/*
+ * The step the pulled values are at: ps 0's version, as eval.jsonl counts
+ * steps. In sync mode 0 when the shards answered from different versions
+ * (one was already past the step asked for), so that every point is one
+ * step's model; async shards move on their own. *newest is the highest
+ * version any shard answered from.
+ */
+static uint64_t s_pulled_step(const self_t *self, uint64_t *newest)
+{
+    int nps = tfc_count(self->b->tfc, TFC_PS);
+    uint64_t first = psclient_version(self->ps, 0);
+    int mixed = 0;
+    *newest = first;
+    for (int k = 1; k < nps; k++) {
+        uint64_t v = psclient_version(self->ps, k);
+        mixed |= v != first;
+        if (v > *newest)
+            *newest = v;
+    }
+    return mixed && self->b->job->mode == JOB_SYNC ? 0 : first;
+}
+
+/*
+ * Evaluates the values of every step that is a multiple of
+ * eval_every_steps: each shard parks the pull until it reaches the step and
+ * answers at it, so a sync job's curve has the same points in every run.
+ * Steps that pass while the evaluator works are skipped (values already
+ * past one are pulled again for the next). Returns as s_loop().
+ */
+static int s_loop_steps(self_t *self, char *err)
+{
+    uint64_t every = (uint64_t) self->b->job->eval_every_steps;
+    uint64_t due = every;
+    for (;;) {
+        int order = s_idle(self, psc_now(), err);
+        if (order == PSC__MSG_TYPE__EVAL_REQUEST)
+            return s_final(self, err);
+        if (order == PSC__MSG_TYPE__STOP || order < 0)
+            return order < 0 ? order : 0;
+        int type = 0;
+        int rc = s_evaluate(self, due, &type, err);
+        if (rc == PSCLIENT_WAIT_CTL) {
+            rc = s_interrupted(self, type, err);
+            if (rc != GO_ON)
+                return rc;
+            continue;
+        }
+        if (rc < 0)
+            return rc;
+        uint64_t newest = 0;
+        uint64_t step = s_pulled_step(self, &newest);
+        if (step == due)
+            eval_core_score(&self->e, step);
+        /* Past the step asked for: the next one no shard has reached. */
+        due = ((step == due ? step : newest) / every + 1) * every;
+    }
+}
+
+/*
+ * Evaluates every eval_interval_s, or at every multiple of
+ * eval_every_steps, until the chief says stop (returns 0) or asks for the
+ * final evaluation (returns s_final()'s result).
+ */
+static int s_loop(self_t *self, char *err)
+{
+    int first = s_wait_start(self, err);
+    if (first == PSC__MSG_TYPE__EVAL_REQUEST)
+        return s_final(self, err);
+    if (first != PSC__MSG_TYPE__START)
+        return first < 0 ? first : 0;
+    if (self->b->job->eval_every_steps > 0)
+        return s_loop_steps(self, err);
+    return s_loop_seconds(self, err);
 }
 
 /*

@@ -729,8 +729,9 @@ static void s_on_push(self_t *self, const wire_msg_t *msg)
 /*
  * The largest version a pull may wait for: one round of pushes (each
  * worker has one in flight at most) past the current version, or past the
- * warm-up's end, which async workers other than 0 wait for at the start.
- * No client asks for more; a pull that does would wait for ever.
+ * warm-up's end, which async workers other than 0 wait for at the start,
+ * and an evaluator's next multiple of eval_every_steps. No client asks for
+ * more; a pull that does would wait for ever.
  */
 static uint64_t s_reach(const self_t *self)
 {
@@ -738,7 +739,8 @@ static uint64_t s_reach(const self_t *self)
     uint64_t warmup = (uint64_t) self->b->job->warmup_steps;
     if (warmup > from)
         from = warmup;
-    return from + (uint64_t) self->nworkers + 1;
+    return from + (uint64_t) self->nworkers + 1 +
+           (uint64_t) self->b->job->eval_every_steps;
 }
 
 static void s_on_pull(self_t *self, const wire_msg_t *msg)

@@ -150,7 +150,41 @@ print(f"{len(recs)} steps, {dropped} gradients dropped; examples applied "
 PY
 }
 
+# eval_every_steps: two identical sync runs on 2 ps are evaluated at the
+# same steps, multiples of it, with the same loss and accuracy; an async
+# run's points are at multiples too.
+eval_steps() {
+    for run in 1 2; do
+        launch --ps 2 --workers 2 --evaluator --set max_steps=240 \
+            --set eval_every_steps=40 "${SUBSET[@]}" \
+            --set model_dir="$WORK/sync$run" "$JOB"
+    done
+    launch --ps 2 --workers 2 --evaluator --set mode=async \
+        --set max_steps=240 --set eval_every_steps=40 "${SUBSET[@]}" \
+        --set model_dir="$WORK/async" "$JOB"
+    "$PY" - "$WORK" <<'PY' || fail "evaluations not at the steps asked for"
+import json, sys
+w = sys.argv[1]
+def points(run):
+    recs = [json.loads(l) for l in open(f"{w}/{run}/eval.jsonl")]
+    return [(r["step"], r["loss"], r["accuracy"]) for r in recs if "step" in r]
+one, two, unsync = points("sync1"), points("sync2"), points("async")
+for run, pts in (("sync1", one), ("sync2", two), ("async", unsync)):
+    # All but the final evaluation (at the last step) are at multiples.
+    assert all(s % 40 == 0 for s, _, _ in pts[:-1]), (run, pts)
+    assert pts[-1][0] == 240, (run, pts[-1])
+    assert len(pts) >= 3, (run, pts)
+    print(run, [s for s, _, _ in pts])
+at = lambda pts: {s: (l, a) for s, l, a in pts}
+same = sorted(set(at(one)) & set(at(two)))
+assert len(same) >= 3, (one, two)
+for s in same:
+    assert at(one)[s] == at(two)[s], (s, at(one)[s], at(two)[s])
+PY
+}
+
 case $SCENARIO in
+eval_steps) eval_steps ;;
 gradients) gradients ;;
 policy) policy ;;
 steps) steps ;;

@@ -215,7 +215,10 @@ static const struct opt s_opts[] = {
     R("log_interval_s", T_FLOAT, log_interval_s, "1", 1e-3, DAY_S,
       "seconds between progress lines and metrics records"),
     R("eval_interval_s", T_FLOAT, eval_interval_s, "5", 1e-3, DAY_S,
-      "seconds between evaluations"),
+      "seconds between evaluations (when eval_every_steps is 0)"),
+    R("eval_every_steps", T_INT, eval_every_steps, "0", 0, MAX_STEPS,
+      "evaluate the values of every step that is a multiple of this (0: "
+      "every eval_interval_s instead)"),
     R("startup_timeout_s", T_FLOAT, startup_timeout_s, "120", 1e-3, DAY_S,
       "how long the chief waits for every task to register"),
     R("heartbeat_interval_s", T_FLOAT, heartbeat_interval_s, "1", 1e-3, 3600,

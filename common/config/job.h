@@ -98,6 +98,7 @@ struct job {
     char export_quantize[JOB_STR];
     double log_interval_s;
     double eval_interval_s;
+    long eval_every_steps; /* 0: every eval_interval_s */
     double startup_timeout_s;
     double heartbeat_interval_s;
     double heartbeat_timeout_s;

@@ -93,6 +93,7 @@ static const struct {
     {"trace", "false", NULL},
     {"log_interval_s", "1", NULL},
     {"eval_interval_s", "5", NULL},
+    {"eval_every_steps", "0", NULL},
     {"startup_timeout_s", "120", NULL},
     {"heartbeat_interval_s", "1", NULL},
     {"heartbeat_timeout_s", "10", NULL},
