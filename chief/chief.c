@@ -70,6 +70,7 @@ typedef struct self {
     uint64_t reports;             /* REPORTs taken */
     uint64_t refused_reports;     /* REPORTs no worker could have sent */
     uint64_t ps_version;          /* the newest version a ps said it holds */
+    uint64_t step_done_sent;      /* the newest STEP_DONE's step */
     double next_refusal_log;      /* no line about refusals before then */
     uint64_t refused_messages;    /* from a role that does not send them */
     double next_role_refusal_log; /* no line about those before then */
@@ -244,6 +245,31 @@ static void s_on_heartbeat(self_t *self, const struct task *t,
     s_send(self, msg->hdr->task, PSC__MSG_TYPE__STOP, "failed");
 }
 
+/*
+ * late_policy abort: a worker's report of step says every shard has
+ * reached it, so the workers still computing from an older version are
+ * told at once (each drops its gradient and pulls the new values).
+ */
+static void s_tell_step_done(self_t *self, uint64_t step)
+{
+    const struct job *job = self->b->job;
+    if (job->mode != JOB_SYNC || !job->late_abort ||
+        step <= self->step_done_sent)
+        return;
+    self->step_done_sent = step;
+    for (int i = 0; i < self->count[R_WORKER]; i++) {
+        const struct task *t = &self->tasks[R_WORKER][i];
+        if (!t->registered || t->bye)
+            continue;
+        char to[32];
+        snprintf(to, sizeof to, "%s:%d", s_role_names[R_WORKER], i);
+        Psc__Header h;
+        wire_header_init(&h, PSC__MSG_TYPE__STEP_DONE, "chief:0");
+        h.step = step;
+        wire_send(self->router, to, strlen(to), &h, NULL, 0);
+    }
+}
+
 /* Seconds between two lines about refused reports. */
 #define REFUSAL_LOG_S 10.0
 
@@ -273,6 +299,7 @@ static void s_on_report(self_t *self, int index, const wire_msg_t *msg)
         return;
     }
     self->reports++;
+    s_tell_step_done(self, msg->hdr->step);
     if (self->metrics != NULL)
         chief_metrics_report(self->metrics, index, msg->hdr->step, r);
     if (self->steps != NULL)

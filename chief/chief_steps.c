@@ -26,6 +26,7 @@
 struct entry {
     int present;
     int dropped;
+    int aborted; /* late_policy abort: never pushed */
     double compute_s;
     double wait_s;
     double delay_requested_s;
@@ -132,7 +133,8 @@ static json_t *s_worker_json(int w, const struct entry *e)
     psc_json_set_real(o, "wait_s", e->wait_s);
     psc_json_set_real(o, "delay_requested_s", e->delay_requested_s);
     psc_json_set_real(o, "delay_slept_s", e->delay_slept_s);
-    json_object_set_new(o, "dropped", json_boolean(e->dropped));
+    json_object_set_new(o, "dropped", json_boolean(e->dropped && !e->aborted));
+    json_object_set_new(o, "aborted", json_boolean(e->aborted));
     return o;
 }
 
@@ -146,7 +148,7 @@ static void s_write_record(chief_steps_t *s, const struct slot *sl, int from,
                            int to)
 {
     json_t *workers = json_array();
-    int applied = 0, dropped = 0;
+    int applied = 0, dropped = 0, aborted = 0;
     const struct entry *when = NULL;
     const struct entry *last = NULL;
     for (int w = from; w < to; w++) {
@@ -154,7 +156,8 @@ static void s_write_record(chief_steps_t *s, const struct slot *sl, int from,
         if (!e->present)
             continue;
         json_array_append_new(workers, s_worker_json(w, e));
-        dropped += e->dropped;
+        aborted += e->aborted;
+        dropped += e->dropped && !e->aborted;
         applied += !e->dropped;
         if (!e->dropped && (when == NULL || e->taken > when->taken))
             when = e;
@@ -172,6 +175,7 @@ static void s_write_record(chief_steps_t *s, const struct slot *sl, int from,
     psc_json_set_real(rec, "time", when->taken_wall);
     json_object_set_new(rec, "aggregated", json_integer(applied));
     json_object_set_new(rec, "dropped", json_integer(dropped));
+    json_object_set_new(rec, "aborted", json_integer(aborted));
     json_object_set_new(rec, "workers", workers);
     json_dumpf(rec, s->out, JSON_COMPACT);
     fputc('\n', s->out);
@@ -259,6 +263,7 @@ void chief_steps_report(chief_steps_t *s, int worker, const Psc__Report *r)
     else
         *e = (struct entry){.present = 1,
                             .dropped = r->dropped,
+                            .aborted = r->aborted,
                             .compute_s = r->compute_s,
                             .wait_s = r->wait_s,
                             .delay_requested_s = r->delay_requested_s,

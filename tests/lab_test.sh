@@ -183,7 +183,49 @@ for s in same:
 PY
 }
 
+# late_policy: 3 workers, 2 aggregated, worker 2 ten times slower. Under
+# abort it drops its computation when the chief says the step completed
+# without it, so the trace has no late gradients of it and steps.jsonl
+# marks its steps aborted; under finish it pushes them and the ps drops
+# them as late.
+late_policy() {
+    for pol in abort finish; do
+        launch --ps 2 --workers 3 --evaluator --set trace=true \
+            --set replicas_to_aggregate=2 --set late_policy=$pol \
+            --set stragglers.2=slow:10 --set max_steps=60 "${SUBSET[@]}" \
+            --set model_dir="$WORK/$pol" "$JOB"
+    done
+    grep -q "steps abandoned (late_policy abort" "$WORK/launch.log" &&
+        fail "finish abandoned steps"
+    "$PY" - "$WORK" <<'PY' || fail "late_policy not as the trace shows"
+import collections, json, sys
+w = sys.argv[1]
+def trace(pol):
+    grads = [json.loads(l) for l in open(f"{w}/{pol}/trace/gradients.jsonl")
+             if '"worker"' in l]
+    steps = [json.loads(l) for l in open(f"{w}/{pol}/trace/steps.jsonl")
+             if '"step"' in l]
+    late = collections.Counter(r["worker"] for r in grads
+                               if r["why"] == "late")
+    aborted = collections.Counter(e["worker"] for s in steps
+                                  for e in s["workers"] if e["aborted"])
+    assert [s["step"] for s in steps] == list(range(60)), pol
+    assert all(s["aggregated"] == 2 for s in steps), pol
+    return late, aborted
+late, aborted = trace("abort")
+print("abort: late gradients", dict(late), "aborted steps", dict(aborted))
+assert aborted[2] >= 10, aborted
+# The chief's word can only lose the race when the straggler's push
+# leaves before it arrives.
+assert late[2] * 4 <= aborted[2], (late, aborted)
+late, aborted = trace("finish")
+print("finish: late gradients", dict(late), "aborted steps", dict(aborted))
+assert late[2] >= 10 and not aborted, (late, aborted)
+PY
+}
+
 case $SCENARIO in
+late_policy) late_policy ;;
 eval_steps) eval_steps ;;
 gradients) gradients ;;
 policy) policy ;;

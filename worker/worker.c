@@ -83,7 +83,8 @@ void worker_report(self_t *self, float loss, double compute_s, double wait_s)
     r.sparse_bytes_pulled = t->sparse_pulled - self->reported.sparse_pulled;
     r.sparse_rows = self->step_rows;
     r.read_version = self->read_version;
-    r.dropped = self->rows_dropped || self->unanswered ||
+    r.aborted = self->aborted;
+    r.dropped = self->aborted || self->rows_dropped || self->unanswered ||
                 psclient_last_push_dropped(self->ps);
     r.delay_requested_s = self->delay_requested_s;
     r.delay_slept_s = self->delay_slept_s;
@@ -142,11 +143,25 @@ int worker_wait(self_t *self, int take_values, char *err)
  */
 #define WORKER_STRAGGLE_HANDOVER_S 0.002
 
-/* Answers the chief until `until`; 0 then, or STOP or an error. */
+/* late_policy abort: the step this worker computes for completed
+ * without it (sync mode only: an async gradient is never late). */
+static int s_step_passed(const self_t *self)
+{
+    const struct job *job = self->b->job;
+    return job->mode == JOB_SYNC && job->late_abort &&
+           ctl_step_done(self->ctl) > self->read_version;
+}
+
+/*
+ * Answers the chief until `until`; 0 then, or STOP, WORKER_ABORTED or an
+ * error.
+ */
 static int s_wait_ctl_until(self_t *self, double until, char *err)
 {
     for (;;) {
         int rc = ctl_wait(self->ctl, until, err);
+        if (s_step_passed(self))
+            return WORKER_ABORTED;
         if (rc <= 0 || rc == PSC__MSG_TYPE__STOP)
             return rc;
     }
@@ -157,7 +172,9 @@ int worker_straggle(self_t *self, double delay_s, char *err)
     self->delay_requested_s = 0;
     self->delay_slept_s = 0;
     if (!(delay_s > 0))
-        return 0;
+        /* Under abort, a look for the chief's word before pushing. */
+        return self->b->job->late_abort ? s_wait_ctl_until(self, psc_now(), err)
+                                        : 0;
     double start = psc_now();
     double until = start + delay_s;
     /* Even a delay shorter than the handover looks once for a STOP. */
@@ -168,6 +185,31 @@ int worker_straggle(self_t *self, double delay_s, char *err)
     self->delay_slept_s = psc_now() - start;
     self->delay_requested_total_s += delay_s;
     self->delay_slept_total_s += self->delay_slept_s;
+    return rc;
+}
+
+/*
+ * late_policy abort: the step completed without this worker, so its
+ * gradient is dropped unsent; it takes the values of the completed step
+ * and starts the next one at once, on a new batch. The report says the
+ * step was aborted (computed, never applied).
+ */
+static int s_abandon_step(self_t *self, float loss, double compute, char *err)
+{
+    self->batch_ready = 0;
+    double t1 = psc_now();
+    int rc = psclient_pull(self->ps, ctl_step_done(self->ctl));
+    if (rc != 0)
+        return psc_seterr(err, rc, "cannot ask the ps for the values");
+    rc = worker_wait(self, 1, err);
+    double wait = psc_now() - t1;
+    self->compute_s += compute;
+    self->wait_s += wait;
+    self->aborted_steps++;
+    self->aborted = 1;
+    if (rc == 0 || rc == PSC__MSG_TYPE__STOP)
+        worker_report(self, loss, compute, wait);
+    self->aborted = 0;
     return rc;
 }
 
@@ -185,6 +227,8 @@ static int s_step(self_t *self, char *err)
     double compute = psc_now() - t0 + (self->batch_ready ? self->batch_s : 0);
     double delay = straggler_delay(&self->straggler, compute);
     int rc = worker_straggle(self, delay, err);
+    if (rc == WORKER_ABORTED)
+        return s_abandon_step(self, loss, compute, err);
     if (rc != 0)
         return rc;
     rc = psclient_push(self->ps, self->grad);
@@ -344,12 +388,18 @@ static void s_log_pieces(const self_t *self)
                      most);
 }
 
-/* Says how closely the injected delays were slept, when there were any. */
+/* Says how closely the injected delays were slept, when there were any,
+ * and how many steps were abandoned under late_policy abort. */
 static void s_log_delays(const self_t *self)
 {
+    if (self->aborted_steps > 0)
+        psc_log_info("%llu steps abandoned (late_policy abort: they "
+                     "completed without this worker)",
+                     (unsigned long long) self->aborted_steps);
     if (self->delay_requested_total_s <= 0)
         return;
-    double steps = self->steps > 0 ? (double) self->steps : 1.0;
+    uint64_t all = self->steps + self->aborted_steps;
+    double steps = all > 0 ? (double) all : 1.0;
     psc_log_info("straggler delay: %.3f s asked, %.3f s slept (%.3f ms and "
                  "%.3f ms a step)",
                  self->delay_requested_total_s, self->delay_slept_total_s,

@@ -57,7 +57,15 @@ typedef struct self {
     double delay_slept_s;           /* and what it slept (both 0: none) */
     double delay_requested_total_s; /* their totals over the steps */
     double delay_slept_total_s;
+    int aborted;            /* late_policy abort: this step was abandoned */
+    uint64_t aborted_steps; /* and how many were */
 } self_t;
+
+/*
+ * worker_straggle()'s answer under late_policy abort when the step
+ * completed without this worker: positive, apart from any message type.
+ */
+#define WORKER_ABORTED 1000
 
 /*
  * The training loop's functions return 0 to go on, PSC__MSG_TYPE__STOP
@@ -74,7 +82,9 @@ int worker_wait(self_t *self, int take_values, char *err);
  * Sleeps an injected straggler delay (none when delay_s <= 0), still
  * answering the chief, and records it as the step's delay_requested_s and
  * delay_slept_s (what the clock measured, also when a STOP cut it short).
- * 0 when the delay is over.
+ * 0 when the delay is over; WORKER_ABORTED (late_policy abort, sync) as
+ * soon as the chief says the step completed without this worker, also
+ * when there is no delay to sleep.
  */
 int worker_straggle(self_t *self, double delay_s, char *err);
 

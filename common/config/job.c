@@ -111,6 +111,10 @@ static const struct opt s_opts[] = {
       "async: none, inverse (lr / max(1, staleness)), drop, "
       "inverse_plus_one (lr / (staleness + 1)) or divide_by_workers "
       "(lr / workers)"),
+    O("late_policy", T_STR, late_policy, "finish",
+      "sync: a worker whose step completed without it finishes and pushes "
+      "(finish; the ps drops the gradient) or drops its computation and "
+      "starts the next step at once (abort)"),
     R("max_staleness", T_INT, max_staleness, "8", 0, MAX_COUNT,
       "async, policy drop: largest staleness applied"),
     R("ssp_bound", T_INT, ssp_bound, "-1", -1, MAX_COUNT,
@@ -616,6 +620,7 @@ static int s_derive_names(struct job *job, char *err)
     static const char *const modes[] = {"sync", "async"};
     static const char *const policies[] = {
         "none", "inverse", "drop", "inverse_plus_one", "divide_by_workers"};
+    static const char *const lates[] = {"finish", "abort"};
     static const char *const shardings[] = {"shard", "sample"};
     static const char *const dtypes[] = {"f32", "f16"};
     static const char *const optims[] = {"sgd", "momentum", "adagrad", "adam"};
@@ -632,6 +637,9 @@ static int s_derive_names(struct job *job, char *err)
                err) != 0)
         return PSC_ECONFIG;
     job->staleness = (enum job_staleness) v;
+    if (s_pick("late_policy", job->late_policy, lates, 2, &v, err) != 0)
+        return PSC_ECONFIG;
+    job->late_abort = v;
     if (s_pick("data.sharding", job->sharding_name, shardings, 2, &v, err) != 0)
         return PSC_ECONFIG;
     job->sharding = (enum job_sharding) v;
@@ -814,6 +822,19 @@ static int s_check_format(const struct job *job, char *err)
                       job->model, job->data_format_name);
 }
 
+/* A sparse step cannot be abandoned half way (its rows are pulled). */
+static int s_check_late(const struct job *job, char *err)
+{
+    int dense =
+        strcmp(job->model, "softmax") == 0 || strcmp(job->model, "mlp") == 0;
+    if (!job->late_abort || dense)
+        return 0;
+    return psc_seterr(err, PSC_ECONFIG,
+                      "late_policy abort is for the dense models (softmax, "
+                      "mlp), not model %s: set late_policy to finish",
+                      job->model);
+}
+
 static int s_check_libsvm(const struct job *job, char *err)
 {
     if (job->data_format != JOB_DATA_LIBSVM)
@@ -898,7 +919,7 @@ struct job *job_new(const char *path, const char *const *sets, int nsets,
         s_check_data(job, err) != 0 || s_check_bench(job, err) != 0 ||
         s_check_checkpoints(job, err) != 0 || s_check_export(job, err) != 0 ||
         s_check_security(job, err) != 0 || s_check_format(job, err) != 0 ||
-        s_check_libsvm(job, err) != 0)
+        s_check_libsvm(job, err) != 0 || s_check_late(job, err) != 0)
         goto fail;
     return job;
 fail:

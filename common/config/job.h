@@ -62,6 +62,7 @@ struct job {
     char mode_name[JOB_STR];
     long replicas_to_aggregate;
     char staleness_policy[JOB_STR];
+    char late_policy[JOB_STR];
     long max_staleness;
     long ssp_bound;
     long warmup_steps;
@@ -115,6 +116,7 @@ struct job {
     /* Derived by job_new() from the names above. */
     enum job_mode mode;
     enum job_staleness staleness;
+    int late_abort; /* late_policy abort */
     enum job_sharding sharding;
     enum job_data_format data_format;
     int wire_f16;

@@ -45,6 +45,7 @@ static const struct {
     {"mode", "sync", NULL},
     {"replicas_to_aggregate", "0", NULL},
     {"staleness_policy", "none", NULL},
+    {"late_policy", "finish", NULL},
     {"max_staleness", "8", NULL},
     {"ssp_bound", "-1", NULL},
     {"warmup_steps", "0", NULL},
@@ -783,6 +784,11 @@ static void test_refused_names(void)
     s_set_refused("staleness_policy=scale",
                   "staleness_policy 'scale' is unknown: use none, inverse, "
                   "drop, inverse_plus_one or divide_by_workers");
+    s_set_refused("late_policy=skip",
+                  "late_policy 'skip' is unknown: use finish or abort");
+    s_set_refused("eval_every_steps=-1",
+                  "eval_every_steps -1 is out of range: use 0 to "
+                  "1000000000000");
     s_set_refused("data.sharding=random",
                   "data.sharding 'random' is unknown: use shard or sample");
     s_set_refused("wire_dtype=bf16",
@@ -970,6 +976,11 @@ static void test_refused_ranges(void)
                   "sparse_lr (or set data.format to idx)");
     s_set_refused("data.format=csv", "data.format 'csv' is unknown: use idx, "
                                      "libsvm or synth");
+    const char *sparse_abort[] = {"model=sparse_lr", "data.format=synth",
+                                  "late_policy=abort"};
+    s_refused(NULL, sparse_abort, 3,
+              "late_policy abort is for the dense models (softmax, mlp), not "
+              "model sparse_lr: set late_policy to finish");
     const char *empty[] = {"model=bench", "bench.dense_floats=0"};
     s_refused(NULL, empty, 2,
               "model bench has no variables: set bench.dense_floats or "

@@ -28,6 +28,7 @@ struct ctl {
     struct wire_counters counters;
     struct ctl_start start;
     int job_failed;
+    uint64_t step_done; /* the newest STEP_DONE's step */
 };
 
 ctl_t *ctl_new(const struct boot *b, char *err)
@@ -192,6 +193,8 @@ int ctl_recv(ctl_t *c, wire_msg_t *msg)
     if (type == PSC__MSG_TYPE__STOP)
         c->job_failed =
             msg->hdr->text != NULL && strcmp(msg->hdr->text, "failed") == 0;
+    if (type == PSC__MSG_TYPE__STEP_DONE && msg->hdr->step > c->step_done)
+        c->step_done = msg->hdr->step;
     if (type == PSC__MSG_TYPE__START) {
         const Psc__Header *h = msg->hdr;
         c->start.step = h->step;
@@ -214,6 +217,11 @@ double ctl_job_seconds(const ctl_t *c)
     if (c->start.job_start > 0)
         return psc_wall() - c->start.job_start;
     return c->start.received > 0 ? psc_now() - c->start.received : 0;
+}
+
+uint64_t ctl_step_done(const ctl_t *c)
+{
+    return c->step_done;
 }
 
 int ctl_job_failed(const ctl_t *c)

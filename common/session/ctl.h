@@ -80,6 +80,12 @@ const struct ctl_start *ctl_start_order(const ctl_t *c);
  */
 double ctl_job_seconds(const ctl_t *c);
 
+/*
+ * The newest version the chief said every shard has reached (STEP_DONE,
+ * sent to sync workers under late_policy abort), 0 before any.
+ */
+uint64_t ctl_step_done(const ctl_t *c);
+
 /* 1 when the chief's STOP said the job failed (NULL: 0). */
 int ctl_job_failed(const ctl_t *c);
 
