@@ -82,6 +82,8 @@ typedef struct self {
     ps_sparse_sync_t *sparse_sync; /* sync mode's step of the table */
     ps_guard_t *guard;
     ps_trace_t *trace;      /* NULL unless the job traces gradients */
+    ps_trace_t *rows_trace; /* and its sparse ones, when it has tables */
+    uint64_t *rows_so_far;  /* per worker: rows of its push in pieces */
     uint64_t refused_pulls; /* beyond reach, or over a PARK_* bound */
     pool_t *pool;           /* threads that share large updates */
     struct pending *pending;
@@ -183,6 +185,8 @@ static void s_self_destroy(self_t **p)
     ps_save_destroy(&self->save);
     ps_guard_destroy(&self->guard);
     ps_trace_close(&self->trace);
+    ps_trace_close(&self->rows_trace);
+    free(self->rows_so_far);
     ps_shard_destroy(&self->shard);
     ps_sparse_sync_destroy(&self->sparse_sync);
     ps_sparse_destroy(&self->sparse);
@@ -816,6 +820,39 @@ static float *s_row_space(self_t *self, size_t count)
     return self->row_space;
 }
 
+/*
+ * Records a sparse push (msg, one piece of it) when the job traces
+ * gradients: one line per push, at its last piece, with the rows of every
+ * piece.
+ */
+static void s_trace_rows(self_t *self, const wire_msg_t *msg, size_t n,
+                         const char *result, const char *why)
+{
+    if (self->rows_trace == NULL)
+        return;
+    int worker = s_worker_index(self, msg->hdr->task);
+    uint64_t rows = n;
+    if (worker >= 0) {
+        rows += self->rows_so_far[worker];
+        self->rows_so_far[worker] = rows;
+    }
+    if ((msg->hdr->flags & WIRE_MORE) != 0 && worker >= 0)
+        return;
+    if (worker >= 0)
+        self->rows_so_far[worker] = 0;
+    int sync = (msg->hdr->flags & WIRE_SYNC_STEP) != 0;
+    struct ps_trace_rows r = {.worker = worker,
+                              .has_read = sync,
+                              .read = msg->hdr->step,
+                              .rows = rows,
+                              .result = result,
+                              .why = why,
+                              .version = ps_sparse_version(self->sparse),
+                              .wall_s = ctl_job_seconds(self->ctl),
+                              .time = psc_wall()};
+    ps_trace_rows(self->rows_trace, &r);
+}
+
 /* A worker's part of a sync step (ps_sparse_sync.h), acknowledged. */
 static void s_sparse_step(self_t *self, const wire_msg_t *msg,
                           const uint64_t *keys, size_t n, const void *rows,
@@ -836,6 +873,9 @@ static void s_sparse_step(self_t *self, const wire_msg_t *msg,
         s_reply_error(self, msg, why);
         return;
     }
+    int stale = r == PS_SPARSE_SYNC_STALE;
+    s_trace_rows(self, msg, n, stale ? "dropped" : "taken",
+                 stale ? "late" : NULL);
     s_ack(self, msg, ps_sparse_version(self->sparse),
           r == PS_SPARSE_SYNC_STALE ? WIRE_DROPPED : 0);
 }
@@ -896,6 +936,7 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
         ps_sparse_push(self->sparse, keys, n, rows, f16,
                        out != NULL ? wire_buf_data(out) : NULL,
                        self->b->job->wire_f16, last);
+        s_trace_rows(self, msg, n, "applied", NULL);
         if (!want) {
             s_ack(self, msg, ps_sparse_version(self->sparse), 0);
             return;
@@ -1237,9 +1278,17 @@ static int s_start(self_t *self, char *err)
         rc = net_bind(self->router, port, err);
     if (rc != 0)
         return rc;
-    if (b->job->trace &&
-        (rc = ps_trace_open(&self->trace, b->job, self->index, err)) != 0)
+    if (b->job->trace && (rc = ps_trace_open(&self->trace, b->job, self->index,
+                                             "gradients.jsonl", err)) != 0)
         return rc;
+    if (b->job->trace && self->sparse != NULL) {
+        rc = ps_trace_open(&self->rows_trace, b->job, self->index, "rows.jsonl",
+                           err);
+        if (rc != 0)
+            return rc;
+        self->rows_so_far =
+            psc_xcalloc((size_t) self->nworkers + 1, sizeof *self->rows_so_far);
+    }
     psc_log_info("listening on port %d; registering with the chief", port);
     self->ctl = ctl_new(b, err);
     if (self->ctl == NULL)

@@ -29,14 +29,15 @@ struct ps_trace {
     int failed; /* a write failed: said once, then the trace stops */
 };
 
-int ps_trace_open(ps_trace_t **out, const struct job *job, int shard, char *err)
+int ps_trace_open(ps_trace_t **out, const struct job *job, int shard,
+                  const char *file, char *err)
 {
     char dir[sizeof job->model_dir + 16];
     snprintf(dir, sizeof dir, "%s/trace", job->model_dir);
     if (psc_mkdirs(dir, err) != 0)
         return PSC_EIO;
     char path[sizeof dir + 32];
-    snprintf(path, sizeof path, "%s/gradients.jsonl", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
         return psc_seterr(err, PSC_EIO, "cannot open the trace '%s': %s", path,
@@ -63,12 +64,20 @@ static const char *s_result_name(enum ps_push_result r)
     }
 }
 
-void ps_trace_gradient(ps_trace_t *t, const struct ps_trace_gradient *g)
+/* Room for a line, or 0 when the trace has stopped. */
+static int s_room(ps_trace_t *t)
 {
     if (t == NULL || t->failed)
-        return;
+        return 0;
     if (t->used + TRACE_LINE_MAX > TRACE_BUF_BYTES)
         ps_trace_flush(t);
+    return !t->failed;
+}
+
+void ps_trace_gradient(ps_trace_t *t, const struct ps_trace_gradient *g)
+{
+    if (!s_room(t))
+        return;
     const struct ps_push_info *i = g->info;
     int dropped = g->result == PS_PUSH_DROPPED;
     /* A dropped gradient joins no update: applied_to is null, why says. */
@@ -87,6 +96,27 @@ void ps_trace_gradient(ps_trace_t *t, const struct ps_trace_gradient *g)
         g->wall_s, g->time, t->shard, g->worker, (unsigned long long) g->read,
         applied_to, (unsigned long long) i->tau, s_result_name(g->result), why,
         (double) i->lr);
+    if (n > 0 && n < TRACE_LINE_MAX)
+        t->used += (size_t) n;
+}
+
+void ps_trace_rows(ps_trace_t *t, const struct ps_trace_rows *r)
+{
+    if (!s_room(t))
+        return;
+    char read[24] = "null";
+    if (r->has_read)
+        snprintf(read, sizeof read, "%llu", (unsigned long long) r->read);
+    char why[24] = "null";
+    if (r->why != NULL)
+        snprintf(why, sizeof why, "\"%s\"", r->why);
+    int n = snprintf(t->buf + t->used, TRACE_LINE_MAX,
+                     "{\"wall_s\":%.6f,\"time\":%.6f,\"ps\":%d,\"worker\":%d,"
+                     "\"read\":%s,\"rows\":%llu,\"result\":\"%s\","
+                     "\"why\":%s,\"version\":%llu}\n",
+                     r->wall_s, r->time, t->shard, r->worker, read,
+                     (unsigned long long) r->rows, r->result, why,
+                     (unsigned long long) r->version);
     if (n > 0 && n < TRACE_LINE_MAX)
         t->used += (size_t) n;
 }

@@ -16,12 +16,13 @@
 typedef struct ps_trace ps_trace_t;
 
 /*
- * Opens the trace of ps `shard` for appending (the folder made if missing).
- * Returns 0 and *out (caller owns, ps_trace_close()), or PSC_EIO with one
- * line in err.
+ * Opens model_dir/trace/`file` (gradients.jsonl, or rows.jsonl for the
+ * sparse tables' gradients) of ps `shard` for appending (the folder made if
+ * missing). Returns 0 and *out (caller owns, ps_trace_close()), or PSC_EIO
+ * with one line in err.
  */
 int ps_trace_open(ps_trace_t **out, const struct job *job, int shard,
-                  char *err);
+                  const char *file, char *err);
 
 /* One gradient: what the push came to, and when it arrived. */
 struct ps_trace_gradient {
@@ -33,6 +34,23 @@ struct ps_trace_gradient {
     double time;   /* Unix seconds */
 };
 void ps_trace_gradient(ps_trace_t *t, const struct ps_trace_gradient *g);
+
+/*
+ * One sparse gradient (all the pieces of one push): the rows of it this ps
+ * holds, and what became of them. Async pushes name no version read.
+ */
+struct ps_trace_rows {
+    int worker;   /* its index, -1 for a client that is not a worker */
+    int has_read; /* sync: read is the version it was computed from */
+    uint64_t read;
+    uint64_t rows;
+    const char *result; /* "applied" (async), "taken" (sync) or "dropped" */
+    const char *why;    /* dropped: "late"; else NULL */
+    uint64_t version;   /* the table's version after it */
+    double wall_s;      /* since the job's start, on the chief's clock */
+    double time;        /* Unix seconds */
+};
+void ps_trace_rows(ps_trace_t *t, const struct ps_trace_rows *r);
 
 /* Writes the buffered lines out. */
 void ps_trace_flush(ps_trace_t *t);

@@ -224,7 +224,45 @@ assert late[2] >= 10 and not aborted, (late, aborted)
 PY
 }
 
+# Sparse gradients: trace/rows.jsonl has one line per sparse push at every
+# ps it went to (its pieces together), sync and async, beside the dense
+# part's lines in gradients.jsonl.
+rows() {
+    for mode in sync async; do
+        launch --ps 2 --workers 2 --set trace=true --set mode=$mode \
+            --set max_steps=40 --set synth.train_examples=20000 \
+            --set synth.test_examples=2000 --set model_dir="$WORK/$mode" \
+            "$SRC/examples/sparse_lr_synth.json"
+    done
+    "$PY" - "$WORK" <<'PY' || fail "the sparse gradients' trace does not add up"
+import collections, json, sys
+w = sys.argv[1]
+for mode in ("sync", "async"):
+    rows = [json.loads(l) for l in open(f"{w}/{mode}/trace/rows.jsonl")]
+    dense = [json.loads(l) for l in open(f"{w}/{mode}/trace/gradients.jsonl")
+             if '"worker"' in l]
+    pushes = collections.Counter(r["worker"] for r in dense)
+    assert sorted({r["ps"] for r in rows}) == [0, 1], mode
+    for ps in (0, 1):
+        mine = [r for r in rows if r["ps"] == ps]
+        # Every dense push had its rows pushed first, to every ps.
+        assert collections.Counter(r["worker"] for r in mine) == pushes, \
+            (mode, ps, pushes)
+        assert all(r["rows"] > 0 for r in mine), mode
+        if mode == "sync":
+            keys = [(r["worker"], r["read"]) for r in mine]
+            assert len(keys) == len(set(keys)), ("twice at a ps", mode, ps)
+            assert all(r["result"] in ("taken", "dropped") for r in mine)
+        else:
+            assert all(r["result"] == "applied" and r["read"] is None
+                       for r in mine), mode
+    print(mode, len(rows), "sparse records,", sum(pushes.values()),
+          "dense pushes")
+PY
+}
+
 case $SCENARIO in
+rows) rows ;;
 late_policy) late_policy ;;
 eval_steps) eval_steps ;;
 gradients) gradients ;;

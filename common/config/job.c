@@ -214,8 +214,8 @@ static const struct opt s_opts[] = {
     O("export_quantize", T_STR, export_quantize, "none",
       "none or int8 (per-output-channel weights) for the chief's exports"),
     O("trace", T_BOOL, trace, "false",
-      "write model_dir/trace/gradients.jsonl (every gradient at every ps) "
-      "and steps.jsonl (every global step)"),
+      "write model_dir/trace/gradients.jsonl (every gradient at every ps; "
+      "sparse rows in rows.jsonl) and steps.jsonl (every global step)"),
     R("log_interval_s", T_FLOAT, log_interval_s, "1", 1e-3, DAY_S,
       "seconds between progress lines and metrics records"),
     R("eval_interval_s", T_FLOAT, eval_interval_s, "5", 1e-3, DAY_S,
