@@ -155,7 +155,8 @@ static int s_wait_start(self_t *self, char *err)
     }
 }
 
-enum { GO_ON = 1 };
+/* s_round()'s answers besides the loop's result (0 or negative). */
+enum { GO_ON = 1, PULLED };
 
 /*
  * What a chief message that came during an evaluation's pull means for the
@@ -173,25 +174,34 @@ static int s_interrupted(self_t *self, int type, char *err)
     return GO_ON;
 }
 
+/*
+ * One round of the loop: serves the chief until `until`, then pulls values
+ * at least at min_version. Returns PULLED when they are in, GO_ON when a
+ * chief message cut the pull short (pull again), else the loop's result.
+ */
+static int s_round(self_t *self, double until, uint64_t min_version, char *err)
+{
+    int order = s_idle(self, until, err);
+    if (order == PSC__MSG_TYPE__EVAL_REQUEST)
+        return s_final(self, err);
+    if (order == PSC__MSG_TYPE__STOP || order < 0)
+        return order < 0 ? order : 0;
+    int type = 0;
+    int rc = s_evaluate(self, min_version, &type, err);
+    if (rc == PSCLIENT_WAIT_CTL)
+        return s_interrupted(self, type, err);
+    return rc < 0 ? rc : PULLED;
+}
+
 /* Evaluates every eval_interval_s; returns as s_loop(). */
 static int s_loop_seconds(self_t *self, char *err)
 {
-    const struct job *job = self->b->job;
     for (;;) {
-        int order = s_idle(self, psc_now() + job->eval_interval_s, err);
-        if (order == PSC__MSG_TYPE__EVAL_REQUEST)
-            return s_final(self, err);
-        if (order == PSC__MSG_TYPE__STOP || order < 0)
-            return order < 0 ? order : 0;
-        int type = 0;
-        int rc = s_evaluate(self, 0, &type, err);
-        if (rc == PSCLIENT_WAIT_CTL) {
-            rc = s_interrupted(self, type, err);
-            if (rc != GO_ON)
-                return rc;
+        int rc =
+            s_round(self, psc_now() + self->b->job->eval_interval_s, 0, err);
+        if (rc == GO_ON)
             continue;
-        }
-        if (rc < 0)
+        if (rc != PULLED)
             return rc;
         eval_core_score(&self->e, psclient_version(self->ps, 0));
     }
@@ -231,20 +241,10 @@ static int s_loop_steps(self_t *self, char *err)
     uint64_t every = (uint64_t) self->b->job->eval_every_steps;
     uint64_t due = every;
     for (;;) {
-        int order = s_idle(self, psc_now(), err);
-        if (order == PSC__MSG_TYPE__EVAL_REQUEST)
-            return s_final(self, err);
-        if (order == PSC__MSG_TYPE__STOP || order < 0)
-            return order < 0 ? order : 0;
-        int type = 0;
-        int rc = s_evaluate(self, due, &type, err);
-        if (rc == PSCLIENT_WAIT_CTL) {
-            rc = s_interrupted(self, type, err);
-            if (rc != GO_ON)
-                return rc;
+        int rc = s_round(self, psc_now(), due, err);
+        if (rc == GO_ON)
             continue;
-        }
-        if (rc < 0)
+        if (rc != PULLED)
             return rc;
         uint64_t newest = 0;
         uint64_t step = s_pulled_step(self, &newest);
