@@ -5,7 +5,7 @@
 # shows; eval.jsonl and metrics.jsonl share the chief's clock; steps.jsonl
 # has a record per global step with the gradients aggregated and dropped
 # and every worker's times, and metrics.jsonl counts applied examples apart
-# from computed ones.
+# from computed ones; softsync updates every c gradients of any staleness.
 # usage: lab_test.sh BIN_DIR SCENARIO
 BIN=$1
 SCENARIO=$2
@@ -150,10 +150,57 @@ print(f"{len(recs)} steps, {dropped} gradients dropped; examples applied "
 PY
 }
 
+# 2-softsync of 4 workers on 2 ps: every update at every ps averages
+# c = 4 / 2 = 2 gradients of any staleness, the second marked stepped,
+# and no worker waits for an update, so gradients come stale.
+softsync() {
+    local max=30
+    launch --ps 2 --workers 4 "${SUBSET[@]}" --set mode=softsync \
+        --set softsync_n=2 --set trace=true --set max_steps=$max "$JOB"
+    "$PY" - "$WORK/model" "$max" <<'PY' || fail "softsync does not update every 2 gradients"
+import collections, json, sys
+d, max_steps = sys.argv[1], int(sys.argv[2])
+recs = [json.loads(l) for l in open(d + "/trace/gradients.jsonl")]
+metrics = [json.loads(l) for l in open(d + "/metrics.jsonl") if '"step"' in l]
+by_ps = collections.defaultdict(list)
+for r in recs:
+    by_ps[r["ps"]].append(r)
+assert sorted(by_ps) == [0, 1], sorted(by_ps)
+for ps, rs in sorted(by_ps.items()):
+    taken = [r for r in rs if r["result"] != "dropped"]
+    dropped = [r for r in rs if r["result"] == "dropped"]
+    # Policy none drops nothing: only pushes after the job's last update.
+    assert all(r["why"] == "past_end" for r in dropped), dropped[:3]
+    assert all(r["result"] in ("aggregated", "stepped") for r in taken)
+    per_update = collections.Counter(r["applied_to"] for r in taken)
+    steps = sorted(per_update)
+    assert steps == list(range(len(steps))), ("updates not 0..n-1", ps)
+    assert len(steps) == max_steps, ("updates", ps, len(steps))
+    assert all(n == 2 for n in per_update.values()), ("not 2 an update", ps)
+    stepped = collections.Counter(r["applied_to"] for r in taken
+                                  if r["result"] == "stepped")
+    assert all(stepped[u] == 1 for u in steps), ("one stepped an update", ps)
+    # tau: the versions applied since the one read; pushes answered at
+    # once, so some come from a version already updated.
+    for r in taken:
+        assert r["tau"] == r["applied_to"] - r["read"] >= 0, r
+    taus = [r["tau"] for r in taken]
+    assert max(taus) > 0, ("no stale gradient", ps)
+    assert all(r["lr"] > 0 for r in taken)
+    workers = collections.Counter(r["worker"] for r in taken)
+    assert sorted(workers) == [0, 1, 2, 3], workers
+    print("ps %d: %d updates of 2, mean tau %.2f, by worker %s" %
+          (ps, len(steps), sum(taus) / len(taus), dict(sorted(workers.items()))))
+# The job stops at max_steps, as the chief counts them.
+assert metrics[-1]["step"] == max_steps, metrics[-1]["step"]
+PY
+}
+
 case $SCENARIO in
 gradients) gradients ;;
 policy) policy ;;
 steps) steps ;;
+softsync) softsync ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"
