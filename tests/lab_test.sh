@@ -193,7 +193,24 @@ for ps, rs in sorted(by_ps.items()):
           (ps, len(steps), sum(taus) / len(taus), dict(sorted(workers.items()))))
 # The job stops at max_steps, as the chief counts them.
 assert metrics[-1]["step"] == max_steps, metrics[-1]["step"]
+# steps.jsonl: a record per report, as in async, with a worker's repeats
+# of one version read (answered before any update) kept, not lost.
+steps = [json.loads(l) for l in open(d + "/trace/steps.jsonl")][1:]
+assert all(len(r["workers"]) == 1 for r in steps)
+# The job's end may catch a worker's last push (or its report) between
+# the two ps: a gradient a worker each, at most, differs there.
+aggregated = sum(r["aggregated"] for r in steps)
+assert abs(aggregated - 2 * max_steps) <= 4, aggregated
+early = lambda read: read < max_steps - 4
+got = collections.Counter((r["workers"][0]["worker"], r["step"])
+                          for r in steps if early(r["step"]))
+want = collections.Counter((r["worker"], r["read"]) for r in by_ps[0]
+                           if early(r["read"]))
+assert got == want, (got - want, want - got)
+assert sum(want.values()) > max_steps, want
 PY
+    grep -q "came after their step" "$WORK/launch.log" &&
+        fail "steps.jsonl lost reports"
 }
 
 case $SCENARIO in
