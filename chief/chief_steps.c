@@ -151,12 +151,13 @@ static json_t *s_worker_json(int w, const struct entry *e)
 }
 
 /*
- * Writes the record of step with the n entries es of workers ws. Its time
+ * Writes the record of step with the n entries es of workers ws (es and ws
+ * side by side, in the record's order). Its time
  * is when the chief took the last applied gradient's report (the update,
  * as the chief sees it), or the last report when all were dropped.
  */
 static void s_write_record(chief_steps_t *s, uint64_t step,
-                           const struct entry *const *es, const int *ws, int n)
+                           const struct entry *es, const int *ws, int n)
 {
     if (n == 0)
         return;
@@ -165,7 +166,7 @@ static void s_write_record(chief_steps_t *s, uint64_t step,
     const struct entry *when = NULL;
     const struct entry *last = NULL;
     for (int i = 0; i < n; i++) {
-        const struct entry *e = es[i];
+        const struct entry *e = &es[i];
         json_array_append_new(workers, s_worker_json(ws[i], e));
         dropped += e->dropped;
         applied += !e->dropped;
@@ -190,12 +191,12 @@ static void s_write_record(chief_steps_t *s, uint64_t step,
 /* Sync: one record with every worker's report of the step. */
 static void s_write_sync(chief_steps_t *s, const struct slot *sl)
 {
-    const struct entry **es = psc_xmalloc((size_t) s->nworkers * sizeof *es);
+    struct entry *es = psc_xmalloc((size_t) s->nworkers * sizeof *es);
     int *ws = psc_xmalloc((size_t) s->nworkers * sizeof *ws);
     int n = 0;
     for (int w = 0; w < s->nworkers; w++) {
         if (sl->entries[w].present) {
-            es[n] = &sl->entries[w];
+            es[n] = sl->entries[w];
             ws[n++] = w;
         }
     }
@@ -211,11 +212,10 @@ static void s_write_each(chief_steps_t *s, const struct slot *sl)
     for (int w = 0; w < s->nworkers; w++) {
         const struct entry *e = &sl->entries[w];
         if (e->present)
-            s_write_record(s, sl->step, &e, &w, 1);
+            s_write_record(s, sl->step, e, &w, 1);
         for (int i = 0; i < sl->nextras; i++) {
-            e = &sl->extras[i].e;
             if (sl->extras[i].worker == w)
-                s_write_record(s, sl->step, &e, &w, 1);
+                s_write_record(s, sl->step, &sl->extras[i].e, &w, 1);
         }
     }
 }
