@@ -723,10 +723,13 @@ static int s_open_steps(self_t *self)
     char err[PSC_ERR_LEN];
     if (!job->trace)
         return 0;
-    self->steps = chief_steps_new(job->model_dir, self->run_id,
-                                  self->count[R_WORKER], job->mode == JOB_SYNC,
-                                  chief_metrics_start_time(self->metrics),
-                                  self->start_step, err);
+    enum chief_steps_kind kind = job->mode == JOB_SYNC ? CHIEF_STEPS_SYNC
+                                 : job->mode == JOB_SOFTSYNC
+                                     ? CHIEF_STEPS_SOFTSYNC
+                                     : CHIEF_STEPS_ASYNC;
+    self->steps = chief_steps_new(
+        job->model_dir, self->run_id, self->count[R_WORKER], kind,
+        chief_metrics_start_time(self->metrics), self->start_step, err);
     if (self->steps != NULL)
         return 0;
     psc_log_err("%s", err);

@@ -3,7 +3,10 @@
  * CHIEF_STEPS_PENDING, one entry per worker each: a worker's read versions
  * only grow (every push is answered with values newer than those it was
  * computed from), so it reports each step once at most, and a step no
- * live worker is behind of is complete.
+ * live worker is behind of is complete. In softsync mode a push may be
+ * answered before any update: a worker may then report a step again (kept
+ * beside the first, in arrival order), and a step is complete once every
+ * live worker has reported a later one.
  */
 #include "chief_steps.h"
 
@@ -35,17 +38,26 @@ struct entry {
     double taken_wall; /* and psc_wall() */
 };
 
+/* A worker's second or later report of a step (softsync). */
+struct extra {
+    int worker;
+    struct entry e;
+};
+
 struct slot {
     int used;
     uint64_t step;
     struct entry *entries; /* nworkers, in worker order */
+    struct extra *extras;  /* softsync: the repeats, in arrival order */
+    int nextras;
+    int extras_cap;
 };
 
 struct chief_steps {
     FILE *out;
     char *buf;
     int nworkers;
-    int sync;
+    enum chief_steps_kind kind;
     double start;
     uint64_t base; /* the lowest step not written yet */
     uint64_t top;  /* one past the highest step taken */
@@ -82,8 +94,8 @@ static void s_write_marker(FILE *f, const char *run_id, uint64_t first_step)
 }
 
 chief_steps_t *chief_steps_new(const char *model_dir, const char *run_id,
-                               int nworkers, int sync, double start,
-                               uint64_t first_step, char *err)
+                               int nworkers, enum chief_steps_kind kind,
+                               double start, uint64_t first_step, char *err)
 {
     FILE *f = s_open(model_dir, err);
     if (f == NULL)
@@ -94,7 +106,7 @@ chief_steps_t *chief_steps_new(const char *model_dir, const char *run_id,
     setvbuf(f, s->buf, _IOFBF, STEPS_BUF_BYTES);
     s_write_marker(f, run_id, first_step);
     s->nworkers = nworkers;
-    s->sync = sync;
+    s->kind = kind;
     s->start = start;
     s->base = s->top = first_step;
     size_t n = (size_t) nworkers;
@@ -119,6 +131,8 @@ void chief_steps_destroy(chief_steps_t **p)
     fclose(s->out);
     free(s->buf);
     free(s->entries);
+    for (size_t i = 0; i < CHIEF_STEPS_PENDING; i++)
+        free(s->ring[i].extras);
     free(s->live);
     free(s->reported);
     free(s->last_read);
@@ -139,23 +153,23 @@ static json_t *s_worker_json(int w, const struct entry *e)
 }
 
 /*
- * Writes the record of step with the entries of workers [from, to) that
- * are present. Its time is when the chief took the last applied gradient's
- * report (the update, as the chief sees it), or the last report when all
- * were dropped.
+ * Writes the record of step with the n entries es of workers ws (es and ws
+ * side by side, in the record's order). Its time
+ * is when the chief took the last applied gradient's report (the update,
+ * as the chief sees it), or the last report when all were dropped.
  */
-static void s_write_record(chief_steps_t *s, const struct slot *sl, int from,
-                           int to)
+static void s_write_record(chief_steps_t *s, uint64_t step,
+                           const struct entry *es, const int *ws, int n)
 {
+    if (n == 0)
+        return;
     json_t *workers = json_array();
     int applied = 0, dropped = 0, aborted = 0;
     const struct entry *when = NULL;
     const struct entry *last = NULL;
-    for (int w = from; w < to; w++) {
-        const struct entry *e = &sl->entries[w];
-        if (!e->present)
-            continue;
-        json_array_append_new(workers, s_worker_json(w, e));
+    for (int i = 0; i < n; i++) {
+        const struct entry *e = &es[i];
+        json_array_append_new(workers, s_worker_json(ws[i], e));
         aborted += e->aborted;
         dropped += e->dropped && !e->aborted;
         applied += !e->dropped;
@@ -164,13 +178,9 @@ static void s_write_record(chief_steps_t *s, const struct slot *sl, int from,
         if (last == NULL || e->taken > last->taken)
             last = e;
     }
-    if (last == NULL) {
-        json_decref(workers);
-        return;
-    }
     if (when == NULL)
         when = last;
-    json_t *rec = json_pack("{s:I}", "step", (json_int_t) sl->step);
+    json_t *rec = json_pack("{s:I}", "step", (json_int_t) step);
     psc_json_set_real(rec, "wall_s", when->taken - s->start);
     psc_json_set_real(rec, "time", when->taken_wall);
     json_object_set_new(rec, "aggregated", json_integer(applied));
@@ -182,18 +192,47 @@ static void s_write_record(chief_steps_t *s, const struct slot *sl, int from,
     json_decref(rec);
 }
 
+/* Sync: one record with every worker's report of the step. */
+static void s_write_sync(chief_steps_t *s, const struct slot *sl)
+{
+    struct entry *es = psc_xmalloc((size_t) s->nworkers * sizeof *es);
+    int *ws = psc_xmalloc((size_t) s->nworkers * sizeof *ws);
+    int n = 0;
+    for (int w = 0; w < s->nworkers; w++) {
+        if (sl->entries[w].present) {
+            es[n] = sl->entries[w];
+            ws[n++] = w;
+        }
+    }
+    s_write_record(s, sl->step, es, ws, n);
+    free(es);
+    free(ws);
+}
+
+/* Async and softsync: each report a record of its own, by worker, then
+ * (a worker's repeats of the step) in arrival order. */
+static void s_write_each(chief_steps_t *s, const struct slot *sl)
+{
+    for (int w = 0; w < s->nworkers; w++) {
+        const struct entry *e = &sl->entries[w];
+        if (e->present)
+            s_write_record(s, sl->step, e, &w, 1);
+        for (int i = 0; i < sl->nextras; i++) {
+            if (sl->extras[i].worker == w)
+                s_write_record(s, sl->step, &sl->extras[i].e, &w, 1);
+        }
+    }
+}
+
 /* Writes step s->base (when any worker reported it) and moves past it. */
 static void s_write_base(chief_steps_t *s)
 {
     struct slot *sl = &s->ring[s->base % CHIEF_STEPS_PENDING];
     if (sl->used && sl->step == s->base) {
-        if (s->sync) {
-            s_write_record(s, sl, 0, s->nworkers);
-        } else {
-            /* Async: each gradient is an update of its own. */
-            for (int w = 0; w < s->nworkers; w++)
-                s_write_record(s, sl, w, w + 1);
-        }
+        if (s->kind == CHIEF_STEPS_SYNC)
+            s_write_sync(s, sl);
+        else
+            s_write_each(s, sl);
         sl->used = 0;
     }
     s->base++;
@@ -219,7 +258,9 @@ static void s_write_complete(chief_steps_t *s)
     }
     if (!any)
         done = s->top > 0 ? s->top - 1 : 0;
-    while (s->base < s->top && s->base <= done)
+    /* Softsync: a worker at step done may report it again. */
+    int again = s->kind == CHIEF_STEPS_SOFTSYNC && any;
+    while (s->base < s->top && s->base <= done && !(again && s->base == done))
         s_write_base(s);
 }
 
@@ -232,9 +273,24 @@ static struct slot *s_slot(chief_steps_t *s, uint64_t step)
     if (!sl->used) {
         sl->used = 1;
         sl->step = step;
+        sl->nextras = 0;
         memset(sl->entries, 0, (size_t) s->nworkers * sizeof *sl->entries);
     }
     return sl;
+}
+
+/* A new, empty entry for a worker's repeat of the slot's step. */
+static struct entry *s_extra(struct slot *sl, int worker)
+{
+    if (sl->nextras == sl->extras_cap) {
+        sl->extras_cap = sl->extras_cap > 0 ? 2 * sl->extras_cap : 4;
+        sl->extras = psc_xrealloc(sl->extras,
+                                  (size_t) sl->extras_cap * sizeof *sl->extras);
+    }
+    struct extra *x = &sl->extras[sl->nextras++];
+    x->worker = worker;
+    memset(&x->e, 0, sizeof x->e);
+    return &x->e;
 }
 
 static void s_note_worker(chief_steps_t *s, int worker, uint64_t step)
@@ -258,6 +314,8 @@ void chief_steps_report(chief_steps_t *s, int worker, const Psc__Report *r)
     }
     struct slot *sl = s_slot(s, step);
     struct entry *e = &sl->entries[worker];
+    if (e->present && s->kind == CHIEF_STEPS_SOFTSYNC)
+        e = s_extra(sl, worker);
     if (e->present)
         s->late++; /* a second report of one step: kept the first */
     else

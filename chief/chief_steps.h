@@ -19,18 +19,24 @@
 
 typedef struct chief_steps chief_steps_t;
 
+/* How a mode's reports make records. */
+enum chief_steps_kind {
+    CHIEF_STEPS_ASYNC = 0, /* each report a record of its own */
+    CHIEF_STEPS_SYNC = 1,  /* a step's reports in one record */
+    CHIEF_STEPS_SOFTSYNC,  /* as async; a worker may report a step again */
+};
+
 /*
  * Opens MODEL_DIR/trace/steps.jsonl for appending (creating the folders)
- * for nworkers workers. sync: a step's record holds all its reports (sync
- * mode), else each report is a record of its own (async). start is the
+ * for nworkers workers, whose reports make records as kind says. start is the
  * job's clock origin on psc_now()'s clock (chief_metrics_start_time()),
  * first_step the step the job starts at. The run's first line is a marker,
  * {"run": run_id, "start_step": first_step}, as in metrics.jsonl. Returns
  * NULL with a line in err. Caller owns; chief_steps_destroy().
  */
 chief_steps_t *chief_steps_new(const char *model_dir, const char *run_id,
-                               int nworkers, int sync, double start,
-                               uint64_t first_step, char *err);
+                               int nworkers, enum chief_steps_kind kind,
+                               double start, uint64_t first_step, char *err);
 
 /* Writes what is pending (chief_steps_finish()) and closes the file. */
 void chief_steps_destroy(chief_steps_t **p);

@@ -3,7 +3,9 @@
  * workers (each worker's own stay in order, as its connection keeps them)
  * give the same records in step order; a step waits for the live workers
  * behind it, not for one that skipped it or is lost; async reports are
- * records of their own; a full ring writes its oldest step.
+ * records of their own; softsync's repeats of a step by one worker are
+ * records of their own too, and hold the step until every worker is past
+ * it; a full ring writes its oldest step.
  */
 #include "chief_steps.h"
 #include "test.h"
@@ -208,6 +210,37 @@ static void test_async(const char *dir)
     json_decref(all);
 }
 
+/*
+ * Softsync: worker 0 reports step 10 twice (its first push was answered
+ * before any update); step 10 waits until both workers are past it.
+ */
+static void test_softsync(const char *dir)
+{
+    chief_steps_t *s = s_open(dir, 2, CHIEF_STEPS_SOFTSYNC);
+    const struct feed f[] = {{0, 10, 0}, {1, 10, 0}, {0, 10, 0}, {0, 11, 0}};
+    for (size_t i = 0; i < 3; i++)
+        s_feed(s, &f[i]);
+    CHECK_EQ(chief_steps_pending(s), 1); /* both at 10: may come again */
+    s_feed(s, &f[3]);
+    CHECK_EQ(chief_steps_pending(s), 2); /* worker 1 is still at 10 */
+    struct feed again = {1, 10, 1};
+    s_feed(s, &again);
+    struct feed on = {1, 12, 0};
+    s_feed(s, &on);
+    CHECK_EQ(chief_steps_pending(s), 2); /* 10 written; 11, 12 wait */
+    CHECK_EQ(chief_steps_late(s), 0);
+    chief_steps_destroy(&s);
+    json_t *all = s_records(dir);
+    CHECK_EQ(json_array_size(all), 6);
+    s_check_record(all, 0, 10, 1, 0, "0");
+    s_check_record(all, 1, 10, 1, 0, "0");
+    s_check_record(all, 2, 10, 1, 0, "1");
+    s_check_record(all, 3, 10, 0, 1, "1");
+    s_check_record(all, 4, 11, 1, 0, "0");
+    s_check_record(all, 5, 12, 1, 0, "1");
+    json_decref(all);
+}
+
 /* A worker that never reports holds back no more than the ring. */
 static void test_ring_full(const char *dir)
 {
@@ -234,6 +267,7 @@ int main(void)
     s_check_sync(dir);
     test_shuffled(dir);
     test_async(dir);
+    test_softsync(dir);
     test_ring_full(dir);
     char path[512];
     s_path(path, sizeof path, dir);

@@ -719,9 +719,10 @@ static void s_on_push(self_t *self, const wire_msg_t *msg)
     s_trace_push(self, worker, msg->hdr->step, r);
     uint32_t flags = r == PS_PUSH_DROPPED ? WIRE_DROPPED : 0;
     if (msg->hdr->flags & WIRE_WANT_PARAMS) {
-        /* Sync: the next step's values; dropped or async: the newest. */
+        /* Sync: the next step's values; dropped, async or softsync (whose
+         * workers never wait for an update): the newest. */
         uint64_t v = ps_shard_version(self->shard);
-        if (r == PS_PUSH_AGGREGATED)
+        if (r == PS_PUSH_AGGREGATED && self->b->job->mode == JOB_SYNC)
             v++;
         s_park(self, msg, v, worker, flags);
     } else {

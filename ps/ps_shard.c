@@ -59,7 +59,7 @@ struct ps_shard {
     const struct placement_shard *layout;
     struct optim_config optim;
     int nworkers;
-    int replicas; /* sync: gradients per step */
+    int replicas; /* sync: gradients per step; softsync: c per update */
     int ready;
     uint64_t version;
     uint64_t last_step; /* the job's last: no update past it (0: no end) */
@@ -73,7 +73,7 @@ struct ps_shard {
     int half_valid;
     float *slot0;
     float *slot1;
-    float **kept; /* sync with replicas > 1: this step's gradients... */
+    float **kept; /* sync, softsync: this update's gradients... */
     int *kept_by; /* ...the worker of each, in arrival order... */
     int nkept;    /* ...and how many came */
     float *accum; /* their sum, in worker order */
@@ -124,9 +124,12 @@ ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
     s->layout = &pl->shards[shard];
     job_optim_config(job, &s->optim);
     s->nworkers = nworkers;
-    s->replicas = job->replicas_to_aggregate > 0
-                      ? (int) job->replicas_to_aggregate
-                      : nworkers;
+    if (job->mode == JOB_SOFTSYNC)
+        s->replicas = job_softsync_gradients(job, nworkers);
+    else
+        s->replicas = job->replicas_to_aggregate > 0
+                          ? (int) job->replicas_to_aggregate
+                          : nworkers;
     size_t bytes = s_bytes(s);
     s->values = wire_buf_new(bytes);
     int nslots = optim_num_slots(s->optim.kind);
@@ -653,7 +656,8 @@ static float s_stale_lr(const ps_shard_t *s, float lr, uint64_t tau)
     }
 }
 
-/* Async: counts a push's staleness and decides its learning rate or drop. */
+/* Async and softsync: counts a push's staleness and decides its learning
+ * rate or drop. */
 static enum ps_push_result s_async_decide(ps_shard_t *s, int w, uint64_t read,
                                           float *lr)
 {
@@ -677,6 +681,40 @@ static enum ps_push_result s_push_async(ps_shard_t *s, int w, uint64_t read,
         return PS_PUSH_DROPPED;
     s_apply(s, lr, slices, f16, scale);
     return PS_PUSH_APPLIED;
+}
+
+/*
+ * Softsync (Zhang et al.'s n-softsync): each gradient is taken on arrival,
+ * whatever its staleness, with its learning rate under the job's policy
+ * (or dropped as too stale), and kept scaled by that rate's share of the
+ * base rate; once c = replicas have come, from any workers (one worker
+ * may bring several), their sum in (worker, arrival) order is applied
+ * once at the base rate, averaged over c. The sum is then the same
+ * whatever order they came in. With c = 1 each is applied as it comes,
+ * as in async mode.
+ */
+static enum ps_push_result s_push_softsync(ps_shard_t *s, int w, uint64_t read,
+                                           const void *const *slices, int f16,
+                                           float scale)
+{
+    float lr = 0;
+    if (s_async_decide(s, w, read, &lr) == PS_PUSH_DROPPED)
+        return PS_PUSH_DROPPED;
+    if (s->replicas <= 1) {
+        s_apply(s, lr, slices, f16, scale);
+        return PS_PUSH_STEPPED;
+    }
+    float base = optim_lr(&s->optim, s->version);
+    s_keep(s, w, slices, f16, base > 0 ? scale * (lr / base) : scale);
+    if (s->nkept < s->replicas)
+        return PS_PUSH_AGGREGATED;
+    s_sum_kept(s);
+    const void *parts[WIRE_MAX_FRAMES];
+    for (int i = 0; i < s->layout->nslices; i++)
+        parts[i] = s->accum + s->layout->slices[i].shard_offset;
+    s_apply(s, base, parts, 0, 1.0f / (float) s->replicas);
+    s->nkept = 0;
+    return PS_PUSH_STEPPED;
 }
 
 void ps_shard_set_last_step(ps_shard_t *s, uint64_t last_step)
@@ -716,6 +754,8 @@ enum ps_push_result ps_shard_push(ps_shard_t *s, int worker, uint64_t read,
         s->clock[worker]++;
     if (s->job->mode == JOB_SYNC)
         return s_push_sync(s, worker, read, slices, f16, scale);
+    if (s->job->mode == JOB_SOFTSYNC)
+        return s_push_softsync(s, worker, read, slices, f16, scale);
     return s_push_async(s, worker, read, slices, f16, scale);
 }
 

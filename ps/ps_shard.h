@@ -2,8 +2,9 @@
  * One ps task's shard: its slices of every variable, the optimizer's slots
  * beside them, the version (updates applied), and the rules that decide
  * what a gradient does: sync (average the first N for the current version,
- * drop late ones) or async (apply on arrival, scaled or dropped by
- * staleness). No sockets here; ps_server.c feeds it messages.
+ * drop late ones), async (apply on arrival, scaled or dropped by
+ * staleness) or softsync (average every c gradients to arrive, each scaled
+ * or dropped by staleness). No sockets here; ps_server.c feeds it messages.
  */
 #ifndef PS_SHARD_H
 #define PS_SHARD_H
@@ -23,8 +24,9 @@ typedef struct ps_shard ps_shard_t;
 /* What a pushed gradient came to. */
 enum ps_push_result {
     PS_PUSH_APPLIED,    /* async: applied now */
-    PS_PUSH_AGGREGATED, /* sync: counted towards the current step */
-    PS_PUSH_STEPPED,    /* sync: it completed the step, which was applied */
+    PS_PUSH_AGGREGATED, /* sync, softsync: counted towards the current step */
+    PS_PUSH_STEPPED,    /* sync, softsync: it completed the step, which was
+                           applied */
     PS_PUSH_DROPPED,    /* too late (sync), too stale (async policy drop)
                            or past the job's last step */
 };

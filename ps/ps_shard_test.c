@@ -6,13 +6,16 @@
  * here is a message queued on an inproc socket nobody has read yet.
  * Also: a sync step sums its gradients in worker order, whatever order
  * they came in, and no push is applied past the job's last step, even
- * when pushes in pieces are open at once.
+ * when pushes in pieces are open at once. Softsync applies once every c
+ * gradients, summed in (worker, arrival) order and each scaled by the
+ * staleness policy.
  */
 #include "ps_shard.h"
 
 #include "psc_err.h"
 #include "test.h"
 
+#include <string.h>
 #include <zmq.h>
 
 #define N    ((size_t) 4096) /* elements per range; the shard holds two */
@@ -154,6 +157,148 @@ static void test_sync_worker_order(void)
     job_destroy(&job);
 }
 
+/* One push of value g in every element; checks what it came to. */
+static void s_push4(ps_shard_t *s, int worker, uint64_t read, float g,
+                    enum ps_push_result want)
+{
+    float grad[4] = {g, g, g, g};
+    const void *slices[1] = {grad};
+    CHECK(ps_shard_push(s, worker, read, slices, 0, 1.0f) == want);
+}
+
+static void s_expect4(const ps_shard_t *s, float want)
+{
+    for (int k = 0; k < 4; k++)
+        CHECK(ps_shard_values(s)[k] == want);
+}
+
+/*
+ * 2-softsync of 4 workers: c = 2, an update every second gradient of any
+ * staleness, whichever workers bring them; sgd at rate 1, so the values
+ * move by minus the mean of the round's two gradients.
+ */
+static void test_softsync_rounds(void)
+{
+    static const char *const sets[] = {"mode=softsync", "softsync_n=2",
+                                       "optimizer=sgd", "learning_rate=1"};
+    struct job *job = NULL;
+    placement_t *pl = NULL;
+    ps_shard_t *s = s_small(&job, &pl, sets, 4, 4, 4);
+    s_push4(s, 1, 0, 2.0f, PS_PUSH_AGGREGATED);
+    CHECK(ps_shard_version(s) == 0);
+    s_push4(s, 3, 0, 4.0f, PS_PUSH_STEPPED);
+    CHECK(ps_shard_version(s) == 1);
+    s_expect4(s, -3.0f);
+    CHECK(ps_shard_last_push(s)->applied_to == 0);
+    /* One worker twice in a round: both count, and it completes it. */
+    s_push4(s, 0, 1, 1.0f, PS_PUSH_AGGREGATED);
+    CHECK(ps_shard_last_push(s)->applied_to == 1);
+    s_push4(s, 0, 1, 3.0f, PS_PUSH_STEPPED);
+    CHECK(ps_shard_version(s) == 2);
+    s_expect4(s, -5.0f);
+    /* Stale gradients count too (policy none: at the full rate). */
+    s_push4(s, 2, 0, 2.0f, PS_PUSH_AGGREGATED);
+    CHECK(ps_shard_last_push(s)->tau == 2);
+    s_push4(s, 1, 1, 2.0f, PS_PUSH_STEPPED);
+    CHECK(ps_shard_last_push(s)->tau == 1);
+    CHECK(ps_shard_version(s) == 3);
+    s_expect4(s, -7.0f);
+    CHECK(ps_shard_taken(s)[0] == 2 && ps_shard_taken(s)[1] == 2);
+    CHECK(ps_shard_staleness_sum(s)[2] == 2);
+    CHECK(ps_shard_dropped(s)[0] == 0);
+    ps_shard_destroy(&s);
+    placement_destroy(&pl);
+    job_destroy(&job);
+}
+
+/*
+ * A round's sum is in (worker, arrival) order, whatever order the
+ * gradients came in: 1e8 by worker 0, then -1e8 and 1 by worker 1, in
+ * that order, sum to 1; in the arrival order -1e8, 1, 1e8 to 0 (-1e8 + 1
+ * rounds to -1e8). 1-softsync of 3 workers: c = 3, so the mean is 1/3.
+ */
+static void test_softsync_order(void)
+{
+    static const char *const sets[] = {"mode=softsync", "softsync_n=1",
+                                       "optimizer=sgd", "learning_rate=1"};
+    struct job *job = NULL;
+    placement_t *pl = NULL;
+    ps_shard_t *s = s_small(&job, &pl, sets, 4, 3, 4);
+    s_push4(s, 1, 0, -1e8f, PS_PUSH_AGGREGATED);
+    s_push4(s, 1, 0, 1.0f, PS_PUSH_AGGREGATED);
+    s_push4(s, 0, 0, 1e8f, PS_PUSH_STEPPED);
+    CHECK(ps_shard_version(s) == 1);
+    s_expect4(s, -(1.0f / 3.0f));
+    ps_shard_destroy(&s);
+    placement_destroy(&pl);
+    job_destroy(&job);
+}
+
+/*
+ * The staleness policy scales each gradient of a round by its own rate:
+ * inverse gives a gradient of staleness 4 a quarter of the rate; drop
+ * refuses one above max_staleness, and it does not count towards c.
+ */
+static void test_softsync_stale(void)
+{
+    static const char *const inverse[] = {"mode=softsync", "softsync_n=2",
+                                          "optimizer=sgd", "learning_rate=1",
+                                          "staleness_policy=inverse"};
+    struct job *job = NULL;
+    placement_t *pl = NULL;
+    ps_shard_t *s = s_small(&job, &pl, inverse, 5, 4, 4);
+    for (int i = 0; i < 8; i++) /* four updates of 0 */
+        s_push4(s, i % 4, (uint64_t) (i / 2), 0.0f,
+                i % 2 ? PS_PUSH_STEPPED : PS_PUSH_AGGREGATED);
+    CHECK(ps_shard_version(s) == 4);
+    s_push4(s, 0, 0, 8.0f, PS_PUSH_AGGREGATED); /* tau 4: rate 1/4 */
+    CHECK(ps_shard_last_push(s)->lr == 0.25f);
+    s_push4(s, 1, 4, 2.0f, PS_PUSH_STEPPED); /* tau 0: rate 1 */
+    CHECK(ps_shard_last_push(s)->lr == 1.0f);
+    s_expect4(s, -(8.0f / 4 + 2.0f) / 2);
+    ps_shard_destroy(&s);
+    placement_destroy(&pl);
+    job_destroy(&job);
+
+    static const char *const drop[] = {
+        "mode=softsync",   "softsync_n=2",          "optimizer=sgd",
+        "learning_rate=1", "staleness_policy=drop", "max_staleness=1"};
+    s = s_small(&job, &pl, drop, 6, 4, 4);
+    s_push4(s, 0, 0, 1.0f, PS_PUSH_AGGREGATED);
+    s_push4(s, 1, 0, 1.0f, PS_PUSH_STEPPED);
+    s_push4(s, 2, 0, 1.0f, PS_PUSH_AGGREGATED); /* tau 1: kept */
+    s_push4(s, 3, 1, 1.0f, PS_PUSH_STEPPED);
+    s_push4(s, 0, 0, 5.0f, PS_PUSH_DROPPED); /* tau 2 */
+    CHECK(ps_shard_last_push(s)->lr == 0.0f);
+    CHECK(strcmp(ps_shard_last_push(s)->why, "stale") == 0);
+    CHECK(ps_shard_version(s) == 2);
+    s_push4(s, 1, 2, 1.0f, PS_PUSH_AGGREGATED);
+    CHECK(ps_shard_dropped(s)[0] == 1);
+    s_expect4(s, -2.0f);
+    ps_shard_destroy(&s);
+    placement_destroy(&pl);
+    job_destroy(&job);
+}
+
+/* n = workers: c = 1, each gradient an update of its own, as in async. */
+static void test_softsync_one(void)
+{
+    static const char *const sets[] = {"mode=softsync", "softsync_n=3",
+                                       "optimizer=sgd", "learning_rate=1",
+                                       "staleness_policy=inverse"};
+    struct job *job = NULL;
+    placement_t *pl = NULL;
+    ps_shard_t *s = s_small(&job, &pl, sets, 5, 3, 4);
+    s_push4(s, 0, 0, 1.0f, PS_PUSH_STEPPED);
+    s_push4(s, 1, 0, 1.0f, PS_PUSH_STEPPED);
+    s_push4(s, 2, 0, 4.0f, PS_PUSH_STEPPED); /* tau 2: rate 1/2 */
+    CHECK(ps_shard_version(s) == 3);
+    s_expect4(s, -4.0f);
+    ps_shard_destroy(&s);
+    placement_destroy(&pl);
+    job_destroy(&job);
+}
+
 /* Async pushes past the last step are dropped unapplied, uncounted. */
 static void test_last_step(void)
 {
@@ -200,6 +345,10 @@ static void test_last_step_pieces(void)
 int main(void)
 {
     test_sync_worker_order();
+    test_softsync_rounds();
+    test_softsync_order();
+    test_softsync_stale();
+    test_softsync_one();
     test_last_step();
     test_last_step_pieces();
 

@@ -5,7 +5,7 @@
 # shows; eval.jsonl and metrics.jsonl share the chief's clock; steps.jsonl
 # has a record per global step with the gradients aggregated and dropped
 # and every worker's times, and metrics.jsonl counts applied examples apart
-# from computed ones.
+# from computed ones; softsync updates every c gradients of any staleness.
 # usage: lab_test.sh BIN_DIR SCENARIO
 BIN=$1
 SCENARIO=$2
@@ -245,9 +245,11 @@ for mode in ("sync", "async"):
     assert sorted({r["ps"] for r in rows}) == [0, 1], mode
     for ps in (0, 1):
         mine = [r for r in rows if r["ps"] == ps]
-        # Every dense push had its rows pushed first, to every ps.
-        assert collections.Counter(r["worker"] for r in mine) == pushes, \
-            (mode, ps, pushes)
+        # Every dense push had its rows pushed first, to every ps; at the
+        # end of the job a worker's last rows may go without the rest.
+        sparse = collections.Counter(r["worker"] for r in mine)
+        assert all(sparse[w] - pushes[w] in (0, 1) for w in (0, 1)), \
+            (mode, ps, sparse, pushes)
         assert all(r["rows"] > 0 for r in mine), mode
         if mode == "sync":
             keys = [(r["worker"], r["read"]) for r in mine]
@@ -261,6 +263,69 @@ for mode in ("sync", "async"):
 PY
 }
 
+# 2-softsync of 4 workers on 2 ps: every update at every ps averages
+# c = 4 / 2 = 2 gradients of any staleness, the second marked stepped,
+# and no worker waits for an update, so gradients come stale.
+softsync() {
+    local max=30
+    launch --ps 2 --workers 4 "${SUBSET[@]}" --set mode=softsync \
+        --set softsync_n=2 --set trace=true --set max_steps=$max "$JOB"
+    "$PY" - "$WORK/model" "$max" <<'PY' || fail "softsync does not update every 2 gradients"
+import collections, json, sys
+d, max_steps = sys.argv[1], int(sys.argv[2])
+recs = [json.loads(l) for l in open(d + "/trace/gradients.jsonl")]
+metrics = [json.loads(l) for l in open(d + "/metrics.jsonl") if '"step"' in l]
+by_ps = collections.defaultdict(list)
+for r in recs:
+    by_ps[r["ps"]].append(r)
+assert sorted(by_ps) == [0, 1], sorted(by_ps)
+for ps, rs in sorted(by_ps.items()):
+    taken = [r for r in rs if r["result"] != "dropped"]
+    dropped = [r for r in rs if r["result"] == "dropped"]
+    # Policy none drops nothing: only pushes after the job's last update.
+    assert all(r["why"] == "past_end" for r in dropped), dropped[:3]
+    assert all(r["result"] in ("aggregated", "stepped") for r in taken)
+    per_update = collections.Counter(r["applied_to"] for r in taken)
+    steps = sorted(per_update)
+    assert steps == list(range(len(steps))), ("updates not 0..n-1", ps)
+    assert len(steps) == max_steps, ("updates", ps, len(steps))
+    assert all(n == 2 for n in per_update.values()), ("not 2 an update", ps)
+    stepped = collections.Counter(r["applied_to"] for r in taken
+                                  if r["result"] == "stepped")
+    assert all(stepped[u] == 1 for u in steps), ("one stepped an update", ps)
+    # tau: the versions applied since the one read; pushes answered at
+    # once, so some come from a version already updated.
+    for r in taken:
+        assert r["tau"] == r["applied_to"] - r["read"] >= 0, r
+    taus = [r["tau"] for r in taken]
+    assert max(taus) > 0, ("no stale gradient", ps)
+    assert all(r["lr"] > 0 for r in taken)
+    workers = collections.Counter(r["worker"] for r in taken)
+    assert sorted(workers) == [0, 1, 2, 3], workers
+    print("ps %d: %d updates of 2, mean tau %.2f, by worker %s" %
+          (ps, len(steps), sum(taus) / len(taus), dict(sorted(workers.items()))))
+# The job stops at max_steps, as the chief counts them.
+assert metrics[-1]["step"] == max_steps, metrics[-1]["step"]
+# steps.jsonl: a record per report, as in async, with a worker's repeats
+# of one version read (answered before any update) kept, not lost.
+steps = [json.loads(l) for l in open(d + "/trace/steps.jsonl")][1:]
+assert all(len(r["workers"]) == 1 for r in steps)
+# The job's end may catch a worker's last push (or its report) between
+# the two ps: a gradient a worker each, at most, differs there.
+aggregated = sum(r["aggregated"] for r in steps)
+assert abs(aggregated - 2 * max_steps) <= 4, aggregated
+early = lambda read: read < max_steps - 4
+got = collections.Counter((r["workers"][0]["worker"], r["step"])
+                          for r in steps if early(r["step"]))
+want = collections.Counter((r["worker"], r["read"]) for r in by_ps[0]
+                           if early(r["read"]))
+assert got == want, (got - want, want - got)
+assert sum(want.values()) > max_steps, want
+PY
+    grep -q "came after their step" "$WORK/launch.log" &&
+        fail "steps.jsonl lost reports"
+}
+
 case $SCENARIO in
 rows) rows ;;
 late_policy) late_policy ;;
@@ -268,6 +333,7 @@ eval_steps) eval_steps ;;
 gradients) gradients ;;
 policy) policy ;;
 steps) steps ;;
+softsync) softsync ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"

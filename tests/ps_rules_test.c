@@ -654,6 +654,75 @@ static void test_sync(void *zctx, const char *ps)
 }
 
 /*
+ * A softsync update: the mean of n gradients c[k], each weighed by w[k]
+ * (its staleness-scaled rate's share of the base rate).
+ */
+static void s_model_apply_soft(struct fixture *r, int n, const int *c,
+                               const float *w)
+{
+    float step = LR * (1.0f / (float) n);
+    for (size_t i = 0; i < r->nparams; i++) {
+        float sum = 0;
+        for (int k = 0; k < n; k++)
+            sum += w[k] * s_grad(i, c[k]);
+        r->expect[i] -= step * sum;
+    }
+    r->version++;
+}
+
+/*
+ * 1-softsync of 3 workers: an update every c = 3 gradients, of any
+ * staleness, from any workers (worker 0 brings two to the first); every
+ * push is answered at once with the newest values; policy inverse halves
+ * the rate of a gradient of staleness 2; no pushes in pieces.
+ */
+static void test_softsync(void *zctx, const char *ps)
+{
+    static const char *const sets[] = {COMMON_SETS, "mode=softsync",
+                                       "softsync_n=1",
+                                       "staleness_policy=inverse"};
+    static const int c1[3] = {1, 2, 3}, c2[3] = {2, 3, 1}, c3[3] = {3, 1, 2};
+    static const float full[3] = {1, 1, 1}, half[3] = {1, 1, 0.5f};
+    struct fixture r;
+    s_rig_start(&r, zctx, ps, sets, NELEMS(sets));
+    s_rig_init(&r);
+    uint64_t id = s_push(&r, 0, 0, 1);
+    s_expect_params(&r, r.worker[0], id); /* at once, still version 0 */
+    id = s_push(&r, 0, 0, 2);
+    s_expect_params(&r, r.worker[0], id);
+    id = s_push(&r, 1, 0, 3);
+    s_model_apply_soft(&r, 3, c1, full);
+    s_expect_params(&r, r.worker[1], id);
+
+    id = s_push(&r, 2, 0, 1); /* staleness 1: the full rate */
+    s_expect_params(&r, r.worker[2], id);
+    id = s_push(&r, 0, 1, 2);
+    s_expect_params(&r, r.worker[0], id);
+    id = s_push(&r, 1, 1, 3);
+    s_model_apply_soft(&r, 3, c2, full); /* worker order: 0, 1, 2 */
+    s_expect_params(&r, r.worker[1], id);
+
+    id = s_push(&r, 2, 0, 2); /* staleness 2: half the rate */
+    s_expect_params(&r, r.worker[2], id);
+    id = s_push(&r, 1, 2, 1);
+    s_expect_params(&r, r.worker[1], id);
+    id = s_push(&r, 0, 2, 3);
+    s_model_apply_soft(&r, 3, c3, half);
+    s_expect_params(&r, r.worker[0], id);
+    CHECK_EQ(r.version, 3);
+
+    id = s_push_piece(&r, 1, 0, 3, 5, 0, r.nparams, 0);
+    s_expect_error(&r, r.worker[1], id, "needs mode async");
+    struct stats want = {.version = 3, .applied = 3, .rejected = 1};
+    want.hist[0] = 7;
+    want.hist[1] = 1;
+    want.hist[2] = 1;
+    s_wait_stats(&r, &want);
+    s_rig_stop(&r, &want);
+    printf("ok softsync, n 1 of 3 workers: every 3 gradients; no pieces\n");
+}
+
+/*
  * Bounded staleness, ssp_bound 1: worker 0 may be one push ahead of the
  * slowest worker; its reply beyond that waits until both others pushed.
  */
@@ -1206,6 +1275,7 @@ int main(int argc, char **argv)
     test_async_drop(zctx, argv[1]);
     test_async_pieces(zctx, argv[1]);
     test_sync(zctx, argv[1]);
+    test_softsync(zctx, argv[1]);
     test_bounded_staleness(zctx, argv[1]);
     test_malformed(zctx, argv[1]);
     test_nonfinite_async(zctx, argv[1]);

@@ -104,11 +104,17 @@ static const struct opt s_opts[] = {
       "schedule's rate"),
     R("lr_decay_steps", T_FLOAT, lr_decay_steps, "1000", 1e-3, MAX_STEPS,
       "schedule's steps per decay period"),
-    O("mode", T_STR, mode_name, "sync", "sync or async"),
+    O("mode", T_STR, mode_name, "sync",
+      "sync, async or softsync (an update every workers / softsync_n "
+      "gradients, of any staleness)"),
     R("replicas_to_aggregate", T_INT, replicas_to_aggregate, "0", 0, 1e6,
       "sync: gradients averaged per step (0: all workers)"),
+    R("softsync_n", T_INT, softsync_n, "1", 1, 1e6,
+      "softsync: each update averages floor(workers / softsync_n) "
+      "gradients; 1 to the number of workers (one gradient an update, as "
+      "async)"),
     O("staleness_policy", T_STR, staleness_policy, "none",
-      "async: none, inverse (lr / max(1, staleness)), drop, "
+      "async and softsync: none, inverse (lr / max(1, staleness)), drop, "
       "inverse_plus_one (lr / (staleness + 1)) or divide_by_workers "
       "(lr / workers)"),
     O("late_policy", T_STR, late_policy, "finish",
@@ -116,7 +122,7 @@ static const struct opt s_opts[] = {
       "(finish; the ps drops the gradient) or drops its computation and "
       "starts the next step at once (abort)"),
     R("max_staleness", T_INT, max_staleness, "8", 0, MAX_COUNT,
-      "async, policy drop: largest staleness applied"),
+      "async and softsync, policy drop: largest staleness applied"),
     R("ssp_bound", T_INT, ssp_bound, "-1", -1, MAX_COUNT,
       "async: a worker may be at most this many steps ahead of the "
       "slowest live worker (-1: unbounded)"),
@@ -617,7 +623,7 @@ static int s_derive_names(struct job *job, char *err)
     static const char *const models[] = {"softmax", "mlp", "sparse_lr",
                                          "bench"};
     static const char *const formats[] = {"idx", "libsvm", "synth"};
-    static const char *const modes[] = {"sync", "async"};
+    static const char *const modes[] = {"sync", "async", "softsync"};
     static const char *const policies[] = {
         "none", "inverse", "drop", "inverse_plus_one", "divide_by_workers"};
     static const char *const lates[] = {"finish", "abort"};
@@ -630,7 +636,7 @@ static int s_derive_names(struct job *job, char *err)
         s_pick("optimizer", job->optimizer, optims, 4, &v, err) != 0 ||
         s_pick("lr_decay", job->lr_decay, decays, 3, &v, err) != 0)
         return PSC_ECONFIG;
-    if (s_pick("mode", job->mode_name, modes, 2, &v, err) != 0)
+    if (s_pick("mode", job->mode_name, modes, 3, &v, err) != 0)
         return PSC_ECONFIG;
     job->mode = (enum job_mode) v;
     if (s_pick("staleness_policy", job->staleness_policy, policies, 5, &v,
@@ -848,6 +854,25 @@ static int s_check_libsvm(const struct job *job, char *err)
     return 0;
 }
 
+/*
+ * Softsync aggregates dense gradients only: sparse tables apply each row on
+ * arrival (async) or per step (sync), and have no softsync rule.
+ */
+static int s_check_softsync(const struct job *job, char *err)
+{
+    if (job->mode != JOB_SOFTSYNC)
+        return 0;
+    if (strcmp(job->model, "sparse_lr") == 0)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "mode softsync is for dense models: model "
+                          "sparse_lr needs mode sync or async");
+    if (strcmp(job->model, "bench") == 0 && job->bench_sparse_rows > 0)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "mode softsync is for dense models: set "
+                          "bench.sparse_rows to 0 or use mode sync or async");
+    return 0;
+}
+
 static int s_check_bench(const struct job *job, char *err)
 {
     if (strcmp(job->model, "bench") == 0 && job->bench_dense_floats == 0 &&
@@ -919,7 +944,8 @@ struct job *job_new(const char *path, const char *const *sets, int nsets,
         s_check_data(job, err) != 0 || s_check_bench(job, err) != 0 ||
         s_check_checkpoints(job, err) != 0 || s_check_export(job, err) != 0 ||
         s_check_security(job, err) != 0 || s_check_format(job, err) != 0 ||
-        s_check_libsvm(job, err) != 0 || s_check_late(job, err) != 0)
+        s_check_libsvm(job, err) != 0 || s_check_late(job, err) != 0 ||
+        s_check_softsync(job, err) != 0)
         goto fail;
     return job;
 fail:
@@ -942,6 +968,11 @@ int job_check_cluster(const struct job *job, int nworkers, char *err)
                           "replicas_to_aggregate %ld is larger than the "
                           "number of workers (%d): use at most %d",
                           job->replicas_to_aggregate, nworkers, nworkers);
+    if (job->mode == JOB_SOFTSYNC && job->softsync_n > nworkers)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "softsync_n %ld is larger than the number of "
+                          "workers (%d): use 1 to %d",
+                          job->softsync_n, nworkers, nworkers);
     for (int i = nworkers; i < JOB_MAX_STRAGGLERS; i++) {
         if (job->stragglers[i][0] != '\0')
             return psc_seterr(err, PSC_ECONFIG,
@@ -1109,8 +1140,18 @@ long job_total_steps(const struct job *job, long train_examples, int nworkers)
     if (job->mode == JOB_SYNC)
         per_step *= job->replicas_to_aggregate > 0 ? job->replicas_to_aggregate
                                                    : nworkers;
+    else
+        per_step *= job_softsync_gradients(job, nworkers);
     long steps = job->epochs * train_examples / per_step;
     return steps > 0 ? steps : 1;
+}
+
+int job_softsync_gradients(const struct job *job, int nworkers)
+{
+    if (job->mode != JOB_SOFTSYNC || job->softsync_n < 1)
+        return 1;
+    long c = nworkers / job->softsync_n;
+    return c > 1 ? (int) c : 1;
 }
 
 void job_optim_config(const struct job *job, struct optim_config *c)

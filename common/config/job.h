@@ -18,7 +18,7 @@
 #define JOB_CLASS_NAME_LEN 64 /* with the NUL */
 #define JOB_CLASSES        10 /* the data's: Fashion-MNIST's labels 0..9 */
 
-enum job_mode { JOB_SYNC = 0, JOB_ASYNC };
+enum job_mode { JOB_SYNC = 0, JOB_ASYNC, JOB_SOFTSYNC };
 enum job_staleness {
     JOB_STALE_NONE = 0,
     JOB_STALE_INVERSE,
@@ -61,6 +61,7 @@ struct job {
     double lr_decay_steps;
     char mode_name[JOB_STR];
     long replicas_to_aggregate;
+    long softsync_n;
     char staleness_policy[JOB_STR];
     char late_policy[JOB_STR];
     long max_staleness;
@@ -161,8 +162,18 @@ const char *job_straggler(const struct job *job, int worker);
 void job_data_location(const struct job *job, enum job_data_file f, char *out,
                        size_t len);
 
-/* Number of training steps: max_steps, or epochs over train_examples. */
+/*
+ * Number of training steps: max_steps, or epochs over train_examples (an
+ * update takes a gradient of batch_size examples in async mode, several in
+ * sync and softsync mode).
+ */
 long job_total_steps(const struct job *job, long train_examples, int nworkers);
+
+/*
+ * Softsync: the gradients an update averages, c = floor(nworkers /
+ * softsync_n), at least 1. Other modes: 1.
+ */
+int job_softsync_gradients(const struct job *job, int nworkers);
 
 /*
  * Splits class_names into names (cap entries of JOB_CLASS_NAME_LEN bytes).

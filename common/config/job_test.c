@@ -44,6 +44,7 @@ static const struct {
     {"lr_decay_steps", "1000", NULL},
     {"mode", "sync", NULL},
     {"replicas_to_aggregate", "0", NULL},
+    {"softsync_n", "1", NULL},
     {"staleness_policy", "none", NULL},
     {"late_policy", "finish", NULL},
     {"max_staleness", "8", NULL},
@@ -227,6 +228,7 @@ static void test_defaults(void)
     CHECK_NEAR(job->lr_decay_steps, 1000, 0);
     CHECK_STR(job->mode_name, "sync");
     CHECK_EQ(job->replicas_to_aggregate, 0);
+    CHECK_EQ(job->softsync_n, 1);
     CHECK_STR(job->staleness_policy, "none");
     CHECK_EQ(job->max_staleness, 8);
     CHECK_EQ(job->ssp_bound, -1);
@@ -706,6 +708,47 @@ static void test_check_cluster(void)
     job_destroy(&job);
 }
 
+/* softsync_n: 1 to the workers the cluster has, checked in softsync only. */
+static void test_check_softsync(void)
+{
+    char err[PSC_ERR_LEN] = "";
+    const char *four[] = {"mode=softsync", "softsync_n=4"};
+    struct job *job = s_job(NULL, four, 2);
+    CHECK_EQ(job->mode, JOB_SOFTSYNC);
+    CHECK_OK(job_check_cluster(job, 4, err));
+    CHECK_EQ(job_softsync_gradients(job, 4), 1);
+    CHECK_EQ(job_softsync_gradients(job, 9), 2);
+    CHECK_EQ(job_check_cluster(job, 3, err), PSC_ECONFIG);
+    CHECK_STR(err, "softsync_n 4 is larger than the number of workers (3): "
+                   "use 1 to 3");
+    job_destroy(&job);
+
+    job = s_job_set("mode=softsync");
+    CHECK_OK(job_check_cluster(job, 1, err));
+    CHECK_EQ(job_softsync_gradients(job, 4), 4);
+    CHECK_EQ(job_softsync_gradients(job, 1), 1);
+    job_destroy(&job);
+
+    /* Another mode ignores softsync_n. */
+    job = s_job_set("softsync_n=4");
+    CHECK_OK(job_check_cluster(job, 2, err));
+    CHECK_EQ(job_softsync_gradients(job, 4), 1);
+    job_destroy(&job);
+
+    s_set_refused("softsync_n=0", "softsync_n 0 is out of range: use 1 to "
+                                  "1000000");
+    const char *sparse[] = {"mode=softsync", "model=sparse_lr",
+                            "data.format=synth"};
+    s_refused(NULL, sparse, 3,
+              "mode softsync is for dense models: model sparse_lr needs mode "
+              "sync or async");
+    const char *bench[] = {"mode=softsync", "model=bench",
+                           "bench.sparse_rows=10"};
+    s_refused(NULL, bench, 3,
+              "mode softsync is for dense models: set bench.sparse_rows to 0 "
+              "or use mode sync or async");
+}
+
 /* Refusals of a --set: its form, the key, the type of the value. */
 static void test_refused_syntax(void)
 {
@@ -780,7 +823,8 @@ static void test_refused_names(void)
                                     "momentum, adagrad or adam");
     s_set_refused("lr_decay=cosine", "lr_decay 'cosine' is unknown: use none, "
                                      "exponential or inverse_time");
-    s_set_refused("mode=semi", "mode 'semi' is unknown: use sync or async");
+    s_set_refused("mode=semi", "mode 'semi' is unknown: use sync, async or "
+                               "softsync");
     s_set_refused("staleness_policy=scale",
                   "staleness_policy 'scale' is unknown: use none, inverse, "
                   "drop, inverse_plus_one or divide_by_workers");
@@ -1272,6 +1316,13 @@ static void test_total_steps(void)
     CHECK_EQ(job_total_steps(job, 60000, 4), 1200);
     job_destroy(&job);
 
+    /* Softsync: an update takes c = workers / softsync_n gradients. */
+    const char *soft[] = {"mode=softsync", "softsync_n=2", "batch_size=100",
+                          "epochs=2"};
+    job = s_job(NULL, soft, 4);
+    CHECK_EQ(job_total_steps(job, 60000, 4), 600);
+    job_destroy(&job);
+
     const char *steps[] = {"max_steps=250", "epochs=0"};
     job = s_job(NULL, steps, 2);
     CHECK_EQ(job_total_steps(job, 60000, 2), 250);
@@ -1293,6 +1344,7 @@ int main(void)
     test_stragglers();
     test_canonical_long();
     test_check_cluster();
+    test_check_softsync();
     test_refused_syntax();
     test_refused_names();
     test_class_names();
