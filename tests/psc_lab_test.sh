@@ -64,8 +64,15 @@ def records(path, field):
     return [r for r in map(json.loads, open(path)) if field in r]
 
 def spread(values, fmt):
-    text = fmt % statistics.median(values)
-    return text + " [" + fmt % min(values) + ", " + fmt % max(values) + "]"
+    """README's form: median [min, max], "(k of n)" when k runs have it."""
+    have = [v for v in values if v is not None]
+    if not have:
+        return "n/a"
+    text = fmt % statistics.median(have)
+    if len(have) > 1:
+        text += " [" + fmt % min(have) + ", " + fmt % max(have) + "]"
+    return text + ("" if len(have) == len(values) else
+                   " (%d of %d)" % (len(have), len(values)))
 
 rows = {}
 for line in report.splitlines():
@@ -79,7 +86,8 @@ for name, cells in rows.items():
         model = os.path.join(out, name, "seed-%d" % seed, "model")
         evals = records(os.path.join(model, "eval.jsonl"), "accuracy")
         finals.append(evals[-1]["accuracy"])
-        reached.append(next(e["wall_s"] for e in evals if e["accuracy"] >= 0.4))
+        reached.append(next((e["wall_s"] for e in evals
+                             if e["accuracy"] >= 0.4), None))
         grads = records(os.path.join(model, "trace", "gradients.jsonl"), "tau")
         applied = [g["tau"] for g in grads if g["result"] != "dropped"]
         taus.append(sum(applied) / len(applied))
