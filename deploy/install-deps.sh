@@ -11,6 +11,8 @@ packages=(
     libonnx-dev libmicrohttpd-dev
     dataset-fashion-mnist
     python3 iproute2 procps
+    # psc-lab report's plots.
+    gnuplot-nox
     clang-format clang-tidy
     # The fuzz build (tests/fuzz): clang, and libFuzzer with clang's
     # sanitizer runtimes (libclang_rt.fuzzer-x86_64.a), which Debian 12
