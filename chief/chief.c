@@ -71,6 +71,7 @@ typedef struct self {
     uint64_t refused_reports;     /* REPORTs no worker could have sent */
     uint64_t ps_version;          /* the newest version a ps said it holds */
     uint64_t step_done_sent;      /* the newest STEP_DONE's step */
+    uint64_t every_shard_step;    /* the newest version all shards hold */
     double next_refusal_log;      /* no line about refusals before then */
     uint64_t refused_messages;    /* from a role that does not send them */
     double next_role_refusal_log; /* no line about those before then */
@@ -246,9 +247,9 @@ static void s_on_heartbeat(self_t *self, const struct task *t,
 }
 
 /*
- * late_policy abort: a worker's report of step says every shard has
- * reached it, so the workers still computing from an older version are
- * told at once (each drops its gradient and pulls the new values).
+ * late_policy abort: a worker's report says every shard has reached step,
+ * so the workers still computing from an older version are told at once
+ * (each drops its gradient and pulls the new values).
  */
 static void s_tell_step_done(self_t *self, uint64_t step)
 {
@@ -299,7 +300,10 @@ static void s_on_report(self_t *self, int index, const wire_msg_t *msg)
         return;
     }
     self->reports++;
-    s_tell_step_done(self, msg->hdr->step);
+    if (r->every_shard_version > self->every_shard_step) {
+        self->every_shard_step = r->every_shard_version;
+        s_tell_step_done(self, self->every_shard_step);
+    }
     if (self->metrics != NULL)
         chief_metrics_report(self->metrics, index, msg->hdr->step, r);
     if (self->steps != NULL)
@@ -777,7 +781,10 @@ static int s_train(self_t *self)
     double next_log = psc_now() + job->log_interval_s;
     int logged = 0;
     self->training = 1;
-    while ((long) chief_metrics_step(self->metrics) < self->total_steps) {
+    /* Done when every shard has reached the last step: shard 0's version,
+     * the curve's step, can be ahead of another shard's. */
+    self->every_shard_step = self->start_step;
+    while ((long) self->every_shard_step < self->total_steps) {
         if (s_stopping(self))
             return PSC_EINTR;
         s_serve(self, 100);

@@ -25,7 +25,7 @@ const char *chief_report_check(const struct chief_report_bounds *b,
 {
     if (r == NULL)
         return "a report without its loss and examples";
-    if (step > s_reach(b))
+    if (step > s_reach(b) || r->every_shard_version > s_reach(b))
         return "a step beyond what the pushes so far can have reached";
     /* A push is answered with values at least as new as those it was
      * computed from, so the version read never passes the one reported. */

@@ -88,6 +88,7 @@ void worker_report(self_t *self, float loss, double compute_s, double wait_s)
                 psclient_last_push_dropped(self->ps);
     r.delay_requested_s = self->delay_requested_s;
     r.delay_slept_s = self->delay_slept_s;
+    r.every_shard_version = psclient_oldest_version(self->ps);
     self->reported = *t;
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__REPORT, NULL);
@@ -309,10 +310,11 @@ static int s_train(self_t *self, char *err)
     if (rc == 0)
         rc = worker_wait(self, 1, err);
     /* Sync: no step past the last one, so a run ends at the same version
-     * (and values) however it was interrupted and resumed. */
+     * (and values) however it was interrupted and resumed; and none short
+     * of it on any shard (one can be a step behind shard 0). */
     uint64_t last =
         (uint64_t) job_total_steps(job, worker_examples(self), self->nworkers);
-    while (rc == 0 && psclient_version(self->ps, 0) < last)
+    while (rc == 0 && psclient_oldest_version(self->ps) < last)
         rc = self->sparse ? worker_sparse_step(self, err) : s_step(self, err);
     if (rc == 0)
         rc = s_wait_stop(self, err);

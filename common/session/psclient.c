@@ -224,6 +224,15 @@ static int s_holds_dense(const psclient_t *c, int s)
     return c->pl->shards[s].nslices > 0;
 }
 
+uint64_t psclient_oldest_version(const psclient_t *c)
+{
+    uint64_t oldest = UINT64_MAX;
+    for (int s = 0; s < c->nps; s++)
+        if (s_holds_dense(c, s) && c->version[s] < oldest)
+            oldest = c->version[s];
+    return oldest == UINT64_MAX ? c->version[0] : oldest;
+}
+
 int psclient_pull(psclient_t *c, uint64_t min_version)
 {
     s_begin(c, 0);

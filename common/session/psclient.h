@@ -156,4 +156,11 @@ size_t psclient_sparse_rows(const psclient_t *c);
 /* The version of shard s's values last received. */
 uint64_t psclient_version(const psclient_t *c, int shard);
 
+/*
+ * The lowest version last received of the shards holding dense values
+ * (shard 0's when none does): each sync shard steps on its own, so shard 0
+ * can be a step ahead of another one.
+ */
+uint64_t psclient_oldest_version(const psclient_t *c);
+
 #endif
