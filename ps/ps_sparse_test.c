@@ -438,7 +438,7 @@ static void test_checkpoint(void)
                            ps_sparse_new(job, 1, 2, NULL)};
     uint64_t keys[40];
     for (int i = 0; i < 40; i++)
-        keys[i] = (uint64_t) (i * 7);
+        keys[i] = (uint64_t) i * 7;
     const float g[3] = {0.5f, -1.0f, 2.0f};
     /* Keys 0..29 pushed twice and then more (admitted, Adam steps differ);
      * keys 30..39 once (counted only). */
@@ -466,7 +466,8 @@ static void test_checkpoint(void)
         float b[3];
         s_row(one[0], keys[i], a);
         s_row(two[jobvars_sparse_shard(keys[i], 2)], keys[i], b);
-        CHECK(memcmp(a, b, sizeof a) == 0);
+        for (int j = 0; j < 3; j++)
+            CHECK_FEQ(a[j], b[j]);
     }
     s_rm(dir, &f);
     free(dir);
@@ -530,7 +531,7 @@ static void s_figures(long rows)
 int main(int argc, char **argv)
 {
     if (argc > 1) {
-        s_figures(atol(argv[1]));
+        s_figures(strtol(argv[1], NULL, 10));
         return 0;
     }
     test_checkpoint();

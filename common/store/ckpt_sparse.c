@@ -219,6 +219,7 @@ static int s_open(const char *dir, const struct ckpt_file *f, int shard,
                   int nps, uint32_t width, char *path, int *fd_out,
                   struct ckpt_sparse_header *h, char *err)
 {
+    memset(h, 0, sizeof *h);
     int rc = ckpt_io_path(path, PATH_MAX, dir, f->name, err);
     if (rc != 0)
         return rc;
@@ -347,7 +348,7 @@ static int s_check_read(const char *dir, const struct ckpt_file *f, int shard,
                         char *err)
 {
     char path[PATH_MAX];
-    struct ckpt_sparse_header mine;
+    struct ckpt_sparse_header mine = {0};
     if (h == NULL)
         h = &mine;
     int fd = -1;
