@@ -459,6 +459,9 @@ static int s_restore_sparse(self_t *self, const char *dir,
     struct sparse_load l = {.t = self->sparse};
     uint64_t version = 0;
     double t0 = psc_now();
+    /* Rows go to ps by key: about an equal part each, a little room. */
+    uint64_t mine = sp->rows / (uint64_t) self->placement->nps;
+    ps_sparse_reserve(self->sparse, (size_t) (mine + mine / 16 + 1024));
     for (int f = 0; f < sp->nfiles; f++) {
         struct ckpt_sparse_header h;
         int rc = ckpt_sparse_read(dir, &sp->files[f], f, m->nps, width, &h,
@@ -1086,6 +1089,18 @@ static void s_cancel_save(self_t *self, const char *why)
     s_send_saved(self, self->save_dir, self->save_order_at, NULL, why);
 }
 
+/* Copies the table: the pause a checkpoint costs its pushes. */
+static void s_copy_sparse(self_t *self)
+{
+    double t0 = psc_now();
+    ps_save_copy_sparse(self->save, self->sparse);
+    self->sparse_wanted = 0;
+    psc_log_debug("copied %zu sparse rows at version %llu in %.1f ms",
+                  ps_sparse_rows(self->sparse),
+                  (unsigned long long) ps_sparse_version(self->sparse),
+                  (psc_now() - t0) * 1e3);
+}
+
 /* Copies the shard (and the table, when it goes with it): 0, or -1 when
  * the checkpoint was given up. */
 static int s_copy_shard(self_t *self)
@@ -1096,10 +1111,8 @@ static int s_copy_shard(self_t *self)
         return -1;
     }
     ps_save_copy_shard(self->save, self->shard);
-    if (self->sparse_wanted && self->sparse_with_shard) {
-        ps_save_copy_sparse(self->save, self->sparse);
-        self->sparse_wanted = 0;
-    }
+    if (self->sparse_wanted && self->sparse_with_shard)
+        s_copy_sparse(self);
     return 0;
 }
 
@@ -1128,8 +1141,7 @@ static void s_check_save(self_t *self)
     if (self->sparse_wanted && !self->sparse_with_shard) {
         uint64_t v = ps_sparse_version(self->sparse);
         if (v == self->sparse_at) {
-            ps_save_copy_sparse(self->save, self->sparse);
-            self->sparse_wanted = 0;
+            s_copy_sparse(self);
         } else if (v > self->sparse_at) {
             snprintf(why, sizeof why, "the sparse table went past version %llu",
                      (unsigned long long) self->sparse_at);

@@ -286,10 +286,10 @@ static void s_place(uint64_t *index, size_t cap, uint64_t h, uint64_t e)
     index[b] = e;
 }
 
-/* Doubles the index's buckets: rows stay where they are. */
-static void s_grow_index(ps_sparse_t *t)
+/* The index with cap buckets (a power of two, more than now): rows stay
+ * where they are. */
+static void s_rebuild_index(ps_sparse_t *t, size_t cap)
 {
-    size_t cap = t->cap * 2;
     uint64_t *index = psc_xcalloc(cap, sizeof *index);
     for (size_t b = 0; b < t->cap; b++) {
         uint64_t e = t->index[b];
@@ -299,6 +299,12 @@ static void s_grow_index(ps_sparse_t *t)
     free(t->index);
     t->index = index;
     t->cap = cap;
+}
+
+/* Doubles the index's buckets. */
+static void s_grow_index(ps_sparse_t *t)
+{
+    s_rebuild_index(t, t->cap * 2);
 }
 
 /* Fills a new row's slots: Adagrad's accumulator, zeros otherwise. */
@@ -922,6 +928,15 @@ int ps_sparse_restore_count(ps_sparse_t *t, uint64_t key, uint32_t count)
     }
     p->counts[b] = count;
     return 0;
+}
+
+void ps_sparse_reserve(ps_sparse_t *t, size_t rows)
+{
+    size_t cap = t->cap;
+    while (rows * 4 > cap * 3)
+        cap *= 2;
+    if (cap > t->cap)
+        s_rebuild_index(t, cap);
 }
 
 void ps_sparse_restore_done(ps_sparse_t *t, uint64_t version)

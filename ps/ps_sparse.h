@@ -99,6 +99,10 @@ void ps_sparse_snapshot(const ps_sparse_t *t, uint8_t *records,
  */
 int ps_sparse_restore_row(ps_sparse_t *t, const struct ckpt_sparse_row *row);
 
+/* Room in the index for rows rows without growing it on the way: one
+ * rehash instead of one per doubling. */
+void ps_sparse_reserve(ps_sparse_t *t, size_t rows);
+
 /* Restoring: key's admission count (0 or 1 when it belongs elsewhere). */
 int ps_sparse_restore_count(ps_sparse_t *t, uint64_t key, uint32_t count);
 

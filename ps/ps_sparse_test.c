@@ -388,6 +388,10 @@ static void s_load(ps_sparse_t *t, const char *dir, const struct ckpt_file *f)
     char err[PSC_ERR_LEN] = "";
     struct ckpt_sparse_header h;
     ps_sparse_init(t);
+    /* At most the file's rows, as the ps reserves for its part. */
+    size_t rec = ckpt_sparse_record_bytes((uint32_t) ps_sparse_width(t),
+                                          (uint32_t) ps_sparse_slot_floats(t));
+    ps_sparse_reserve(t, (size_t) (f->bytes / rec));
     int rc = ckpt_sparse_read(dir, f, 0, 1, (uint32_t) ps_sparse_width(t), &h,
                               s_restore_row, s_restore_count, t, err);
     if (rc != 0)
