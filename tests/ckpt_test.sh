@@ -287,6 +287,20 @@ same_model() {
     echo "final eval (step auc logloss): $a; $(wc -l <"$WORK/a.rows") sparse rows equal"
 }
 
+# step_boundaries MODEL_DIR NPS: in every complete checkpoint each sparse
+# file holds the table at the version of the shards, the checkpoint's step.
+step_boundaries() {
+    local d v n
+    for d in "$1"/ckpt-*; do
+        [ -f "$d/manifest.json" ] || continue
+        "$BIN/psc-ckpt" "$d" >"$WORK/show.log" || fail "psc-ckpt $d failed"
+        v=$(sed -n 's/^version  *//p' "$WORK/show.log")
+        [ "$v" = "${d##*ckpt-}" ] || fail "$d: the shards are at version $v"
+        n=$(grep -c "sparse-[0-9]*-of-$2 .*, version $v\$" "$WORK/show.log")
+        [ "$n" -eq "$2" ] || fail "$d: not every sparse file is at the shards' version $v"
+    done
+}
+
 sreference() {
     srun ref "$WORK/ref" --ps 1 --set max_steps="$1"
 }
@@ -327,6 +341,7 @@ sparse_kill() {
     grep -q 'resumed from .*/ckpt-' "$WORK/resumed.log" || fail "the restarted job did not resume"
     [ "$(grep -c 'restored .* sparse rows at version' "$WORK/resumed.log")" -eq 2 ] ||
         fail "not both ps restored their sparse rows"
+    step_boundaries "$WORK/model" 2
     same_model "$WORK/ref" "$WORK/model"
 }
 

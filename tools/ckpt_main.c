@@ -144,10 +144,18 @@ static void s_print(const char *dir, const struct ckpt_manifest *m)
                " slot floats a row (%s)\n",
                sp->rows, sp->width, sp->slot_floats, m->optimizer);
     for (int s = 0; s < sp->nfiles; s++) {
+        /* The table's version from the file's header (what --verify then
+         * checks says why when it cannot be read). */
+        struct ckpt_sparse_header h;
+        char version[40] = "";
+        if (ckpt_sparse_check(dir, &sp->files[s], s, m->nps, sp->width, 0, &h,
+                              NULL) == 0)
+            snprintf(version, sizeof version, ", version %" PRIu64, h.version);
         printf("  %-*s  %12" PRIu64 " bytes  crc32c %08" PRIx32 "  %" PRIu64
-               " rows, %" PRIu64 " admission counts\n",
+               " rows, %" PRIu64 " admission counts%s\n",
                width, sp->files[s].name, sp->files[s].bytes,
-               sp->files[s].crc32c, sp->file_rows[s], sp->file_pending[s]);
+               sp->files[s].crc32c, sp->file_rows[s], sp->file_pending[s],
+               version);
         total += sp->files[s].bytes;
     }
     printf("total        %" PRIu64 " bytes\n", total);
