@@ -149,6 +149,7 @@ void ps_save_copy_sparse(ps_save_t *s, const ps_sparse_t *t)
     d->width = (uint32_t) ps_sparse_width(t);
     d->slot_floats = (uint32_t) ps_sparse_slot_floats(t);
     d->version = ps_sparse_version(t);
+    d->sweep_at = ps_sparse_sweep_at(t);
     d->rows = ps_sparse_rows(t);
     d->npending = ps_sparse_pending(t);
     s_room(&c->records, &c->records_cap,

@@ -458,6 +458,7 @@ static int s_restore_sparse(self_t *self, const char *dir,
                           dir, sp->width, sp->slot_floats, width, slots);
     struct sparse_load l = {.t = self->sparse};
     uint64_t version = 0;
+    uint64_t sweep_at = 0;
     double t0 = psc_now();
     /* Rows go to ps by key: about an equal part each, a little room. */
     uint64_t mine = sp->rows / (uint64_t) self->placement->nps;
@@ -472,8 +473,12 @@ static int s_restore_sparse(self_t *self, const char *dir,
         }
         if (h.version > version)
             version = h.version;
+        /* On as many ps as saved it, this ps's rows are file f's, in its
+         * order: the expiry sweep goes on where it was. */
+        if (m->nps == self->placement->nps && f == self->index)
+            sweep_at = h.sweep_at;
     }
-    ps_sparse_restore_done(self->sparse, version);
+    ps_sparse_restore_done(self->sparse, version, (size_t) sweep_at);
     psc_log_info("restored %llu of %llu sparse rows at version %llu from %d "
                  "files in %.3f s",
                  (unsigned long long) l.kept, (unsigned long long) l.seen,

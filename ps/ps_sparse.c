@@ -939,8 +939,13 @@ void ps_sparse_reserve(ps_sparse_t *t, size_t rows)
         s_rebuild_index(t, cap);
 }
 
-void ps_sparse_restore_done(ps_sparse_t *t, uint64_t version)
+size_t ps_sparse_sweep_at(const ps_sparse_t *t)
+{
+    return t->sweep_at;
+}
+
+void ps_sparse_restore_done(ps_sparse_t *t, uint64_t version, size_t sweep_at)
 {
     t->version = version;
-    t->sweep_at = 0;
+    t->sweep_at = sweep_at < t->count ? sweep_at : 0;
 }

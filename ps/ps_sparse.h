@@ -106,7 +106,11 @@ void ps_sparse_reserve(ps_sparse_t *t, size_t rows);
 /* Restoring: key's admission count (0 or 1 when it belongs elsewhere). */
 int ps_sparse_restore_count(ps_sparse_t *t, uint64_t key, uint32_t count);
 
-/* Restoring ends: the table's version (its pushes) is version. */
-void ps_sparse_restore_done(ps_sparse_t *t, uint64_t version);
+/* The record the expiry sweep looks at next (records in snapshot order). */
+size_t ps_sparse_sweep_at(const ps_sparse_t *t);
+
+/* Restoring ends: the table's version (its pushes) is version, and the
+ * expiry sweep goes on at record sweep_at (0 when the rows were re-cut). */
+void ps_sparse_restore_done(ps_sparse_t *t, uint64_t version, size_t sweep_at);
 
 #endif

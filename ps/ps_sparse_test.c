@@ -355,6 +355,7 @@ static void s_save(const ps_sparse_t *t, const char *dir, struct ckpt_file *f)
         .width = (uint32_t) ps_sparse_width(t),
         .slot_floats = (uint32_t) ps_sparse_slot_floats(t),
         .version = ps_sparse_version(t),
+        .sweep_at = ps_sparse_sweep_at(t),
         .rows = ps_sparse_rows(t),
         .npending = ps_sparse_pending(t),
     };
@@ -397,7 +398,7 @@ static void s_load(ps_sparse_t *t, const char *dir, const struct ckpt_file *f)
     if (rc != 0)
         fprintf(stderr, "%s\n", err);
     CHECK_OK(rc);
-    ps_sparse_restore_done(t, h.version);
+    ps_sparse_restore_done(t, h.version, h.sweep_at);
 }
 
 static char *s_tmpdir(void)

@@ -318,6 +318,21 @@ sparse_resume() {
     same_model "$WORK/ref" "$WORK/model"
 }
 
+# Adam (two slots a row and a step count), sparse.min_count (admission
+# counts held at the checkpoint) and sparse.expire_steps (last pushes, the
+# sweep's place): resumed on as many ps, the same rows as running through.
+sparse_filters() {
+    local f=(--ps 1 --set synth.ids=100000 --set sparse.min_count=3
+             --set sparse.expire_steps=30 --set optimizer=adam --set learning_rate=0.01)
+    srun ref "$WORK/ref" "${f[@]}" --set max_steps=120
+    srun first "$WORK/model" "${f[@]}" --set max_steps=50
+    "$BIN/psc-ckpt" "$WORK/model" | grep -qE 'sparse-0-of-1 .* [1-9][0-9]* admission counts' ||
+        fail "the checkpoint holds no admission counts"
+    srun second "$WORK/model" "${f[@]}" --set max_steps=120
+    grep -q 'resumed from .*/ckpt-50 at step 50' "$WORK/second.log" || fail "did not resume from ckpt-50"
+    same_model "$WORK/ref" "$WORK/model"
+}
+
 # Every process killed with SIGKILL after a mid-run checkpoint (a step
 # boundary: shard and table at the same version); the job resumes.
 sparse_kill() {
@@ -390,6 +405,7 @@ PY
 case $SCENARIO in
 resume_exact) resume_exact ;;
 sparse_resume) sparse_resume ;;
+sparse_filters) sparse_filters ;;
 sparse_kill) sparse_kill ;;
 sparse_recut) sparse_recut ;;
 sparse_flipped) sparse_flipped ;;

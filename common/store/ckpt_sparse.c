@@ -4,7 +4,7 @@
  *     0  magic "PSCSPARS"      32  u64 version (the table's pushes)
  *     8  u32 format (1)        40  u64 rows
  *    12  u32 shard             48  u64 npending (admission counts)
- *    16  u32 nps               56  zero up to byte 64
+ *    16  u32 nps               56  u64 sweep_at (the expiry sweep's place)
  *    20  u32 width
  *    24  u32 slot_floats
  *    28  u32 zero
@@ -112,6 +112,7 @@ static void s_encode_header(uint8_t out[S_HEAD],
     memcpy(out + 32, &h->version, 8);
     memcpy(out + 40, &h->rows, 8);
     memcpy(out + 48, &h->npending, 8);
+    memcpy(out + 56, &h->sweep_at, 8);
 }
 
 /* Returns 0, or PSC_EPROTO (no magic, another format) naming path. */
@@ -134,6 +135,7 @@ static int s_decode_header(const uint8_t in[S_HEAD], const char *path,
     memcpy(&h->version, in + 32, 8);
     memcpy(&h->rows, in + 40, 8);
     memcpy(&h->npending, in + 48, 8);
+    memcpy(&h->sweep_at, in + 56, 8);
     return 0;
 }
 
@@ -182,6 +184,7 @@ int ckpt_write_sparse(const char *ckpt_dir, const struct ckpt_sparse_data *d,
         .version = d->version,
         .rows = d->rows,
         .npending = d->npending,
+        .sweep_at = d->sweep_at,
     };
     uint8_t head[S_HEAD];
     s_encode_header(head, &h);

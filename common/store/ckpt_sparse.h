@@ -34,6 +34,7 @@ struct ckpt_sparse_data {
     uint32_t width;
     uint32_t slot_floats;
     uint64_t version;
+    uint64_t sweep_at; /* the record the expiry sweep looks at next */
     uint64_t rows;
     const uint8_t *records;
     uint64_t npending;
@@ -49,6 +50,7 @@ struct ckpt_sparse_header {
     uint64_t version;
     uint64_t rows;
     uint64_t npending;
+    uint64_t sweep_at;
 };
 
 /* "sparse-<shard>-of-<nps>" into out (cap bytes, cut to fit). */
