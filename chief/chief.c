@@ -611,16 +611,15 @@ static int s_initialise(self_t *self)
             model_new(job->model, job->hidden, job->nhidden, 784, 10, 1, err);
     s_list_vars(self);
     s_make_run_id(self);
-    /* A checkpoint holds the dense shards only: resuming a sparse model
-     * from one would start its table afresh under a trained bias. */
+    /* A checkpoint holds the dense shards and each ps's part of the
+     * sparse table; the export formats have no sparse table. */
     if (sparse)
-        psc_log_info("no checkpoints or exports: model %s's sparse table "
-                     "is not saved yet",
+        psc_log_info("no exports: model %s's sparse table is kept in the "
+                     "checkpoints only",
                      job->model);
-    else
-        self->ckpt = chief_ckpt_new(job, self->run_id, self->vars, self->nvars,
-                                    self->placement, self->count[R_WORKER],
-                                    self->router);
+    self->ckpt =
+        chief_ckpt_new(job, self->run_id, self->vars, self->nvars,
+                       self->placement, self->count[R_WORKER], self->router);
     char dir[4096];
     int rc = self->ckpt != NULL ? s_pick_restore(self, dir, sizeof dir)
                                 : PSC_ENOTFOUND;
@@ -714,7 +713,7 @@ static void s_export_new_checkpoint(self_t *self)
     if (self->ckpt == NULL)
         return;
     const char *dir = chief_ckpt_newest(self->ckpt, &completed);
-    if (completed == self->exported)
+    if (completed == self->exported || jobvars_is_sparse_model(self->b->job))
         return;
     self->exported = completed;
     chief_export(self->b->job, dir, NULL);
@@ -872,7 +871,7 @@ static void s_final_export(self_t *self)
     if (self->ckpt == NULL)
         return;
     const char *dir = chief_ckpt_newest(self->ckpt, &completed);
-    if (dir[0] == '\0')
+    if (dir[0] == '\0' || jobvars_is_sparse_model(self->b->job))
         return;
     if (chief_export(self->b->job, dir, &self->eval) != 0)
         self->status = 1;

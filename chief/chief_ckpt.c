@@ -1,5 +1,6 @@
 #include "chief_ckpt.h"
 
+#include "jobvars.h"
 #include "optim.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
@@ -28,6 +29,8 @@ struct order {
     int failed;
     int *done; /* per ps */
     struct ckpt_file *files;
+    struct ckpt_sparse_info
+        sparse;         /* files: per ps, when the job has a table */
     uint64_t *position; /* per worker: examples drawn before `at` */
     int *past;          /* per worker: has reported a step past `at` */
     double ordered_at;
@@ -49,6 +52,7 @@ struct chief_ckpt {
     char newest[4096];  /* its folder */
     uint64_t completed;
     int margin;
+    int has_table; /* the job has a sparse table: each ps saves its part */
     struct order o;
 };
 
@@ -72,6 +76,15 @@ chief_ckpt_t *chief_ckpt_new(const struct job *job, const char *run_id,
     c->next_due = psc_now() + job->checkpoint_interval_s;
     c->o.done = psc_xcalloc((size_t) c->nps, sizeof *c->o.done);
     c->o.files = psc_xcalloc((size_t) c->nps, sizeof *c->o.files);
+    c->has_table = jobvars_sparse_rows(job) > 0;
+    if (c->has_table) {
+        struct ckpt_sparse_info *sp = &c->o.sparse;
+        sp->width = (uint32_t) jobvars_sparse_width(job);
+        sp->files = psc_xcalloc((size_t) c->nps, sizeof *sp->files);
+        sp->file_rows = psc_xcalloc((size_t) c->nps, sizeof *sp->file_rows);
+        sp->file_pending =
+            psc_xcalloc((size_t) c->nps, sizeof *sp->file_pending);
+    }
     c->o.position = psc_xcalloc((size_t) nworkers + 1, sizeof *c->o.position);
     c->o.past = psc_xcalloc((size_t) nworkers + 1, sizeof *c->o.past);
     return c;
@@ -86,6 +99,9 @@ void chief_ckpt_destroy(chief_ckpt_t **p)
     free(c->drawn);
     free(c->o.done);
     free(c->o.files);
+    free(c->o.sparse.files);
+    free(c->o.sparse.file_rows);
+    free(c->o.sparse.file_pending);
     free(c->o.position);
     free(c->o.past);
     free(c);
@@ -129,6 +145,12 @@ static int s_compatible(const struct ckpt_manifest *m, const struct job *job,
     }
     if (m->nvars != nvars) {
         snprintf(why, cap, "%d variables there, %d here", m->nvars, nvars);
+        return 0;
+    }
+    size_t width = jobvars_sparse_rows(job) > 0 ? jobvars_sparse_width(job) : 0;
+    if (m->sparse.nfiles > 0 && m->sparse.width != width) {
+        snprintf(why, cap, "sparse rows are %u wide there, %zu here",
+                 m->sparse.width, width);
         return 0;
     }
     return 1;
@@ -230,6 +252,27 @@ static void s_order(chief_ckpt_t *c, uint64_t at, uint64_t step)
         s_send_save(c, s);
 }
 
+/* The ps's sparse file from its answer: 0 (the order failed) when the
+ * ps wrote none. */
+static int s_take_sparse(chief_ckpt_t *c, int ps, const Psc__Saved *saved)
+{
+    struct order *o = &c->o;
+    struct ckpt_sparse_info *sp = &o->sparse;
+    if (saved->sparse_file == NULL || saved->sparse_file[0] == '\0') {
+        psc_log_warn("ps:%d wrote no sparse table for %s", ps, o->name);
+        o->failed = 1;
+        return 0;
+    }
+    struct ckpt_file *f = &sp->files[ps];
+    snprintf(f->name, sizeof f->name, "%s", saved->sparse_file);
+    f->bytes = saved->sparse_bytes;
+    f->crc32c = saved->sparse_crc32c;
+    sp->file_rows[ps] = saved->sparse_rows;
+    sp->file_pending[ps] = saved->sparse_pending;
+    sp->slot_floats = saved->sparse_slot_floats;
+    return 1;
+}
+
 void chief_ckpt_on_saved(chief_ckpt_t *c, int ps, const Psc__Header *h)
 {
     struct order *o = &c->o;
@@ -249,6 +292,8 @@ void chief_ckpt_on_saved(chief_ckpt_t *c, int ps, const Psc__Header *h)
     snprintf(f->name, sizeof f->name, "%s", h->saved->file);
     f->bytes = h->saved->bytes;
     f->crc32c = h->saved->crc32c;
+    if (c->has_table && !s_take_sparse(c, ps, h->saved))
+        return;
     if (o->answered == c->nps)
         o->saved_at = psc_now();
 }
@@ -285,6 +330,13 @@ static int s_complete(chief_ckpt_t *c)
     m.files = o->files;
     m.nworkers = c->nworkers;
     m.workers = workers;
+    if (c->has_table) {
+        m.sparse = o->sparse; /* borrowed: not released */
+        m.sparse.nfiles = c->nps;
+        m.sparse.rows = 0;
+        for (int s = 0; s < c->nps; s++)
+            m.sparse.rows += o->sparse.file_rows[s];
+    }
     char err[PSC_ERR_LEN];
     int rc = ckpt_manifest_write(o->dir, &m, err);
     if (rc == 0)
@@ -297,10 +349,20 @@ static int s_complete(chief_ckpt_t *c)
         return rc;
     }
     uint64_t bytes = 0;
+    uint64_t rows = 0;
     for (int s = 0; s < c->nps; s++)
         bytes += o->files[s].bytes;
-    psc_log_info("checkpoint %s: %.1f MB in %.2f s", o->name,
-                 (double) bytes / 1e6, psc_now() - o->ordered_at);
+    for (int s = 0; c->has_table && s < c->nps; s++) {
+        bytes += o->sparse.files[s].bytes;
+        rows += o->sparse.file_rows[s];
+    }
+    if (c->has_table)
+        psc_log_info("checkpoint %s: %.1f MB (%llu sparse rows) in %.2f s",
+                     o->name, (double) bytes / 1e6, (unsigned long long) rows,
+                     psc_now() - o->ordered_at);
+    else
+        psc_log_info("checkpoint %s: %.1f MB in %.2f s", o->name,
+                     (double) bytes / 1e6, psc_now() - o->ordered_at);
     c->last_step = o->step;
     snprintf(c->newest, sizeof c->newest, "%s", o->dir);
     c->completed++;

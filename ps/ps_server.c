@@ -107,6 +107,10 @@ typedef struct self {
     uint64_t save_at;       /* the version it saves at */
     uint64_t save_order_at; /* the SAVE's min_version (0: as it is) */
     uint64_t saving_at;     /* save_order_at of the write in progress */
+    int sparse_wanted;      /* the SAVE waits for the table to reach it */
+    uint64_t sparse_at;     /* the table's version it saves at */
+    int sparse_with_shard;  /* the table is copied with the shard */
+    int sparse_steps;       /* sync steps have come for the table */
     char save_dir[4096];
     double next_state_check;
     int poisoned; /* a non-finite number in the shard: the job stops */
@@ -407,9 +411,84 @@ static void s_init_sparse(self_t *self)
         ps_sparse_sync_reset(self->sparse_sync);
 }
 
+/* Counts of what a restore read from the sparse files. */
+struct sparse_load {
+    ps_sparse_t *t;
+    uint64_t seen;
+    uint64_t kept;
+};
+
+static void s_load_row(void *arg, const struct ckpt_sparse_row *row)
+{
+    struct sparse_load *l = arg;
+    l->seen++;
+    if (ps_sparse_restore_row(l->t, row) == 0)
+        l->kept++;
+}
+
+static void s_load_count(void *arg, uint64_t key, uint32_t count)
+{
+    struct sparse_load *l = arg;
+    ps_sparse_restore_count(l->t, key, count);
+}
+
+/*
+ * The table's rows from every sparse file of the checkpoint m in dir: this
+ * ps keeps those whose key hashes to it, whatever number of ps saved them.
+ * A checkpoint without a table (of a model without one) leaves the table
+ * to start from the seed.
+ */
+static int s_restore_sparse(self_t *self, const char *dir,
+                            const struct ckpt_manifest *m, char *err)
+{
+    s_init_sparse(self);
+    const struct ckpt_sparse_info *sp = &m->sparse;
+    if (sp->nfiles == 0) {
+        psc_log_warn("checkpoint %s holds no sparse table: its rows start "
+                     "from the seed",
+                     dir);
+        return 0;
+    }
+    uint32_t width = (uint32_t) ps_sparse_width(self->sparse);
+    uint32_t slots = (uint32_t) ps_sparse_slot_floats(self->sparse);
+    if (sp->width != width || sp->slot_floats != slots)
+        return psc_seterr(err, PSC_ECONFIG,
+                          "checkpoint %s holds sparse rows of width %u with "
+                          "%u slot floats, this job's table %u and %u",
+                          dir, sp->width, sp->slot_floats, width, slots);
+    struct sparse_load l = {.t = self->sparse};
+    uint64_t version = 0;
+    uint64_t sweep_at = 0;
+    double t0 = psc_now();
+    /* Rows go to ps by key: about an equal part each, a little room. */
+    uint64_t mine = sp->rows / (uint64_t) self->placement->nps;
+    ps_sparse_reserve(self->sparse, (size_t) (mine + mine / 16 + 1024));
+    for (int f = 0; f < sp->nfiles; f++) {
+        struct ckpt_sparse_header h;
+        int rc = ckpt_sparse_read(dir, &sp->files[f], f, m->nps, width, &h,
+                                  s_load_row, s_load_count, &l, err);
+        if (rc != 0) {
+            s_init_sparse(self);
+            return rc;
+        }
+        if (h.version > version)
+            version = h.version;
+        /* On as many ps as saved it, this ps's rows are file f's, in its
+         * order: the expiry sweep goes on where it was. */
+        if (m->nps == self->placement->nps && f == self->index)
+            sweep_at = h.sweep_at;
+    }
+    ps_sparse_restore_done(self->sparse, version, (size_t) sweep_at);
+    psc_log_info("restored %llu of %llu sparse rows at version %llu from %d "
+                 "files in %.3f s",
+                 (unsigned long long) l.kept, (unsigned long long) l.seen,
+                 (unsigned long long) version, sp->nfiles, psc_now() - t0);
+    return 0;
+}
+
 /*
  * The shard's values, slots and version from the checkpoint folder dir,
- * whatever number of ps saved it. Sparse rows start from the seed.
+ * whatever number of ps saved it, and the sparse table's rows.
  */
 static int s_restore(self_t *self, const char *dir, char *err)
 {
@@ -433,7 +512,9 @@ static int s_restore(self_t *self, const char *dir, char *err)
     if (rc == 0) {
         ps_shard_restore_done(self->shard, ckpt_reader_version(r));
         if (self->sparse != NULL)
-            s_init_sparse(self);
+            rc = s_restore_sparse(self, dir, ckpt_reader_manifest(r), err);
+    }
+    if (rc == 0) {
         psc_log_info("restored %zu parameters at version %llu from %s", size,
                      (unsigned long long) ckpt_reader_version(r), dir);
     }
@@ -874,6 +955,7 @@ static void s_sparse_step(self_t *self, const wire_msg_t *msg,
         s_reply_error(self, msg, why);
         return;
     }
+    self->sparse_steps = 1;
     int stale = r == PS_SPARSE_SYNC_STALE;
     s_trace_rows(self, msg, n, stale ? "dropped" : "taken",
                  stale ? "late" : NULL);
@@ -950,11 +1032,10 @@ static void s_on_sparse(self_t *self, const wire_msg_t *msg)
     s_send_rows(self, msg, out, n);
 }
 
-/* Answers the SAVE for folder and min_version at: file (NULL when nothing
- * was written), or why not. */
+/* Answers the SAVE for folder and min_version at: what was written (NULL
+ * when nothing was), or why not. */
 static void s_send_saved(self_t *self, const char *folder, uint64_t at,
-                         const struct ckpt_file *file, uint64_t version,
-                         const char *why)
+                         const struct ps_save_result *res, const char *why)
 {
     Psc__Saved saved = PSC__SAVED__INIT;
     Psc__Header h;
@@ -962,11 +1043,20 @@ static void s_send_saved(self_t *self, const char *folder, uint64_t at,
     h.text = (char *) why;
     h.min_version = at;
     saved.folder = (char *) folder;
-    if (file != NULL) {
-        saved.file = (char *) file->name;
-        saved.bytes = file->bytes;
-        saved.crc32c = file->crc32c;
-        saved.version = version;
+    if (res != NULL) {
+        saved.file = (char *) res->file.name;
+        saved.bytes = res->file.bytes;
+        saved.crc32c = res->file.crc32c;
+        saved.version = res->version;
+    }
+    if (res != NULL && res->has_sparse) {
+        saved.sparse_file = (char *) res->sparse.name;
+        saved.sparse_bytes = res->sparse.bytes;
+        saved.sparse_crc32c = res->sparse.crc32c;
+        saved.sparse_version = res->sparse_version;
+        saved.sparse_rows = res->sparse_rows;
+        saved.sparse_pending = res->sparse_pending;
+        saved.sparse_slot_floats = res->sparse_slot_floats;
     }
     h.saved = &saved;
     ctl_send(self->ctl, &h);
@@ -995,57 +1085,97 @@ static int s_check_state(self_t *self)
     return PSC_EINVAL;
 }
 
-/* Copies the shard and starts writing it into the wanted folder. */
-static void s_start_save(self_t *self)
+/* The checkpoint waited for is given up: why goes to the chief. */
+static void s_cancel_save(self_t *self, const char *why)
+{
+    self->save_wanted = 0;
+    self->sparse_wanted = 0;
+    ps_save_cancel(self->save);
+    s_send_saved(self, self->save_dir, self->save_order_at, NULL, why);
+}
+
+/* Copies the table: the pause a checkpoint costs its pushes. */
+static void s_copy_sparse(self_t *self)
+{
+    double t0 = psc_now();
+    ps_save_copy_sparse(self->save, self->sparse);
+    self->sparse_wanted = 0;
+    psc_log_debug("copied %zu sparse rows at version %llu in %.1f ms",
+                  ps_sparse_rows(self->sparse),
+                  (unsigned long long) ps_sparse_version(self->sparse),
+                  (psc_now() - t0) * 1e3);
+}
+
+/* Copies the shard (and the table, when it goes with it): 0, or -1 when
+ * the checkpoint was given up. */
+static int s_copy_shard(self_t *self)
 {
     self->save_wanted = 0;
     if (s_check_state(self) != 0) {
-        s_send_saved(self, self->save_dir, self->save_order_at, NULL, 0,
-                     "the shard holds numbers that are not finite");
-        return;
+        s_cancel_save(self, "the shard holds numbers that are not finite");
+        return -1;
     }
-    int nps = self->placement->nps;
-    self->saving_at = self->save_order_at;
-    if (ps_save_start(self->save, self->shard, self->index, nps,
-                      self->save_dir) != 0)
-        s_send_saved(self, self->save_dir, self->save_order_at, NULL, 0,
-                     "a checkpoint is still being written");
+    ps_save_copy_shard(self->save, self->shard);
+    if (self->sparse_wanted && self->sparse_with_shard)
+        s_copy_sparse(self);
+    return 0;
 }
 
-/* After each request: a wanted checkpoint starts at its version. */
+/*
+ * After each request: the shard and the table are each copied when they
+ * reach the SAVE's version (a shard holding nothing has none to reach),
+ * and once both are, the copies are written.
+ */
 static void s_check_save(self_t *self)
 {
-    if (!self->save_wanted)
+    if (!self->save_wanted && !self->sparse_wanted)
         return;
-    uint64_t v = ps_shard_version(self->shard);
-    if (v == self->save_at) {
-        s_start_save(self);
-    } else if (v > self->save_at) {
-        char why[128];
-        snprintf(why, sizeof why, "the shard went past version %llu",
-                 (unsigned long long) self->save_at);
-        self->save_wanted = 0;
-        s_send_saved(self, self->save_dir, self->save_order_at, NULL, 0, why);
+    char why[128];
+    if (self->save_wanted) {
+        uint64_t v = ps_shard_version(self->shard);
+        int empty = ps_shard_layout(self->shard)->size == 0;
+        if ((v == self->save_at || empty) && s_copy_shard(self) != 0)
+            return;
+        if (self->save_wanted && v > self->save_at) {
+            snprintf(why, sizeof why, "the shard went past version %llu",
+                     (unsigned long long) self->save_at);
+            s_cancel_save(self, why);
+            return;
+        }
     }
+    if (self->sparse_wanted && !self->sparse_with_shard) {
+        uint64_t v = ps_sparse_version(self->sparse);
+        if (v == self->sparse_at) {
+            s_copy_sparse(self);
+        } else if (v > self->sparse_at) {
+            snprintf(why, sizeof why, "the sparse table went past version %llu",
+                     (unsigned long long) self->sparse_at);
+            s_cancel_save(self, why);
+            return;
+        }
+    }
+    if (self->save_wanted || self->sparse_wanted)
+        return;
+    self->saving_at = self->save_order_at;
+    ps_save_write(self->save);
 }
 
 /* Reports a finished write (waiting for it with wait set). */
 static void s_finish_save(self_t *self, int wait)
 {
-    int rc = 0;
-    struct ckpt_file file;
-    uint64_t version = 0;
+    struct ps_save_result res;
     char err[PSC_ERR_LEN] = "";
-    if (!ps_save_finish(self->save, wait, &rc, &file, &version, err))
+    if (!ps_save_finish(self->save, wait, &res, err))
         return;
-    if (rc != 0)
+    if (res.rc != 0)
         psc_log_err("checkpoint not written: %s", err);
     else
-        psc_log_debug("wrote %s (%llu bytes) at version %llu", file.name,
-                      (unsigned long long) file.bytes,
-                      (unsigned long long) version);
-    s_send_saved(self, ps_save_dir(self->save), self->saving_at, &file, version,
-                 rc != 0 ? err : NULL);
+        psc_log_debug("wrote %s (%llu bytes) at version %llu%s", res.file.name,
+                      (unsigned long long) res.file.bytes,
+                      (unsigned long long) res.version,
+                      res.has_sparse ? " and its sparse table" : "");
+    s_send_saved(self, ps_save_dir(self->save), self->saving_at,
+                 res.rc == 0 ? &res : NULL, res.rc != 0 ? err : NULL);
 }
 
 /*
@@ -1058,19 +1188,26 @@ static void s_on_save(self_t *self, const wire_msg_t *msg)
     uint64_t at = msg->hdr->min_version;
     if (dir[0] == '\0' || strlen(dir) >= sizeof self->save_dir ||
         !ps_shard_ready(self->shard)) {
-        s_send_saved(self, dir, at, NULL, 0,
+        s_send_saved(self, dir, at, NULL,
                      "no checkpoint folder, too long a one, or the shard is "
                      "not initialised");
         return;
     }
-    if (self->save_wanted)
-        s_send_saved(self, self->save_dir, self->save_order_at, NULL, 0,
-                     "replaced by a newer checkpoint");
+    if (self->save_wanted || self->sparse_wanted)
+        s_cancel_save(self, "replaced by a newer checkpoint");
     s_finish_save(self, 1);
     snprintf(self->save_dir, sizeof self->save_dir, "%s", dir);
     self->save_order_at = at;
     self->save_at = at != 0 ? at : ps_shard_version(self->shard);
     self->save_wanted = 1;
+    if (self->sparse != NULL) {
+        /* Sync steps of the table count as the shard's do: it saves at the
+         * same version. Otherwise it is copied as it is with the shard. */
+        self->sparse_wanted = 1;
+        self->sparse_with_shard = at == 0 || !self->sparse_steps;
+        self->sparse_at = at;
+    }
+    ps_save_start(self->save, self->index, self->placement->nps, dir);
     s_check_save(self);
 }
 

@@ -286,10 +286,10 @@ static void s_place(uint64_t *index, size_t cap, uint64_t h, uint64_t e)
     index[b] = e;
 }
 
-/* Doubles the index's buckets: rows stay where they are. */
-static void s_grow_index(ps_sparse_t *t)
+/* The index with cap buckets (a power of two, more than now): rows stay
+ * where they are. */
+static void s_rebuild_index(ps_sparse_t *t, size_t cap)
 {
-    size_t cap = t->cap * 2;
     uint64_t *index = psc_xcalloc(cap, sizeof *index);
     for (size_t b = 0; b < t->cap; b++) {
         uint64_t e = t->index[b];
@@ -299,6 +299,12 @@ static void s_grow_index(ps_sparse_t *t)
     free(t->index);
     t->index = index;
     t->cap = cap;
+}
+
+/* Doubles the index's buckets. */
+static void s_grow_index(ps_sparse_t *t)
+{
+    s_rebuild_index(t, t->cap * 2);
 }
 
 /* Fills a new row's slots: Adagrad's accumulator, zeros otherwise. */
@@ -312,8 +318,9 @@ static void s_init_slots(const ps_sparse_t *t, char *rec)
         memset(slot, 0, n * sizeof(float));
 }
 
-/* Creates the row of key (absent, hash h); stamped with version stamp. */
-static char *s_create(ps_sparse_t *t, uint64_t key, uint64_t h, uint32_t stamp)
+/* A record for key (absent, hash h) in the index; its contents unset
+ * but for the key. */
+static char *s_new_record(ps_sparse_t *t, uint64_t key, uint64_t h)
 {
     if ((t->count + 1) * 4 > t->cap * 3)
         s_grow_index(t);
@@ -336,14 +343,21 @@ static char *s_create(ps_sparse_t *t, uint64_t key, uint64_t h, uint32_t stamp)
     uint64_t e = s_entry(t, r, h);
     char *rec = s_rec(t, e);
     *(uint64_t *) (void *) rec = key;
+    s_place(t->index, t->cap, h, e);
+    t->count++;
+    return rec;
+}
+
+/* Creates the row of key (absent, hash h); stamped with version stamp. */
+static char *s_create(ps_sparse_t *t, uint64_t key, uint64_t h, uint32_t stamp)
+{
+    char *rec = s_new_record(t, key, h);
     if (t->has_meta) {
         s_meta(rec)[0] = stamp;
         s_meta(rec)[1] = 0;
     }
     jobvars_init_row(t->job, key, s_values(t, rec));
     s_init_slots(t, rec);
-    s_place(t->index, t->cap, h, e);
-    t->count++;
     return rec;
 }
 
@@ -839,4 +853,99 @@ void ps_sparse_gather(ps_sparse_t *t, const uint64_t *keys, size_t n, void *dst,
     s_materialise(t, keys, n, 0);
     struct gather_run r = {t, keys, dst, f16};
     pool_for(t->pool, n, s_grain(t), s_gather_part, &r);
+}
+
+/* ---- checkpoints ---- */
+
+size_t ps_sparse_slot_floats(const ps_sparse_t *t)
+{
+    return s_slot_floats(&t->optim, t->width);
+}
+
+size_t ps_sparse_pending(const ps_sparse_t *t)
+{
+    return t->pend.n;
+}
+
+void ps_sparse_snapshot(const ps_sparse_t *t, uint8_t *records,
+                        uint8_t *pending)
+{
+    uint32_t w = (uint32_t) t->width;
+    uint32_t ns = (uint32_t) s_slot_floats(&t->optim, t->width);
+    size_t rec_bytes = ckpt_sparse_record_bytes(w, ns);
+    for (size_t r = 0; r < t->count; r++) {
+        char *rec = t->slabs[r / t->per_slab] + (r % t->per_slab) * t->stride;
+        struct ckpt_sparse_row row = {
+            .key = s_key_of(rec),
+            .stamp = t->has_meta ? s_meta(rec)[0] : 0,
+            .steps = t->has_meta ? s_meta(rec)[1] : 0,
+            .values = s_values(t, rec),
+            .slots = s_slot(t, rec),
+        };
+        ckpt_sparse_encode_row(records + r * rec_bytes, &row, w, ns);
+    }
+    size_t k = 0;
+    for (size_t b = 0; b < t->pend.cap; b++) {
+        if (t->pend.counts[b] == 0)
+            continue;
+        ckpt_sparse_encode_count(pending + k * CKPT_SPARSE_PENDING_BYTES,
+                                 t->pend.keys[b], t->pend.counts[b]);
+        k++;
+    }
+}
+
+int ps_sparse_restore_row(ps_sparse_t *t, const struct ckpt_sparse_row *row)
+{
+    if (jobvars_sparse_shard(row->key, t->nps) != t->shard)
+        return 1;
+    uint64_t h = s_mix(row->key);
+    size_t b = s_find(t, row->key, h);
+    char *rec = b < t->cap ? s_rec(t, t->index[b]) : NULL;
+    if (rec == NULL)
+        rec = s_new_record(t, row->key, h);
+    if (t->has_meta) {
+        s_meta(rec)[0] = row->stamp;
+        s_meta(rec)[1] = row->steps;
+    }
+    memcpy(s_values(t, rec), row->values, t->width * sizeof(float));
+    size_t ns = s_slot_floats(&t->optim, t->width);
+    if (ns > 0)
+        memcpy(s_slot(t, rec), row->slots, ns * sizeof(float));
+    return 0;
+}
+
+int ps_sparse_restore_count(ps_sparse_t *t, uint64_t key, uint32_t count)
+{
+    if (jobvars_sparse_shard(key, t->nps) != t->shard || count == 0)
+        return 1;
+    struct pending *p = &t->pend;
+    if ((p->n + 1) * 4 > p->cap * 3)
+        s_pending_grow(p);
+    size_t b = s_pending_slot(p, key, s_mix(key));
+    if (p->counts[b] == 0) {
+        p->keys[b] = key;
+        p->n++;
+    }
+    p->counts[b] = count;
+    return 0;
+}
+
+void ps_sparse_reserve(ps_sparse_t *t, size_t rows)
+{
+    size_t cap = t->cap;
+    while (rows * 4 > cap * 3)
+        cap *= 2;
+    if (cap > t->cap)
+        s_rebuild_index(t, cap);
+}
+
+size_t ps_sparse_sweep_at(const ps_sparse_t *t)
+{
+    return t->sweep_at;
+}
+
+void ps_sparse_restore_done(ps_sparse_t *t, uint64_t version, size_t sweep_at)
+{
+    t->version = version;
+    t->sweep_at = sweep_at < t->count ? sweep_at : 0;
 }

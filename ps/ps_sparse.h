@@ -12,6 +12,7 @@
 #ifndef PS_SPARSE_H
 #define PS_SPARSE_H
 
+#include "ckpt_sparse.h"
 #include "job.h"
 #include "pool.h"
 
@@ -74,5 +75,42 @@ void ps_sparse_push(ps_sparse_t *t, const uint64_t *keys, size_t n,
  */
 void ps_sparse_gather(ps_sparse_t *t, const uint64_t *keys, size_t n, void *dst,
                       int f16);
+
+/* Floats of optimizer slots each row holds: Adagrad's one, Momentum's
+ * width, Adam's 2 x width, SGD's none. */
+size_t ps_sparse_slot_floats(const ps_sparse_t *t);
+
+/* Keys the admission filter is counting (pushed, no row yet). */
+size_t ps_sparse_pending(const ps_sparse_t *t);
+
+/*
+ * The table for a checkpoint: each row as a record (ckpt_sparse.h) into
+ * records (ps_sparse_rows() x ckpt_sparse_record_bytes() bytes) and each
+ * admission count into pending (ps_sparse_pending() x
+ * CKPT_SPARSE_PENDING_BYTES bytes). A pass over memory: no hashing.
+ */
+void ps_sparse_snapshot(const ps_sparse_t *t, uint8_t *records,
+                        uint8_t *pending);
+
+/*
+ * Restoring, after ps_sparse_init(): puts row in the table (replacing a
+ * row of its key), with its slots, last push and steps as saved. Returns
+ * 0, or 1 when the key belongs to another ps (nothing done).
+ */
+int ps_sparse_restore_row(ps_sparse_t *t, const struct ckpt_sparse_row *row);
+
+/* Room in the index for rows rows without growing it on the way: one
+ * rehash instead of one per doubling. */
+void ps_sparse_reserve(ps_sparse_t *t, size_t rows);
+
+/* Restoring: key's admission count (0 or 1 when it belongs elsewhere). */
+int ps_sparse_restore_count(ps_sparse_t *t, uint64_t key, uint32_t count);
+
+/* The record the expiry sweep looks at next (records in snapshot order). */
+size_t ps_sparse_sweep_at(const ps_sparse_t *t);
+
+/* Restoring ends: the table's version (its pushes) is version, and the
+ * expiry sweep goes on at record sweep_at (0 when the rows were re-cut). */
+void ps_sparse_restore_done(ps_sparse_t *t, uint64_t version, size_t sweep_at);
 
 #endif

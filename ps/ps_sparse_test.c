@@ -3,18 +3,27 @@
  * from jobvars_init_row(), row-wise Adagrad and per-row Adam after known
  * pushes (expected values worked out here from the update rules), keys
  * beyond 2^40, the admission filter, expiry, threaded pushes against one
- * thread, and the table's bytes per row against the bound of issue 16.
+ * thread, the table's bytes per row against the bound of issue 16, and a
+ * checkpoint of a table (rows, Adam's slots and steps, last pushes,
+ * admission counts, version) restored onto 2 ps, which then train on as
+ * the saved table does. With an argument N, times the checkpoint of N
+ * rows of width 8 with Adagrad (copy, write, restore) and prints it.
  */
 #include "ps_sparse.h"
 
+#include "ckpt_sparse.h"
 #include "jobvars.h"
 #include "pool.h"
+#include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_time.h"
 #include "test.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 /* Floats equal to the bit (CHECK_EQ compares integers). */
 #define CHECK_FEQ(a, b) CHECK_NEAR(a, b, 0.0)
@@ -336,8 +345,201 @@ static void test_bytes_per_row(void)
     s_bytes_per_row("sgd", 1, 0, "sparse.expire_steps=0");
 }
 
-int main(void)
+/* Writes t's snapshot as sparse file 0 of 1 into dir. */
+static void s_save(const ps_sparse_t *t, const char *dir, struct ckpt_file *f)
 {
+    char err[PSC_ERR_LEN] = "";
+    struct ckpt_sparse_data d = {
+        .shard = 0,
+        .nps = 1,
+        .width = (uint32_t) ps_sparse_width(t),
+        .slot_floats = (uint32_t) ps_sparse_slot_floats(t),
+        .version = ps_sparse_version(t),
+        .sweep_at = ps_sparse_sweep_at(t),
+        .rows = ps_sparse_rows(t),
+        .npending = ps_sparse_pending(t),
+    };
+    size_t rec = ckpt_sparse_record_bytes(d.width, d.slot_floats);
+    uint8_t *records = psc_xmalloc(d.rows * rec + 1);
+    uint8_t *pending = psc_xmalloc(d.npending * CKPT_SPARSE_PENDING_BYTES + 1);
+    ps_sparse_snapshot(t, records, pending);
+    d.records = records;
+    d.pending = pending;
+    int rc = ckpt_write_sparse(dir, &d, f, err);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    CHECK_OK(rc);
+    free(records);
+    free(pending);
+}
+
+static void s_restore_row(void *arg, const struct ckpt_sparse_row *r)
+{
+    ps_sparse_restore_row(arg, r);
+}
+
+static void s_restore_count(void *arg, uint64_t key, uint32_t count)
+{
+    ps_sparse_restore_count(arg, key, count);
+}
+
+/* t (shard of nps) from the file f of dir. */
+static void s_load(ps_sparse_t *t, const char *dir, const struct ckpt_file *f)
+{
+    char err[PSC_ERR_LEN] = "";
+    struct ckpt_sparse_header h;
+    ps_sparse_init(t);
+    /* At most the file's rows, as the ps reserves for its part. */
+    size_t rec = ckpt_sparse_record_bytes((uint32_t) ps_sparse_width(t),
+                                          (uint32_t) ps_sparse_slot_floats(t));
+    ps_sparse_reserve(t, (size_t) (f->bytes / rec));
+    int rc = ckpt_sparse_read(dir, f, 0, 1, (uint32_t) ps_sparse_width(t), &h,
+                              s_restore_row, s_restore_count, t, err);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    CHECK_OK(rc);
+    ps_sparse_restore_done(t, h.version, h.sweep_at);
+}
+
+static char *s_tmpdir(void)
+{
+    char tmpl[] = "/tmp/psc-sparse-ckpt-XXXXXX";
+    CHECK(mkdtemp(tmpl) != NULL);
+    return psc_xstrdup(tmpl);
+}
+
+static void s_rm(const char *dir, const struct ckpt_file *f)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, f->name);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* Pushes g to every key of keys on the ps of nps that holds it. */
+static void s_push_all(ps_sparse_t **t, int nps, const uint64_t *keys, size_t n,
+                       const float *g)
+{
+    for (int s = 0; s < nps; s++) {
+        for (size_t i = 0; i < n; i++) {
+            if (jobvars_sparse_shard(keys[i], nps) == s)
+                ps_sparse_push(t[s], &keys[i], 1, g, 0, NULL, 0, 0);
+        }
+        ps_sparse_push(t[s], NULL, 0, NULL, 0, NULL, 0, 1);
+    }
+}
+
+/* Adam (slots, per-row steps), expiry (last pushes), admission counts:
+ * saved on 1 ps, restored onto 2, the tables train on alike. */
+static void test_checkpoint(void)
+{
+    static const char *const sets[] = {
+        "model=bench",           "bench.sparse_rows=1000", "sparse.width=3",
+        "optimizer=adam",        "learning_rate=0.1",      "sparse.min_count=2",
+        "sparse.expire_steps=50"};
+    struct job *job = s_job(sets, 7);
+    ps_sparse_t *one[1] = {ps_sparse_new(job, 0, 1, NULL)};
+    ps_sparse_t *two[2] = {ps_sparse_new(job, 0, 2, NULL),
+                           ps_sparse_new(job, 1, 2, NULL)};
+    uint64_t keys[40];
+    for (int i = 0; i < 40; i++)
+        keys[i] = (uint64_t) i * 7;
+    const float g[3] = {0.5f, -1.0f, 2.0f};
+    /* Keys 0..29 pushed twice and then more (admitted, Adam steps differ);
+     * keys 30..39 once (counted only). */
+    s_push_all(one, 1, keys, 40, g);
+    s_push_all(one, 1, keys, 30, g);
+    for (int k = 0; k < 10; k++)
+        s_push_all(one, 1, keys, (size_t) k, g);
+    CHECK_EQ(ps_sparse_rows(one[0]), 30);
+    CHECK_EQ(ps_sparse_pending(one[0]), 10);
+    char *dir = s_tmpdir();
+    struct ckpt_file f;
+    s_save(one[0], dir, &f);
+    s_load(two[0], dir, &f);
+    s_load(two[1], dir, &f);
+    CHECK_EQ(ps_sparse_rows(two[0]) + ps_sparse_rows(two[1]), 30);
+    CHECK_EQ(ps_sparse_pending(two[0]) + ps_sparse_pending(two[1]), 10);
+    CHECK_EQ(ps_sparse_version(two[1]), ps_sparse_version(one[0]));
+    /* The same pushes on both: a second push of keys 30..39 admits them. */
+    s_push_all(one, 1, keys, 40, g);
+    s_push_all(two, 2, keys, 40, g);
+    CHECK_EQ(ps_sparse_rows(one[0]), 40);
+    CHECK_EQ(ps_sparse_rows(two[0]) + ps_sparse_rows(two[1]), 40);
+    for (int i = 0; i < 40; i++) {
+        float a[3];
+        float b[3];
+        s_row(one[0], keys[i], a);
+        s_row(two[jobvars_sparse_shard(keys[i], 2)], keys[i], b);
+        for (int j = 0; j < 3; j++)
+            CHECK_FEQ(a[j], b[j]);
+    }
+    s_rm(dir, &f);
+    free(dir);
+    ps_sparse_destroy(&one[0]);
+    ps_sparse_destroy(&two[0]);
+    ps_sparse_destroy(&two[1]);
+    job_destroy(&job);
+}
+
+/* The figures of a checkpoint of rows rows, width 8, Adagrad. */
+static void s_figures(long rows)
+{
+    static const char *const sets[] = {"model=bench", "bench.sparse_rows=0",
+                                       "sparse.width=8", "optimizer=adagrad"};
+    char row_set[64];
+    snprintf(row_set, sizeof row_set, "bench.sparse_rows=%ld", rows);
+    const char *mine[4] = {sets[0], row_set, sets[2], sets[3]};
+    struct job *job = s_job(mine, 4);
+    ps_sparse_t *t = ps_sparse_new(job, 0, 1, NULL);
+    float g[8 * 1024];
+    uint64_t keys[1024];
+    for (int j = 0; j < 8 * 1024; j++)
+        g[j] = 0.01f * (float) (j % 7);
+    for (long k = 0; k < rows; k += 1024) {
+        size_t n = (size_t) (rows - k < 1024 ? rows - k : 1024);
+        for (size_t i = 0; i < n; i++)
+            keys[i] = (uint64_t) k + i;
+        ps_sparse_push(t, keys, n, g, 0, NULL, 0, 1);
+    }
+    size_t rec = ckpt_sparse_record_bytes(8, 1);
+    uint8_t *records = psc_xmalloc((size_t) rows * rec);
+    uint8_t *pending = psc_xmalloc(1);
+    double t0 = psc_now();
+    ps_sparse_snapshot(t, records, pending);
+    double copy_s = psc_now() - t0;
+    free(records);
+    free(pending);
+    char *dir = s_tmpdir();
+    struct ckpt_file f;
+    t0 = psc_now();
+    s_save(t, dir, &f);
+    double write_s = psc_now() - t0 - copy_s;
+    ps_sparse_t *back = ps_sparse_new(job, 0, 1, NULL);
+    t0 = psc_now();
+    s_load(back, dir, &f);
+    double read_s = psc_now() - t0;
+    CHECK_EQ(ps_sparse_rows(back), (size_t) rows);
+    printf("checkpoint of %ld rows, width 8, adagrad: %.1f bytes/row on disk "
+           "(%llu bytes), table %.1f bytes/row in memory; copy %.1f ms "
+           "(the pause), write+fsync %.1f ms, restore %.1f ms\n",
+           rows, (double) f.bytes / (double) rows, (unsigned long long) f.bytes,
+           (double) ps_sparse_bytes(t) / (double) rows, copy_s * 1e3,
+           write_s * 1e3, read_s * 1e3);
+    s_rm(dir, &f);
+    free(dir);
+    ps_sparse_destroy(&t);
+    ps_sparse_destroy(&back);
+    job_destroy(&job);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        s_figures(strtol(argv[1], NULL, 10));
+        return 0;
+    }
+    test_checkpoint();
     test_adagrad();
     test_adam();
     test_pull_creates();

@@ -3,7 +3,10 @@
 # sync job ends with the same values, to the float, as one that ran
 # through (after a clean stop, after kill -9 of every process, onto 3 and
 # then 2 ps); a damaged newest checkpoint is skipped for the one before; a
-# checkpoint of another model is refused with the difference named.
+# checkpoint of another model is refused with the difference named. The
+# sparse_* scenarios do the same for sparse_lr, whose checkpoints hold the
+# ps's sparse tables: a resumed job ends with the same rows and the same
+# final AUC and logloss as one that ran through.
 # usage: ckpt_test.sh BIN_DIR SCENARIO
 BIN=$1
 SCENARIO=$2
@@ -29,18 +32,24 @@ must_run() {
     [ "$STATUS" -eq 0 ] || fail "$1: psc-launch exited $STATUS"
 }
 
-# values CKPT_DIR: every variable's values, as psc-ckpt prints them.
+# values CKPT_DIR [VAR...]: every variable's values (the MLP's, unless
+# named), as psc-ckpt prints them.
 values() {
-    local v
-    for v in layer0/kernel layer0/bias layer1/kernel layer1/bias layer2/kernel layer2/bias; do
-        "$BIN/psc-ckpt" --values "$v" "$1" || fail "psc-ckpt --values $v $1 failed"
+    local v dir=$1
+    shift
+    local vars=("$@")
+    [ ${#vars[@]} -gt 0 ] ||
+        vars=(layer0/kernel layer0/bias layer1/kernel layer1/bias layer2/kernel layer2/bias)
+    for v in "${vars[@]}"; do
+        "$BIN/psc-ckpt" --values "$v" "$dir" || fail "psc-ckpt --values $v $dir failed"
     done
 }
 
-# same_values CKPT_A CKPT_B: the two hold equal values, float for float.
+# same_values CKPT_A CKPT_B [VAR...]: the two hold equal values, float for
+# float.
 same_values() {
-    values "$1" >"$WORK/a.values"
-    values "$2" >"$WORK/b.values"
+    values "$1" "${@:3}" >"$WORK/a.values"
+    values "$2" "${@:3}" >"$WORK/b.values"
     [ -s "$WORK/a.values" ] || fail "no values printed for $1"
     cmp -s "$WORK/a.values" "$WORK/b.values" ||
         fail "$2 differs from $1 (first difference: $(cmp "$WORK/a.values" "$WORK/b.values"))"
@@ -231,8 +240,175 @@ PY
         fail "a sidecar started after the job did not evaluate the last checkpoint"
 }
 
+# ---- sparse_lr: the sparse tables in the checkpoints ----
+
+SJOB=$SRC/examples/sparse_lr_synth.json
+# Sync with two workers, Adagrad (a slot per row), small synthetic data.
+SPARSE=(--workers 2 --evaluator --set mode=sync
+        --set synth.train_examples=60000 --set synth.test_examples=10000
+        --set synth.fields=8 --set synth.ids=240 --set eval_interval_s=1
+        --set checkpoint_interval_s=0)
+
+# srun NAME MODEL_DIR [args...]: the sparse job to the end.
+srun() {
+    local name=$1 dir=$2
+    shift 2
+    "$BIN/psc-launch" "${SPARSE[@]}" --set model_dir="$dir" "$@" "$SJOB" \
+        >"$WORK/$name.log" 2>&1
+    STATUS=$?
+    [ "$STATUS" -eq 0 ] || fail "$name: psc-launch exited $STATUS"
+}
+
+# final_eval MODEL_DIR: the last evaluation's step, AUC and logloss, as
+# eval.jsonl prints them.
+final_eval() {
+    tail -n 1 "$1/eval.jsonl" | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print(r["step"], r["auc"], r["loss"])'
+}
+
+# same_model REF_DIR MODEL_DIR: the same sparse rows (values and slots, by
+# key, whatever the number of ps) in the two last checkpoints, and the
+# same final evaluation to the printed digit.
+same_model() {
+    "$BIN/psc-ckpt" --verify "$1" >/dev/null || fail "$1's checkpoint does not verify"
+    "$BIN/psc-ckpt" --verify "$2" >/dev/null || fail "$2's checkpoint does not verify"
+    "$BIN/psc-ckpt" --sparse-rows "$1" >"$WORK/a.rows" || fail "no sparse rows in $1"
+    "$BIN/psc-ckpt" --sparse-rows "$2" >"$WORK/b.rows" || fail "no sparse rows in $2"
+    [ -s "$WORK/a.rows" ] || fail "$1 holds no sparse rows"
+    cmp -s "$WORK/a.rows" "$WORK/b.rows" ||
+        fail "the sparse rows of $2 differ from $1's ($(cmp "$WORK/a.rows" "$WORK/b.rows"))"
+    same_values "$1" "$2" bias
+    local a b
+    a=$(final_eval "$1")
+    b=$(final_eval "$2")
+    [ -n "$a" ] && [ "$a" = "$b" ] || fail "final eval (step auc logloss) '$b', not '$a' as uninterrupted"
+    echo "final eval (step auc logloss): $a; $(wc -l <"$WORK/a.rows") sparse rows equal"
+}
+
+# step_boundaries MODEL_DIR NPS: in every complete checkpoint each sparse
+# file holds the table at the version of the shards, the checkpoint's step.
+step_boundaries() {
+    local d v n
+    for d in "$1"/ckpt-*; do
+        [ -f "$d/manifest.json" ] || continue
+        "$BIN/psc-ckpt" "$d" >"$WORK/show.log" || fail "psc-ckpt $d failed"
+        v=$(sed -n 's/^version  *//p' "$WORK/show.log")
+        [ "$v" = "${d##*ckpt-}" ] || fail "$d: the shards are at version $v"
+        n=$(grep -c "sparse-[0-9]*-of-$2 .*, version $v\$" "$WORK/show.log")
+        [ "$n" -eq "$2" ] || fail "$d: not every sparse file is at the shards' version $v"
+    done
+}
+
+sreference() {
+    srun ref "$WORK/ref" --ps 1 --set max_steps="$1"
+}
+
+# Stopped at step 60 (its last checkpoint) and resumed to 120.
+sparse_resume() {
+    sreference 120
+    srun first "$WORK/model" --ps 1 --set max_steps=60
+    grep -q 'checkpoint ckpt-60: .* (240 sparse rows)' "$WORK/first.log" ||
+        fail "no checkpoint with the sparse rows at the end of the first run"
+    srun second "$WORK/model" --ps 1 --set max_steps=120
+    grep -q 'restored 240 of 240 sparse rows at version 60' "$WORK/second.log" ||
+        fail "the ps did not restore the sparse table of ckpt-60"
+    grep -q 'resumed from .*/ckpt-60 at step 60' "$WORK/second.log" || fail "did not resume from ckpt-60"
+    same_model "$WORK/ref" "$WORK/model"
+}
+
+# Adam (two slots a row and a step count), sparse.min_count (admission
+# counts held at the checkpoint) and sparse.expire_steps (last pushes, the
+# sweep's place): resumed on as many ps, the same rows as running through.
+sparse_filters() {
+    local f=(--ps 1 --set synth.ids=100000 --set sparse.min_count=3
+             --set sparse.expire_steps=30 --set optimizer=adam --set learning_rate=0.01)
+    srun ref "$WORK/ref" "${f[@]}" --set max_steps=120
+    srun first "$WORK/model" "${f[@]}" --set max_steps=50
+    "$BIN/psc-ckpt" "$WORK/model" | grep -qE 'sparse-0-of-1 .* [1-9][0-9]* admission counts' ||
+        fail "the checkpoint holds no admission counts"
+    srun second "$WORK/model" "${f[@]}" --set max_steps=120
+    grep -q 'resumed from .*/ckpt-50 at step 50' "$WORK/second.log" || fail "did not resume from ckpt-50"
+    same_model "$WORK/ref" "$WORK/model"
+}
+
+# Every process killed with SIGKILL after a mid-run checkpoint (a step
+# boundary: shard and table at the same version); the job resumes.
+sparse_kill() {
+    sreference 200
+    local slow=(--ps 2 --set max_steps=200 --set checkpoint_steps=30
+                --set stragglers.default=fixed:20)
+    "$BIN/psc-launch" "${SPARSE[@]}" --set model_dir="$WORK/model" "${slow[@]}" "$SJOB" \
+        >"$WORK/killed.log" 2>&1 &
+    local launcher=$!
+    PIDS+=("$launcher")
+    wait_line killed 'checkpoint ckpt-[0-9]+:' 120
+    local kids p
+    kids=$(pgrep -P "$launcher")
+    kill -KILL "$launcher" $kids 2>/dev/null
+    wait "$launcher" 2>/dev/null
+    for p in $kids; do
+        while kill -0 "$p" 2>/dev/null; do timeout 1 tail --pid="$p" -f /dev/null; done
+    done
+    grep -q 'checkpoint ckpt-200:' "$WORK/killed.log" && echo "note: the job ended before the kill"
+    srun resumed "$WORK/model" "${slow[@]}" --set stragglers.default=none
+    grep -q 'resumed from .*/ckpt-' "$WORK/resumed.log" || fail "the restarted job did not resume"
+    [ "$(grep -c 'restored .* sparse rows at version' "$WORK/resumed.log")" -eq 2 ] ||
+        fail "not both ps restored their sparse rows"
+    step_boundaries "$WORK/model" 2
+    same_model "$WORK/ref" "$WORK/model"
+}
+
+# Saved on 1 ps, resumed on 2, then on 3: each ps reads every sparse file
+# and keeps the rows whose keys hash to it.
+sparse_recut() {
+    sreference 150
+    srun on1 "$WORK/model" --ps 1 --set max_steps=50
+    srun on2 "$WORK/model" --ps 2 --set max_steps=100
+    [ "$(grep -c 'restored 120 of 240 sparse rows at version 50 from 1 files' "$WORK/on2.log")" -eq 2 ] ||
+        fail "not each of 2 ps restored its half of the rows from step 50"
+    srun on3 "$WORK/model" --ps 3 --set max_steps=150
+    [ "$(grep -c 'restored 80 of 240 sparse rows at version 100 from 2 files' "$WORK/on3.log")" -eq 3 ] ||
+        fail "not each of 3 ps restored its third of the rows from step 100"
+    "$BIN/psc-ckpt" "$WORK/model" | grep -q '^nps  *3$' || fail "the last checkpoint is not of 3 ps"
+    "$BIN/psc-ckpt" "$WORK/model" | grep -q '^sparse table 240 rows of width 1, 1 slot floats' ||
+        fail "psc-ckpt does not show the sparse table"
+    same_model "$WORK/ref" "$WORK/model"
+}
+
+# One byte of the newest checkpoint's sparse file flipped: psc-ckpt
+# --verify names it, and the next run resumes from the checkpoint before.
+sparse_flipped() {
+    srun first "$WORK/model" --ps 2 --set max_steps=60 --set checkpoint_steps=25 \
+        --set stragglers.default=fixed:10
+    local prev
+    prev=$(ls -d "$WORK"/model/ckpt-* | grep -v 'ckpt-60$' | sort -t- -k2 -n | tail -n1)
+    [ -n "$prev" ] || fail "no checkpoint before ckpt-60"
+    local file=$WORK/model/ckpt-60/sparse-1-of-2
+    python3 - "$file" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(os.path.getsize(sys.argv[1]) // 2)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x10]))
+PY
+    "$BIN/psc-ckpt" --verify "$WORK/model/ckpt-60" >"$WORK/verify.log" 2>&1 &&
+        fail "psc-ckpt --verify passed a flipped sparse file"
+    grep -q "sparse-1-of-2' is corrupt" "$WORK/verify.log" || fail "psc-ckpt --verify did not name the bad file"
+    srun second "$WORK/model" --ps 2 --set max_steps=80
+    grep -q "ckpt-60/sparse-1-of-2' is corrupt" "$WORK/second.log" || fail "the flipped sparse file was not named"
+    grep -q "resumed from $prev at step" "$WORK/second.log" || fail "did not resume from $prev"
+}
+
 case $SCENARIO in
 resume_exact) resume_exact ;;
+sparse_resume) sparse_resume ;;
+sparse_filters) sparse_filters ;;
+sparse_kill) sparse_kill ;;
+sparse_recut) sparse_recut ;;
+sparse_flipped) sparse_flipped ;;
 kill_resume) kill_resume ;;
 recut) recut ;;
 truncated | flipped) damaged "$SCENARIO" ;;

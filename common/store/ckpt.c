@@ -15,6 +15,7 @@
 
 #include "ckpt_io.h"
 #include "ckpt_manifest.h"
+#include "ckpt_sparse.h"
 #include "crc32c.h"
 #include "placement.h"
 #include "psc_alloc.h"
@@ -299,6 +300,9 @@ static int s_check(const char *ckpt_dir, int with_crc, char *err)
         if (fd >= 0)
             close(fd);
     }
+    for (int s = 0; s < m.sparse.nfiles && rc == 0; s++)
+        rc = ckpt_sparse_check(ckpt_dir, &m.sparse.files[s], s, m.nps,
+                               m.sparse.width, with_crc, NULL, err);
     ckpt_manifest_release(&m);
     return rc;
 }

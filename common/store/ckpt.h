@@ -43,6 +43,18 @@ struct ckpt_var {
     size_t offset; /* into the flat array of all variables */
 };
 
+/* The sparse table's part of a checkpoint: one file per ps of the save
+ * (nfiles = nps; 0 when the model has no table). */
+struct ckpt_sparse_info {
+    uint32_t width;
+    uint32_t slot_floats; /* optimizer slots per row */
+    uint64_t rows;        /* over all files */
+    int nfiles;
+    struct ckpt_file *files; /* nfiles */
+    uint64_t *file_rows;     /* nfiles: rows in each */
+    uint64_t *file_pending;  /* nfiles: admission counts in each */
+};
+
 struct ckpt_worker {
     uint64_t position; /* examples drawn so far */
     uint64_t epoch;
@@ -64,6 +76,7 @@ struct ckpt_manifest {
     struct ckpt_file *files;     /* nps */
     int nworkers;
     struct ckpt_worker *workers;
+    struct ckpt_sparse_info sparse; /* "sparse" in the JSON, when present */
 };
 
 /* "ckpt-<step>" */
@@ -94,7 +107,8 @@ int ckpt_manifest_read(const char *ckpt_dir, struct ckpt_manifest *m,
 void ckpt_manifest_release(struct ckpt_manifest *m);
 
 /*
- * Checks every shard file's size, header and CRC32C against the manifest.
+ * Checks every shard file's (and sparse table file's) size, header and
+ * CRC32C against the manifest.
  * Returns 0, PSC_ENOTFOUND (no manifest, a missing shard), PSC_EPROTO (bad
  * manifest or header), PSC_EIO (wrong size, read error) or PSC_ECHECKSUM,
  * with one line naming the bad file.

@@ -8,6 +8,7 @@
 #include "json_file.h"
 
 #include "ckpt_io.h"
+#include "ckpt_sparse.h"
 #include "placement.h"
 #include "psc_alloc.h"
 #include "psc_err.h"
@@ -58,6 +59,9 @@ void ckpt_manifest_release(struct ckpt_manifest *m)
     placement_destroy(&m->placement);
     free(m->files);
     free(m->workers);
+    free(m->sparse.files);
+    free(m->sparse.file_rows);
+    free(m->sparse.file_pending);
     memset(m, 0, sizeof *m);
 }
 
@@ -452,6 +456,96 @@ static int s_workers(const json_t *root, struct ckpt_manifest *m, char *err)
     return 0;
 }
 
+/* One file of the sparse table: its name, size (by its rows), crc. */
+static int s_sparse_file(const json_t *e, const char *where, int s,
+                         const struct ckpt_manifest *m, char *err)
+{
+    const struct ckpt_sparse_info *sp = &m->sparse;
+    struct ckpt_file *f = &sp->files[s];
+    uint64_t crc = 0;
+    char want[CKPT_NAME_LEN];
+    int rc = s_str(e, where, "name", f->name, sizeof f->name, err);
+    if (rc == 0)
+        rc = s_uint(e, where, "bytes", UINT64_MAX >> 1, &f->bytes, err);
+    if (rc == 0)
+        rc = s_uint(e, where, "crc32c", UINT32_MAX, &crc, err);
+    if (rc == 0)
+        rc = s_uint(e, where, "rows", S_MAX_ELEMS, &sp->file_rows[s], err);
+    if (rc == 0)
+        rc =
+            s_uint(e, where, "pending", S_MAX_ELEMS, &sp->file_pending[s], err);
+    if (rc != 0)
+        return rc;
+    f->crc32c = (uint32_t) crc;
+    ckpt_sparse_name(s, m->nps, want, sizeof want);
+    if (strcmp(f->name, want) != 0)
+        return psc_seterr(err, PSC_EPROTO, "field '%sname' is '%s', not '%s'",
+                          where, f->name, want);
+    uint64_t bytes = ckpt_sparse_file_bytes(
+        sp->width, sp->slot_floats, sp->file_rows[s], sp->file_pending[s]);
+    if (f->bytes != bytes)
+        return psc_seterr(err, PSC_EPROTO,
+                          "field '%sbytes' is %" PRIu64 ", not %" PRIu64
+                          " (its rows and admission counts)",
+                          where, f->bytes, bytes);
+    return 0;
+}
+
+/* "sparse": the table's files, one per ps; absent for dense models. */
+static int s_sparse(const json_t *root, struct ckpt_manifest *m, char *err)
+{
+    json_t *sp = json_object_get(root, "sparse");
+    if (sp == NULL)
+        return 0;
+    if (!json_is_object(sp))
+        return psc_seterr(err, PSC_EPROTO, "field 'sparse' is not an object");
+    struct ckpt_sparse_info *info = &m->sparse;
+    uint64_t width = 0;
+    uint64_t slots = 0;
+    char opt[CKPT_NAME_LEN];
+    int rc = s_uint(sp, "sparse.", "width", 1 << 24, &width, err);
+    if (rc == 0)
+        rc = s_uint(sp, "sparse.", "slot_floats", 1 << 24, &slots, err);
+    if (rc == 0)
+        rc = s_uint(sp, "sparse.", "rows", S_MAX_ELEMS, &info->rows, err);
+    if (rc == 0)
+        rc = s_str(sp, "sparse.", "optimizer", opt, sizeof opt, err);
+    if (rc == 0 && (width == 0 || strcmp(opt, m->optimizer) != 0))
+        rc = psc_seterr(err, PSC_EPROTO,
+                        "field 'sparse': width %" PRIu64 " or optimizer '%s' "
+                        "(the job's is '%s')",
+                        width, opt, m->optimizer);
+    json_t *arr = NULL;
+    if (rc == 0)
+        rc = s_array(sp, "files", (size_t) m->nps, (size_t) m->nps, &arr, err);
+    if (rc != 0)
+        return rc;
+    info->width = (uint32_t) width;
+    info->slot_floats = (uint32_t) slots;
+    info->nfiles = m->nps;
+    info->files = psc_xcalloc((size_t) m->nps, sizeof *info->files);
+    info->file_rows = psc_xcalloc((size_t) m->nps, sizeof *info->file_rows);
+    info->file_pending =
+        psc_xcalloc((size_t) m->nps, sizeof *info->file_pending);
+    uint64_t rows = 0;
+    for (int s = 0; s < m->nps; s++) {
+        char where[S_WHERE_LEN];
+        json_t *e = NULL;
+        rc = s_element(arr, "sparse.files", (size_t) s, where, &e, err);
+        if (rc == 0)
+            rc = s_sparse_file(e, where, s, m, err);
+        if (rc != 0)
+            return rc;
+        rows += info->file_rows[s];
+    }
+    if (rows != info->rows)
+        return psc_seterr(err, PSC_EPROTO,
+                          "field 'sparse.rows' is %" PRIu64
+                          ", its files hold %" PRIu64,
+                          info->rows, rows);
+    return 0;
+}
+
 static int s_head(const json_t *root, struct ckpt_manifest *m, char *err)
 {
     int format = 0;
@@ -503,6 +597,8 @@ static int s_from_json(const json_t *root, struct ckpt_manifest *m, char *err)
         rc = s_files(root, m, err);
     if (rc == 0)
         rc = s_workers(root, m, err);
+    if (rc == 0)
+        rc = s_sparse(root, m, err);
     if (rc != 0)
         ckpt_manifest_release(m);
     return rc;
@@ -589,6 +685,25 @@ static json_t *s_workers_json(const struct ckpt_manifest *m)
     return arr;
 }
 
+static json_t *s_sparse_json(const struct ckpt_manifest *m)
+{
+    const struct ckpt_sparse_info *sp = &m->sparse;
+    json_t *arr = json_array();
+    for (int s = 0; s < sp->nfiles; s++) {
+        const struct ckpt_file *f = &sp->files[s];
+        json_array_append_new(
+            arr,
+            json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", f->name, "bytes",
+                      (json_int_t) f->bytes, "crc32c", (json_int_t) f->crc32c,
+                      "rows", (json_int_t) sp->file_rows[s], "pending",
+                      (json_int_t) sp->file_pending[s]));
+    }
+    return json_pack(
+        "{s:I, s:I, s:I, s:s, s:o}", "width", (json_int_t) sp->width,
+        "slot_floats", (json_int_t) sp->slot_floats, "rows",
+        (json_int_t) sp->rows, "optimizer", m->optimizer, "files", arr);
+}
+
 static json_t *s_to_json(const struct ckpt_manifest *m)
 {
     char fp[17];
@@ -603,6 +718,8 @@ static json_t *s_to_json(const struct ckpt_manifest *m)
     json_object_set_new(root, "placement", s_placement_json(m->placement));
     json_object_set_new(root, "files", s_files_json(m));
     json_object_set_new(root, "workers", s_workers_json(m));
+    if (m->sparse.nfiles > 0)
+        json_object_set_new(root, "sparse", s_sparse_json(m));
     return root;
 }
 
@@ -611,7 +728,10 @@ int ckpt_manifest_write(const char *ckpt_dir, const struct ckpt_manifest *m,
 {
     if (m->placement == NULL || m->placement->nps != m->nps ||
         m->files == NULL || m->vars == NULL ||
-        (m->nworkers > 0 && m->workers == NULL))
+        (m->nworkers > 0 && m->workers == NULL) ||
+        (m->sparse.nfiles != 0 &&
+         (m->sparse.nfiles != m->nps || m->sparse.files == NULL ||
+          m->sparse.file_rows == NULL || m->sparse.file_pending == NULL)))
         return psc_seterr(err, PSC_EINVAL,
                           "cannot write manifest into '%s': no placement, "
                           "files or variables for its %d ps",
