@@ -91,6 +91,22 @@ same_model() {
     [ "$rec_1" = "$rec_3" ] || fail "1 ps ($rec_1) and 3 ps ($rec_3) differ"
 }
 
+# psc-baseline trains the model in one process, no network, as far.
+baseline() {
+    local sets=() a
+    for a in "${SMALL[@]}"; do
+        [ "$a" = --set ] || sets+=(--set "$a")
+    done
+    "$BIN/psc-baseline" --job "$JOB" "${sets[@]}" --steps 700 >"$WORK/baseline.json" 2>&1 ||
+        fail "psc-baseline failed: $(cat "$WORK/baseline.json")"
+    python3 - "$WORK/baseline.json" <<'PY' || fail "psc-baseline: $(cat "$WORK/baseline.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["test_auc"] >= 0.78 and r["examples_per_s"] > 0, r
+print(f"baseline: test AUC {r['test_auc']}, {r['examples_per_s']:.0f} examples/s")
+PY
+}
+
 # synth_files DIR: a LIBSVM training file (gzipped) and a test file.
 synth_files() {
     "$BIN/psc-synth" --examples 60000 --fields 8 --ids 800 --seed 3 \
@@ -156,6 +172,7 @@ case $SCENARIO in
 sync | emb_sync) trains sync ;;
 async | emb_async) trains async ;;
 same_model | emb_same_model) same_model ;;
+emb_baseline) baseline ;;
 libsvm) libsvm ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
