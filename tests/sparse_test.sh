@@ -43,17 +43,23 @@ bayes_auc() {
     sed -n 's/.*the Bayes-optimal AUC is \([0-9.]*\) .*/\1/p' "$WORK/launch.log" | head -n 1
 }
 
+# trains MODE [WORKERS [OPTION=VALUE...]]: 2 ps, WORKERS (2) workers.
 trains() {
-    launch --ps 2 --workers 2 --evaluator "${SMALL[@]}" --set mode="$1" "$JOB"
+    local mode=$1 workers=${2:-2} extra=() o
+    shift $(($# < 2 ? $# : 2))
+    for o in "$@"; do extra+=(--set "$o"); done
+    launch --ps 2 --workers "$workers" --evaluator "${SMALL[@]}" --set mode="$mode" \
+        "${extra[@]}" "$JOB"
     [ "$STATUS" -eq 0 ] || fail "psc-launch exited $STATUS"
-    grep -qE "all 6 processes exited 0" "$WORK/launch.log" || fail "not every process exited 0"
+    grep -qE "all $((workers + 4)) processes exited 0" "$WORK/launch.log" ||
+        fail "not every process exited 0"
     local auc best
     auc=$(field auc)
     best=$(bayes_auc)
     [ -n "$best" ] || fail "the evaluator did not log the Bayes-optimal AUC"
     python3 -c "import sys; sys.exit(0 if $auc >= $best - 0.01 else 1)" ||
-        fail "$1: AUC $auc is not within 0.01 of the Bayes-optimal $best"
-    echo "$1: test AUC $auc (Bayes-optimal $best), logloss $(field loss)"
+        fail "$mode: AUC $auc is not within 0.01 of the Bayes-optimal $best"
+    echo "$mode: test AUC $auc (Bayes-optimal $best), logloss $(field loss)"
     # The wire carries the rows touched, not the table: a step sends each
     # distinct key twice (its pull and its push, 8 bytes each) and a
     # gradient row of 4 x WIDTH bytes, and gets the row back, plus headers;
@@ -170,7 +176,11 @@ libsvm() {
 
 case $SCENARIO in
 sync | emb_sync) trains sync ;;
-async | emb_async) trains async ;;
+async) trains async ;;
+# embedding_mlp async under a staleness policy, and sync with a backup
+# worker (the first 2 of 3 gradients make a step).
+emb_async) trains async 2 staleness_policy=inverse ;;
+emb_backup) trains sync 3 replicas_to_aggregate=2 ;;
 same_model | emb_same_model) same_model ;;
 emb_baseline) baseline ;;
 libsvm) libsvm ;;
