@@ -8,6 +8,7 @@
 #include "baseline_sparse.h"
 #include "dataset.h"
 #include "example_order.h"
+#include "jobvars.h"
 #include "model.h"
 #include "optim.h"
 #include "psc_alloc.h"
@@ -300,7 +301,7 @@ int main(int argc, char **argv)
     }
     long steps = a.steps;
     struct job *job = job_new(a.job_path, a.sets, a.nsets, err);
-    if (job != NULL && strcmp(job->model, "sparse_lr") == 0) {
+    if (job != NULL && jobvars_is_sparse_model(job)) {
         int rc = baseline_sparse(job, steps, a.worker, a.nworkers, err);
         if (rc != 0)
             fprintf(stderr, "psc-baseline: %s\n", err);

@@ -3,13 +3,15 @@
  * batch's keys planned once (keyplan.h, as the ps client does), the
  * distinct rows read from the ps's own table module and spread to the
  * features, the gradient summed per key and applied by the table; the
- * bias updated by the job's optimizer. The order of the examples is a
- * lone worker's.
+ * dense variables (sparse_lr's bias, embedding_mlp's MLP) updated by the
+ * job's optimizer. The order of the examples is a lone worker's.
  */
 #include "baseline_sparse.h"
 
 #include "binmetrics.h"
+#include "embedding_mlp.h"
 #include "example_order.h"
+#include "jobvars.h"
 #include "keyplan.h"
 #include "optim.h"
 #include "ps_sparse.h"
@@ -26,19 +28,23 @@ struct sloop {
     ps_sparse_t *table;
     keyplan_t *plan;
     struct optim_config optim;
-    float bias, bias_slot0, bias_slot1;
+    embedding_mlp_t *emb; /* embedding_mlp, else NULL: sparse_lr */
+    size_t width;         /* floats per row */
+    size_t ndense;        /* the dense variables' floats */
+    float *dense, *slot0, *slot1, *dense_grad;
     struct sparse_set batch;
     float *rows; /* per feature of the batch */
     float *grad;
     float *distinct; /* per distinct key */
-    size_t cap;
+    size_t cap;      /* floats in each */
 };
 
 static void s_room(struct sloop *l, size_t nnz)
 {
-    if (nnz <= l->cap)
+    size_t floats = (nnz > 0 ? nnz : 1) * l->width;
+    if (floats <= l->cap)
         return;
-    l->cap = nnz * 2;
+    l->cap = floats * 2;
     free(l->rows);
     free(l->grad);
     free(l->distinct);
@@ -54,20 +60,22 @@ static void s_read_rows(struct sloop *l, const struct sparse_set *s)
     keyplan_build(l->plan, s->keys, s->nnz, 1);
     ps_sparse_gather(l->table, keyplan_keys(l->plan), keyplan_count(l->plan),
                      l->distinct, 0);
-    keyplan_scatter(l->plan, 0, l->distinct, 1, l->rows);
+    keyplan_scatter(l->plan, 0, l->distinct, l->width, l->rows);
 }
 
 static float s_step(struct sloop *l, uint64_t step)
 {
     s_read_rows(l, &l->batch);
-    float bias_grad = 0;
-    float loss =
-        sparse_lr_loss_grad(&l->batch, l->rows, l->bias, l->grad, &bias_grad);
-    keyplan_gather(l->plan, 0, l->grad, 1, l->distinct);
+    float loss = l->emb != NULL
+                     ? embedding_mlp_loss_grad(l->emb, l->dense, &l->batch,
+                                               l->rows, l->grad, l->dense_grad)
+                     : sparse_lr_loss_grad(&l->batch, l->rows, l->dense[0],
+                                           l->grad, l->dense_grad);
+    keyplan_gather(l->plan, 0, l->grad, l->width, l->distinct);
     ps_sparse_push(l->table, keyplan_keys(l->plan), keyplan_count(l->plan),
                    l->distinct, 0, NULL, 0, 1);
-    optim_apply(&l->optim, optim_lr(&l->optim, step), step + 1, &l->bias,
-                &l->bias_slot0, &l->bias_slot1, &bias_grad, 1.0f, 1);
+    optim_apply(&l->optim, optim_lr(&l->optim, step), step + 1, l->dense,
+                l->slot0, l->slot1, l->dense_grad, 1.0f, l->ndense);
     return loss;
 }
 
@@ -80,7 +88,10 @@ static int s_test(const struct job *job, struct sloop *l,
         return PSC_ECONFIG;
     s_read_rows(l, &t.set);
     float *p = psc_xmalloc(t.set.n * sizeof *p);
-    sparse_lr_predict(&t.set, l->rows, l->bias, p);
+    if (l->emb != NULL)
+        embedding_mlp_predict(l->emb, l->dense, &t.set, l->rows, p);
+    else
+        sparse_lr_predict(&t.set, l->rows, l->dense[0], p);
     binary_score(p, t.set.labels, t.set.n, out);
     free(p);
     sparse_data_release(&t);
@@ -91,7 +102,12 @@ static void s_release(struct sloop *l)
 {
     ps_sparse_destroy(&l->table);
     keyplan_destroy(&l->plan);
+    embedding_mlp_destroy(&l->emb);
     sparse_set_release(&l->batch);
+    free(l->dense);
+    free(l->slot0);
+    free(l->slot1);
+    free(l->dense_grad);
     free(l->rows);
     free(l->grad);
     free(l->distinct);
@@ -110,13 +126,32 @@ int baseline_sparse(const struct job *job, long steps, int worker, int nworkers,
         return PSC_ECONFIG;
     }
     struct sloop l = {0};
+    int batch = (int) job->batch_size;
+    l.ndense = 1;
+    if (jobvars_is_embedding(job)) {
+        l.emb = jobvars_embedding_mlp(job, batch, err);
+        if (l.emb == NULL) {
+            example_order_release(&order);
+            sparse_data_release(&d);
+            return PSC_ECONFIG;
+        }
+        l.ndense = embedding_mlp_num_params(l.emb);
+    }
+    l.width = jobvars_sparse_width(job);
+    l.dense = psc_xaligned(l.ndense * sizeof(float));
+    l.slot0 = psc_xaligned(l.ndense * sizeof(float));
+    l.slot1 = psc_xaligned(l.ndense * sizeof(float));
+    l.dense_grad = psc_xaligned(l.ndense * sizeof(float));
+    if (l.emb != NULL)
+        embedding_mlp_init_params(l.emb, (uint64_t) job->seed, l.dense);
+    else
+        l.dense[0] = 0.0f; /* the bias */
     l.table = ps_sparse_new(job, 0, 1, NULL);
     ps_sparse_init(l.table);
     l.plan = keyplan_new();
     job_optim_config(job, &l.optim);
-    optim_init_slots(&l.optim, &l.bias_slot0, &l.bias_slot1, 1);
+    optim_init_slots(&l.optim, l.slot0, l.slot1, l.ndense);
     sparse_set_init(&l.batch, 2);
-    int batch = (int) job->batch_size;
     double t0 = psc_now();
     float loss = 0;
     for (long s = 0; s < steps; s++) {

@@ -1,6 +1,7 @@
 /*
- * psc-baseline for the sparse models: a worker's sparse_lr step and the
- * ps's table update in one process, with no network.
+ * psc-baseline for the sparse models: a worker's sparse_lr or
+ * embedding_mlp step and the ps's table and dense updates in one process,
+ * with no network.
  */
 #ifndef BASELINE_SPARSE_H
 #define BASELINE_SPARSE_H

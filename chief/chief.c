@@ -500,10 +500,33 @@ static int s_form(self_t *self)
     return 0;
 }
 
-/* The variables as checkpoints name them: the model's, or bench's one. */
+/* embedding_mlp's dense variables: its MLP's. */
+static void s_list_embedding_vars(self_t *self)
+{
+    embedding_mlp_t *m = jobvars_embedding_mlp(self->b->job, 1, NULL);
+    self->nvars = m != NULL ? embedding_mlp_num_vars(m) : 0;
+    self->vars = psc_xcalloc((size_t) (self->nvars > 0 ? self->nvars : 1),
+                             sizeof *self->vars);
+    for (int i = 0; i < self->nvars; i++) {
+        const struct model_var *v = embedding_mlp_var(m, i);
+        snprintf(self->vars[i].name, CKPT_NAME_LEN, "%s", v->name);
+        self->vars[i].rows = v->rows;
+        self->vars[i].cols = v->cols;
+        self->vars[i].size = v->size;
+        self->vars[i].offset = v->offset;
+    }
+    embedding_mlp_destroy(&m);
+}
+
+/* The variables as checkpoints name them: the model's, embedding_mlp's,
+ * sparse_lr's bias or bench's one. */
 static void s_list_vars(self_t *self)
 {
     const struct job *job = self->b->job;
+    if (jobvars_is_embedding(job)) {
+        s_list_embedding_vars(self);
+        return;
+    }
     if (self->model == NULL) {
         int lr = strcmp(job->model, "sparse_lr") == 0;
         size_t size = lr ? 1 : (size_t) job->bench_dense_floats;

@@ -39,9 +39,17 @@ static int s_open_sparse(struct eval_core *e, char *err)
     if (sparse_data_load(e->job, 1, &e->sdata, err) != 0)
         return PSC_ECONFIG;
     size_t n = e->sdata.set.n, nnz = e->sdata.set.nnz;
-    e->rows = psc_xmalloc((nnz > 0 ? nnz : 1) * sizeof *e->rows);
-    e->probs = psc_xmalloc(n * sizeof *e->probs);
-    e->params = psc_xaligned(sizeof(float));
+    size_t dense = 1;
+    if (jobvars_is_embedding(e->job)) {
+        e->emb = jobvars_embedding_mlp(e->job, EVAL_BATCH, err);
+        if (e->emb == NULL)
+            return PSC_ECONFIG;
+        dense = embedding_mlp_num_params(e->emb);
+    }
+    size_t width = jobvars_sparse_width(e->job);
+    e->rows = psc_xmalloc((nnz > 0 ? nnz : 1) * width * sizeof *e->rows);
+    e->probs = psc_xmalloc((n > 0 ? n : 1) * sizeof *e->probs);
+    e->params = psc_xaligned(dense * sizeof(float));
     if (e->sdata.has_bayes)
         psc_log_info("%zu test examples; the Bayes-optimal AUC is %.4f and "
                      "logloss %.4f",
@@ -74,6 +82,7 @@ void eval_core_release(struct eval_core *e)
     if (e->out != NULL)
         fclose(e->out);
     model_destroy(&e->model);
+    embedding_mlp_destroy(&e->emb);
     dataset_release(&e->data);
     sparse_data_release(&e->sdata);
     free(e->rows);
@@ -119,7 +128,10 @@ void eval_core_write_score(FILE *out, uint64_t step, double wall_s, double loss,
 static void s_score_sparse(struct eval_core *e)
 {
     const struct sparse_set *s = &e->sdata.set;
-    sparse_lr_predict(s, e->rows, e->params[0], e->probs);
+    if (e->emb != NULL)
+        embedding_mlp_predict(e->emb, e->params, s, e->rows, e->probs);
+    else
+        sparse_lr_predict(s, e->rows, e->params[0], e->probs);
     struct binary_scores b;
     binary_score(e->probs, s->labels, s->n, &b);
     e->auc = b.auc;

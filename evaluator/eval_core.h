@@ -6,6 +6,7 @@
 #define EVAL_CORE_H
 
 #include "dataset.h"
+#include "embedding_mlp.h"
 #include "job.h"
 #include "model.h"
 #include "sparse_data.h"
@@ -15,11 +16,12 @@
 
 struct eval_core {
     const struct job *job;
-    int sparse; /* model sparse_lr: sdata, rows and probs, not data */
+    int sparse; /* sparse_lr, embedding_mlp: sdata, rows, probs, not data */
     struct sparse_data sdata;
-    float *rows;  /* the weight of each feature of the test set */
-    float *probs; /* each test example's probability */
-    double auc;   /* of the last evaluation, sparse only */
+    embedding_mlp_t *emb; /* embedding_mlp's MLP, else NULL */
+    float *rows;          /* the row of each feature of the test set */
+    float *probs;         /* each test example's probability */
+    double auc;           /* of the last evaluation, sparse only */
     struct dataset data;
     float *images; /* the test set scaled once: it is read whole each time */
     model_t *model;

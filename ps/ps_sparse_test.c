@@ -184,6 +184,38 @@ static void test_any_key(void)
     job_destroy(&job);
 }
 
+/* embedding_mlp: rows of sparse.width floats for any key, made from the
+ * seed and the key alone (not zero), so any number of ps starts alike. */
+static void test_embedding_rows(void)
+{
+    static const char *const sets[] = {"model=embedding_mlp",
+                                       "data.format=synth", "sparse.width=16",
+                                       "optimizer=adagrad"};
+    struct job *job = s_job(sets, 4);
+    CHECK(jobvars_is_sparse_model(job));
+    CHECK(jobvars_sparse_rows(job) == JOBVARS_ANY_KEY);
+    ps_sparse_t *one = ps_sparse_new(job, 0, 1, NULL);
+    ps_sparse_t *third = ps_sparse_new(job, 2, 3, NULL);
+    CHECK_EQ(ps_sparse_width(one), 16);
+    uint64_t key = (uint64_t) 1 << 40; /* the first of shard 2 of 3 */
+    while (ps_sparse_check(third, &key, 1) != NULL)
+        key++;
+    float a[16], b[16], want[16];
+    ps_sparse_gather(one, &key, 1, a, 0);
+    ps_sparse_gather(third, &key, 1, b, 0);
+    jobvars_init_row(job, key, want);
+    int nonzero = 0;
+    for (int k = 0; k < 16; k++) {
+        CHECK_FEQ(a[k], want[k]);
+        CHECK_FEQ(b[k], want[k]);
+        nonzero += want[k] != 0.0f;
+    }
+    CHECK(nonzero > 12);
+    ps_sparse_destroy(&one);
+    ps_sparse_destroy(&third);
+    job_destroy(&job);
+}
+
 /* min_count=3: pushes 1 and 2 are counted only; the 3rd creates the row
  * and is applied. Pulls meanwhile read the initial value. */
 static void test_admission(void)
@@ -544,6 +576,7 @@ int main(int argc, char **argv)
     test_adam();
     test_pull_creates();
     test_any_key();
+    test_embedding_rows();
     test_admission();
     test_expiry();
     test_threads();

@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
-# Sparse models through psc-launch: sparse_lr on the synthetic set trains
-# to near its Bayes-optimal AUC in sync and async mode; sync mode gives
-# the same model on 1 and 3 ps; LIBSVM files train too, plain, gzipped and
-# downloaded, and a malformed line, a label out of range and a wrong
-# checksum each stop the job with one line naming them.
+# Sparse models through psc-launch: sparse_lr and embedding_mlp on the
+# synthetic set train to near its Bayes-optimal AUC in sync and async
+# mode; sync mode gives the same model on 1 and 3 ps; LIBSVM files train
+# too, plain, gzipped and downloaded, and a malformed line, a label out of
+# range and a wrong checksum each stop the job with one line naming them.
 # usage: sparse_test.sh BIN_DIR SCENARIO
 BIN=$1
 SCENARIO=$2
 . "$(dirname "$0")/lib.sh"
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 JOB=$SRC/examples/sparse_lr_synth.json
+# embedding_mlp's scenarios (emb_*) run its example instead: rows of
+# WIDTH floats, and an MLP of DENSE floats (8 fields x 16 -> 64 -> 32 -> 1).
+WIDTH=1
+DENSE=1
+case $SCENARIO in
+emb_*)
+    JOB=$SRC/examples/embedding_mlp_synth.json
+    WIDTH=16
+    DENSE=$((128 * 64 + 64 + 64 * 32 + 32 + 32 + 1))
+    ;;
+esac
 
 # Small enough for the suite: 60,000 examples of 8 fields over 240 ids.
 SMALL=(--set synth.train_examples=60000 --set synth.test_examples=10000
@@ -32,28 +43,38 @@ bayes_auc() {
     sed -n 's/.*the Bayes-optimal AUC is \([0-9.]*\) .*/\1/p' "$WORK/launch.log" | head -n 1
 }
 
+# trains MODE [WORKERS [OPTION=VALUE...]]: 2 ps, WORKERS (2) workers.
 trains() {
-    launch --ps 2 --workers 2 --evaluator "${SMALL[@]}" --set mode="$1" "$JOB"
+    local mode=$1 workers=${2:-2} extra=() o
+    shift $(($# < 2 ? $# : 2))
+    for o in "$@"; do extra+=(--set "$o"); done
+    launch --ps 2 --workers "$workers" --evaluator "${SMALL[@]}" --set mode="$mode" \
+        "${extra[@]}" "$JOB"
     [ "$STATUS" -eq 0 ] || fail "psc-launch exited $STATUS"
-    grep -qE "all 6 processes exited 0" "$WORK/launch.log" || fail "not every process exited 0"
+    grep -qE "all $((workers + 4)) processes exited 0" "$WORK/launch.log" ||
+        fail "not every process exited 0"
     local auc best
     auc=$(field auc)
     best=$(bayes_auc)
     [ -n "$best" ] || fail "the evaluator did not log the Bayes-optimal AUC"
     python3 -c "import sys; sys.exit(0 if $auc >= $best - 0.01 else 1)" ||
-        fail "$1: AUC $auc is not within 0.01 of the Bayes-optimal $best"
-    echo "$1: test AUC $auc (Bayes-optimal $best), logloss $(field loss)"
+        fail "$mode: AUC $auc is not within 0.01 of the Bayes-optimal $best"
+    echo "$mode: test AUC $auc (Bayes-optimal $best), logloss $(field loss)"
     # The wire carries the rows touched, not the table: a step sends each
-    # distinct key twice (its pull and its push, 8 bytes each) and a 4-byte
-    # gradient, and gets a 4-byte weight back, plus headers.
-    python3 - "$WORK/model/metrics.jsonl" <<'PY' || fail "sparse traffic is not proportional to the rows"
+    # distinct key twice (its pull and its push, 8 bytes each) and a
+    # gradient row of 4 x WIDTH bytes, and gets the row back, plus headers;
+    # the dense variables (sparse_lr's bias, embedding_mlp's MLP) go each
+    # way whole, 4 bytes a float.
+    python3 - "$WORK/model/metrics.jsonl" "$WIDTH" "$DENSE" <<'PY' || fail "sparse traffic is not proportional to the rows"
 import json, sys
 r = [r for r in map(json.loads, open(sys.argv[1])) if "bytes_per_step" in r][-1]
+width, dense = int(sys.argv[2]), int(sys.argv[3])
 b, rows = r["bytes_per_step"], r["sparse_rows_per_step"]
 assert rows > 0, r
-assert 1.0 <= b["sparse_pushed"] / (rows * 20) <= 1.1, (b, rows)
-assert 1.0 <= b["sparse_pulled"] / (rows * 4) <= 1.2, (b, rows)
-assert b["dense_pushed"] < 100 and b["dense_pulled"] < 100, b  # the bias
+assert 1.0 <= b["sparse_pushed"] / (rows * (16 + 4 * width)) <= 1.1, (b, rows)
+assert 1.0 <= b["sparse_pulled"] / (rows * 4 * width) <= 1.2, (b, rows)
+for k in ("dense_pushed", "dense_pulled"):
+    assert dense * 4 <= b[k] <= dense * 4 * 1.05 + 100, (k, b, dense)
 print(f"traffic per step: {rows:.0f} rows, {b}")
 PY
 }
@@ -74,6 +95,22 @@ same_model() {
     done
     # shellcheck disable=SC2154
     [ "$rec_1" = "$rec_3" ] || fail "1 ps ($rec_1) and 3 ps ($rec_3) differ"
+}
+
+# psc-baseline trains the model in one process, no network, as far.
+baseline() {
+    local sets=() a
+    for a in "${SMALL[@]}"; do
+        [ "$a" = --set ] || sets+=(--set "$a")
+    done
+    "$BIN/psc-baseline" --job "$JOB" "${sets[@]}" --steps 700 >"$WORK/baseline.json" 2>&1 ||
+        fail "psc-baseline failed: $(cat "$WORK/baseline.json")"
+    python3 - "$WORK/baseline.json" <<'PY' || fail "psc-baseline: $(cat "$WORK/baseline.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["test_auc"] >= 0.78 and r["examples_per_s"] > 0, r
+print(f"baseline: test AUC {r['test_auc']}, {r['examples_per_s']:.0f} examples/s")
+PY
 }
 
 # synth_files DIR: a LIBSVM training file (gzipped) and a test file.
@@ -138,9 +175,14 @@ libsvm() {
 }
 
 case $SCENARIO in
-sync) trains sync ;;
+sync | emb_sync) trains sync ;;
 async) trains async ;;
-same_model) same_model ;;
+# embedding_mlp async under a staleness policy, and sync with a backup
+# worker (the first 2 of 3 gradients make a step).
+emb_async) trains async 2 staleness_policy=inverse ;;
+emb_backup) trains sync 3 replicas_to_aggregate=2 ;;
+same_model | emb_same_model) same_model ;;
+emb_baseline) baseline ;;
 libsvm) libsvm ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac

@@ -8,6 +8,7 @@
 #include "boot.h"
 #include "ctl.h"
 #include "dataset.h"
+#include "embedding_mlp.h"
 #include "example_order.h"
 #include "model.h"
 #include "placement.h"
@@ -22,13 +23,15 @@ typedef struct self {
     const struct boot *b;
     int index;
     int nworkers;
-    int sparse; /* model sparse_lr: the loop of worker_sparse.c */
+    int sparse; /* sparse_lr, embedding_mlp: the loop of worker_sparse.c */
     struct dataset data;
     struct sparse_data sdata;
     struct sparse_set batch; /* sparse: the step's examples */
-    float *rows;             /* sparse: a weight per feature of the batch */
+    float *rows;             /* sparse: a row per feature of the batch */
     float *row_grad;         /* and its gradient */
-    size_t rows_cap;
+    size_t rows_cap;         /* floats in each */
+    size_t width;            /* sparse: floats per row */
+    embedding_mlp_t *emb;    /* embedding_mlp's MLP, else NULL */
     struct example_order order;
     struct straggler straggler;
     model_t *model;

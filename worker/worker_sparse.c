@@ -1,6 +1,8 @@
 /*
- * The sparse step takes three round trips (rows, row gradients, bias)
- * where a dense one takes one: the ps client holds one request at a time.
+ * The sparse step takes three round trips (rows, row gradients, the dense
+ * variables' gradient) where a dense one takes one: the ps client holds
+ * one request at a time. sparse_lr's dense variable is its bias,
+ * embedding_mlp's are its MLP's parameters.
  */
 #include "worker_sparse.h"
 
@@ -12,6 +14,7 @@
 #include "sparse_lr.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int worker_sparse_setup(self_t *self, char *err)
 {
@@ -33,8 +36,16 @@ int worker_sparse_setup(self_t *self, char *err)
     if (self->placement == NULL)
         return PSC_ECONFIG;
     sparse_set_init(&self->batch, 2);
-    self->params = psc_xaligned(sizeof(float));
-    self->grad = wire_buf_new(sizeof(float));
+    self->width = jobvars_sparse_width(job);
+    size_t dense = 1;
+    if (jobvars_is_embedding(job)) {
+        self->emb = jobvars_embedding_mlp(job, (int) job->batch_size, err);
+        if (self->emb == NULL)
+            return PSC_ECONFIG;
+        dense = embedding_mlp_num_params(self->emb);
+    }
+    self->params = psc_xaligned(dense * sizeof(float));
+    self->grad = wire_buf_new(dense * sizeof(float));
     return 0;
 }
 
@@ -43,6 +54,7 @@ void worker_sparse_release(self_t *self)
     if (self->batch.starts != NULL)
         sparse_set_release(&self->batch);
     sparse_data_release(&self->sdata);
+    embedding_mlp_destroy(&self->emb);
     free(self->rows);
     free(self->row_grad);
     self->rows = NULL;
@@ -57,9 +69,9 @@ static void s_draw(self_t *self)
     for (int i = 0; i < batch; i++)
         sparse_set_push_from(&self->batch, &self->sdata.set,
                              (size_t) example_order_next(&self->order));
-    size_t nnz = self->batch.nnz > 0 ? self->batch.nnz : 1;
-    if (nnz > self->rows_cap) {
-        self->rows_cap = nnz * 2;
+    size_t floats = (self->batch.nnz > 0 ? self->batch.nnz : 1) * self->width;
+    if (floats > self->rows_cap) {
+        self->rows_cap = floats * 2;
         free(self->rows);
         free(self->row_grad);
         self->rows = psc_xmalloc(self->rows_cap * sizeof(float));
@@ -78,9 +90,9 @@ static int s_pull_rows(self_t *self, char *err)
     return worker_wait(self, 0, err);
 }
 
-/* The row gradients (acknowledged), then the bias's (the new values); in
- * sync mode the rows' are marked with step at, the version the batch's
- * values had. */
+/* The row gradients (acknowledged), then the dense variables' (the new
+ * values); in sync mode the rows' are marked with step at, the version the
+ * batch's values had. */
 static int s_push(self_t *self, uint64_t at, char *err)
 {
     const float *g = self->row_grad;
@@ -94,7 +106,7 @@ static int s_push(self_t *self, uint64_t at, char *err)
     rc = worker_wait(self, 0, err);
     if (rc != 0)
         return rc;
-    /* The bias's push starts afresh: the report joins the two. */
+    /* The dense push starts afresh: the report joins the two. */
     self->rows_dropped = psclient_last_push_dropped(self->ps);
     rc = psclient_push(self->ps, self->grad);
     if (rc != 0)
@@ -102,10 +114,26 @@ static int s_push(self_t *self, uint64_t at, char *err)
     return 0;
 }
 
+/* The step's loss and gradients (rows and dense) from the rows pulled. */
+static float s_loss_grad(self_t *self, const float *dense)
+{
+    float *grad = wire_buf_data(self->grad);
+    if (self->emb != NULL)
+        return embedding_mlp_loss_grad(self->emb, dense, &self->batch,
+                                       self->rows, self->row_grad, grad);
+    return sparse_lr_loss_grad(&self->batch, self->rows, dense[0],
+                               self->row_grad, grad);
+}
+
 int worker_sparse_step(self_t *self, char *err)
 {
-    /* The values are borrowed until the next request: the rows' pull. */
-    float bias = self->values[0];
+    /* The values are borrowed until the next request, the rows' pull: kept
+     * in params unless psclient_values() wrote them there. */
+    if (self->values != self->params)
+        memcpy(self->params, self->values,
+               (self->emb != NULL ? embedding_mlp_num_params(self->emb) : 1) *
+                   sizeof(float));
+    const float *dense = self->params;
     uint64_t at = psclient_version(self->ps, 0);
     self->read_version = at;
     double t0 = psc_now();
@@ -115,9 +143,7 @@ int worker_sparse_step(self_t *self, char *err)
     if (rc != 0)
         return rc;
     double t1 = psc_now();
-    float *bias_grad = wire_buf_data(self->grad);
-    float loss = sparse_lr_loss_grad(&self->batch, self->rows, bias,
-                                     self->row_grad, bias_grad);
+    float loss = s_loss_grad(self, dense);
     double compute = psc_now() - t1 + (self->batch_ready ? self->batch_s : 0);
     double delay = straggler_delay(&self->straggler, compute);
     rc = worker_straggle(self, delay, err);
@@ -126,7 +152,7 @@ int worker_sparse_step(self_t *self, char *err)
     rc = s_push(self, at, err);
     if (rc != 0)
         return rc;
-    /* As a dense step does: the next batch is drawn while the bias's
+    /* As a dense step does: the next batch is drawn while the dense
      * gradient is on the wire. The batch's keys were sent already. */
     double ta = psc_now();
     s_draw(self);

@@ -72,9 +72,13 @@ struct opt {
 static const struct opt s_opts[] = {
     O("model", T_STR, model, "mlp",
       "softmax or mlp; sparse_lr: logistic regression on sparse features "
-      "(data.format libsvm or synth); bench: the synthetic variables of "
-      "bench.* (psc-bench)"),
-    O("hidden", T_INTLIST, hidden, "256,128", "MLP hidden layer widths"),
+      "(data.format libsvm or synth); embedding_mlp: an embedding row of "
+      "sparse.width floats per feature, summed per field, the fields "
+      "concatenated into an MLP of hidden layers with a sigmoid output "
+      "(libsvm or synth); bench: the synthetic variables of bench.* "
+      "(psc-bench)"),
+    O("hidden", T_INTLIST, hidden, "256,128",
+      "MLP hidden layer widths (mlp, embedding_mlp)"),
     R("batch_size", T_INT, batch_size, "64", 1, 65536,
       "examples per worker step"),
     R("epochs", T_INT, epochs, "5", 0, 1e6,
@@ -190,7 +194,11 @@ static const struct opt s_opts[] = {
     R("synth.bias", T_FLOAT, synth_bias, "-1", -100, 100,
       "data.format synth: the true bias"),
     R("sparse.width", T_INT, sparse_width, "64", 1, 65536,
-      "floats per sparse row (model bench; sparse_lr's rows are 1 wide)"),
+      "floats per sparse row (model bench; embedding_mlp's embedding "
+      "width, 8 to 64; sparse_lr's rows are 1 wide)"),
+    R("sparse.fields", T_INT, sparse_fields, "0", 0, 1024,
+      "model embedding_mlp: fields per example (0: synth.fields); feature "
+      "j of an example is in field j, those past the last in the last"),
     R("sparse.min_count", T_INT, sparse_min_count, "0", 0, MAX_COUNT,
       "a sparse row is created once its key was pushed this many times "
       "(0 or 1: at once); until then it reads as its initial value"),
@@ -621,7 +629,7 @@ static int s_pick(const char *key, const char *value, const char *const *names,
 static int s_derive_names(struct job *job, char *err)
 {
     static const char *const models[] = {"softmax", "mlp", "sparse_lr",
-                                         "bench"};
+                                         "embedding_mlp", "bench"};
     static const char *const formats[] = {"idx", "libsvm", "synth"};
     static const char *const modes[] = {"sync", "async", "softsync"};
     static const char *const policies[] = {
@@ -632,7 +640,7 @@ static int s_derive_names(struct job *job, char *err)
     static const char *const optims[] = {"sgd", "momentum", "adagrad", "adam"};
     static const char *const decays[] = {"none", "exponential", "inverse_time"};
     int v = 0;
-    if (s_pick("model", job->model, models, 4, &v, err) != 0 ||
+    if (s_pick("model", job->model, models, 5, &v, err) != 0 ||
         s_pick("optimizer", job->optimizer, optims, 4, &v, err) != 0 ||
         s_pick("lr_decay", job->lr_decay, decays, 3, &v, err) != 0)
         return PSC_ECONFIG;
@@ -715,6 +723,12 @@ static int s_check_ranges(const struct job *job, char *err)
         return psc_seterr(err, PSC_ECONFIG,
                           "hidden is empty: an mlp needs at least one hidden "
                           "layer, e.g. [256, 128]");
+    if (strcmp(job->model, "embedding_mlp") == 0 &&
+        (job->sparse_width < 8 || job->sparse_width > 64))
+        return psc_seterr(err, PSC_ECONFIG,
+                          "sparse.width %ld is out of range for model "
+                          "embedding_mlp: give an embedding width of 8 to 64",
+                          job->sparse_width);
     if (strcmp(job->lr_decay, "exponential") == 0 && job->lr_decay_rate > 1)
         return psc_seterr(err, PSC_ECONFIG,
                           "lr_decay_rate %g grows the learning rate without "
@@ -811,20 +825,29 @@ static int s_check_security(const struct job *job, char *err)
     return 0;
 }
 
+/* The models that train a sparse table on sparse data. */
+static int s_is_sparse(const struct job *job)
+{
+    return strcmp(job->model, "sparse_lr") == 0 ||
+           strcmp(job->model, "embedding_mlp") == 0;
+}
+
 /* Sparse models read sparse data and the image models images. */
 static int s_check_format(const struct job *job, char *err)
 {
-    int sparse_model = strcmp(job->model, "sparse_lr") == 0;
+    int sparse_model = s_is_sparse(job);
     int sparse_data = job->data_format != JOB_DATA_IDX;
     if (strcmp(job->model, "bench") == 0 || sparse_model == sparse_data)
         return 0;
     if (sparse_model)
         return psc_seterr(err, PSC_ECONFIG,
-                          "model sparse_lr reads sparse features: set "
-                          "data.format to libsvm or synth");
+                          "model %s reads sparse features: set "
+                          "data.format to libsvm or synth",
+                          job->model);
     return psc_seterr(err, PSC_ECONFIG,
                       "model %s reads images: data.format '%s' is for "
-                      "model sparse_lr (or set data.format to idx)",
+                      "models sparse_lr and embedding_mlp (or set "
+                      "data.format to idx)",
                       job->model, job->data_format_name);
 }
 
@@ -862,10 +885,11 @@ static int s_check_softsync(const struct job *job, char *err)
 {
     if (job->mode != JOB_SOFTSYNC)
         return 0;
-    if (strcmp(job->model, "sparse_lr") == 0)
+    if (s_is_sparse(job))
         return psc_seterr(err, PSC_ECONFIG,
                           "mode softsync is for dense models: model "
-                          "sparse_lr needs mode sync or async");
+                          "%s needs mode sync or async",
+                          job->model);
     if (strcmp(job->model, "bench") == 0 && job->bench_sparse_rows > 0)
         return psc_seterr(err, PSC_ECONFIG,
                           "mode softsync is for dense models: set "

@@ -86,6 +86,7 @@ struct job {
     double synth_logit_sd;
     double synth_bias;
     long sparse_width;
+    long sparse_fields;
     long sparse_min_count;
     long sparse_expire_steps;
     char model_dir[JOB_STR];

@@ -78,6 +78,7 @@ static const struct {
     {"synth.logit_sd", "1.5", NULL},
     {"synth.bias", "-1", NULL},
     {"sparse.width", "64", NULL},
+    {"sparse.fields", "0", NULL},
     {"sparse.min_count", "0", NULL},
     {"sparse.expire_steps", "0", NULL},
     {"model_dir", "psc-model", NULL},
@@ -742,6 +743,11 @@ static void test_check_softsync(void)
     s_refused(NULL, sparse, 3,
               "mode softsync is for dense models: model sparse_lr needs mode "
               "sync or async");
+    const char *emb[] = {"mode=softsync", "model=embedding_mlp",
+                         "data.format=synth"};
+    s_refused(NULL, emb, 3,
+              "mode softsync is for dense models: model embedding_mlp needs "
+              "mode sync or async");
     const char *bench[] = {"mode=softsync", "model=bench",
                            "bench.sparse_rows=10"};
     s_refused(NULL, bench, 3,
@@ -816,7 +822,7 @@ static void test_refused_syntax(void)
 static void test_refused_names(void)
 {
     s_set_refused("model=cnn", "model 'cnn' is unknown: use softmax, mlp, "
-                               "sparse_lr or bench");
+                               "sparse_lr, embedding_mlp or bench");
     s_set_refused("optimizer=adamw", "optimizer 'adamw' is unknown: use sgd, "
                                      "momentum, adagrad or adam");
     s_set_refused("optimizer=Adam", "optimizer 'Adam' is unknown: use sgd, "
@@ -1016,8 +1022,21 @@ static void test_refused_ranges(void)
                   "model sparse_lr reads sparse features: set data.format to "
                   "libsvm or synth");
     s_set_refused("data.format=synth",
-                  "model mlp reads images: data.format 'synth' is for model "
-                  "sparse_lr (or set data.format to idx)");
+                  "model mlp reads images: data.format 'synth' is for models "
+                  "sparse_lr and embedding_mlp (or set data.format to idx)");
+    s_set_refused("model=embedding_mlp",
+                  "model embedding_mlp reads sparse features: set data.format "
+                  "to libsvm or synth");
+    const char *emb_wide[] = {"model=embedding_mlp", "data.format=synth",
+                              "sparse.width=65"};
+    s_refused(NULL, emb_wide, 3,
+              "sparse.width 65 is out of range for model embedding_mlp: give "
+              "an embedding width of 8 to 64");
+    const char *emb_abort[] = {"model=embedding_mlp", "data.format=synth",
+                               "sparse.width=16", "late_policy=abort"};
+    s_refused(NULL, emb_abort, 4,
+              "late_policy abort is for the dense models (softmax, mlp), not "
+              "model embedding_mlp: set late_policy to finish");
     s_set_refused("data.format=csv", "data.format 'csv' is unknown: use idx, "
                                      "libsvm or synth");
     const char *sparse_abort[] = {"model=sparse_lr", "data.format=synth",

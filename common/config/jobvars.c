@@ -3,6 +3,7 @@
  */
 #include "jobvars.h"
 
+#include "embedding_mlp.h"
 #include "model.h"
 #include "psc_alloc.h"
 
@@ -15,15 +16,55 @@ static int s_is_bench(const struct job *job)
     return strcmp(job->model, "bench") == 0;
 }
 
-int jobvars_is_sparse_model(const struct job *job)
+static int s_is_lr(const struct job *job)
 {
     return strcmp(job->model, "sparse_lr") == 0;
+}
+
+int jobvars_is_embedding(const struct job *job)
+{
+    return strcmp(job->model, "embedding_mlp") == 0;
+}
+
+int jobvars_is_sparse_model(const struct job *job)
+{
+    return s_is_lr(job) || jobvars_is_embedding(job);
+}
+
+int jobvars_fields(const struct job *job)
+{
+    return (int) (job->sparse_fields > 0 ? job->sparse_fields
+                                         : job->synth_fields);
+}
+
+embedding_mlp_t *jobvars_embedding_mlp(const struct job *job, int max_batch,
+                                       char *err)
+{
+    return embedding_mlp_new(jobvars_fields(job), (int) job->sparse_width,
+                             job->hidden, job->nhidden, max_batch, err);
+}
+
+/* The placement of the embedding MLP's dense variables. */
+static placement_t *s_embedding_placement(const struct job *job, int nps,
+                                          size_t min, char *err)
+{
+    embedding_mlp_t *m = jobvars_embedding_mlp(job, 1, err);
+    if (m == NULL)
+        return NULL;
+    int n = embedding_mlp_num_vars(m);
+    size_t sizes[2 * EMBEDDING_MLP_MAX_LAYERS];
+    for (int i = 0; i < n; i++)
+        sizes[i] = embedding_mlp_var(m, i)->size;
+    embedding_mlp_destroy(&m);
+    return placement_new(sizes, n, nps, min);
 }
 
 placement_t *jobvars_placement(const struct job *job, int nps, char *err)
 {
     size_t min = (size_t) job->slice_min_bytes / sizeof(float);
-    if (jobvars_is_sparse_model(job)) {
+    if (jobvars_is_embedding(job))
+        return s_embedding_placement(job, nps, min, err);
+    if (s_is_lr(job)) {
         size_t bias = 1;
         return placement_new(&bias, 1, nps, min);
     }
@@ -50,7 +91,7 @@ uint64_t jobvars_sparse_rows(const struct job *job)
 
 size_t jobvars_sparse_width(const struct job *job)
 {
-    return jobvars_is_sparse_model(job) ? 1 : (size_t) job->sparse_width;
+    return s_is_lr(job) ? 1 : (size_t) job->sparse_width;
 }
 
 /* splitmix64's finaliser: a bijection that mixes every input bit. */
@@ -97,9 +138,20 @@ void jobvars_init_shard(const struct job *job, const placement_t *pl, int shard,
                          sh->slices[i].len);
         return;
     }
-    if (jobvars_is_sparse_model(job)) {
+    if (s_is_lr(job)) {
         if (sh->nslices > 0)
             values[0] = 0.0f; /* the bias */
+        return;
+    }
+    if (jobvars_is_embedding(job)) {
+        embedding_mlp_t *e = jobvars_embedding_mlp(job, 1, NULL);
+        if (e == NULL)
+            return;
+        float *all = psc_xaligned(embedding_mlp_num_params(e) * sizeof(float));
+        embedding_mlp_init_params(e, (uint64_t) job->seed, all);
+        placement_gather(pl, shard, all, values);
+        free(all);
+        embedding_mlp_destroy(&e);
         return;
     }
     model_t *m =
@@ -117,7 +169,7 @@ void jobvars_init_row(const struct job *job, uint64_t key, float *row)
 {
     size_t width = jobvars_sparse_width(job);
     /* Logistic regression starts at zero weights, as its users expect. */
-    if (jobvars_is_sparse_model(job)) {
+    if (s_is_lr(job)) {
         memset(row, 0, width * sizeof(float));
         return;
     }

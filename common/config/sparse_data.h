@@ -1,7 +1,7 @@
 /*
- * The job's sparse examples, for model sparse_lr: the LIBSVM files
- * (data.format libsvm) or the seeded synthetic set (synth), feature ids
- * folded into data.hash_buckets rows when it is set. The synthetic set
+ * The job's sparse examples, for models sparse_lr and embedding_mlp: the
+ * LIBSVM files (data.format libsvm) or the seeded synthetic set (synth),
+ * feature ids folded into data.hash_buckets rows when it is set. The synthetic set
  * also knows its true probabilities, so the best AUC and logloss any
  * model can reach on it are known.
  */
