@@ -119,8 +119,10 @@ int eval_sidecar_run(const struct boot *b)
     struct sidecar s;
     memset(&s, 0, sizeof s);
     if (jobvars_is_sparse_model(b->job)) {
-        psc_log_err("model sparse_lr has no checkpoints to evaluate yet: "
-                    "list the evaluator in TF_CONFIG's cluster with the ps");
+        psc_log_err("the sidecar evaluator reads dense checkpoints only, "
+                    "not model %s's sparse table: list the evaluator in "
+                    "TF_CONFIG's cluster with the ps",
+                    b->job->model);
         return PSC_EXIT_CONFIG;
     }
     int rc = eval_core_open(&s.e, b->job, err);
