@@ -1,9 +1,9 @@
 /*
  * The job's sparse examples, for models sparse_lr and embedding_mlp: the
  * LIBSVM files (data.format libsvm) or the seeded synthetic set (synth),
- * feature ids folded into data.hash_buckets rows when it is set. The synthetic set
- * also knows its true probabilities, so the best AUC and logloss any
- * model can reach on it are known.
+ * feature ids folded into data.hash_buckets rows when it is set. The synthetic
+ * set also knows its true probabilities, so the best AUC and logloss any model
+ * can reach on it are known.
  */
 #ifndef SPARSE_DATA_H
 #define SPARSE_DATA_H
