@@ -113,23 +113,6 @@ static int s_header_decode(const uint8_t in[S_HEADER_BYTES], struct s_header *h)
     return 0;
 }
 
-/* Writes data to fd in S_CHUNK pieces, checksumming each before it. */
-static int s_write_sum(int fd, const void *data, size_t len, uint32_t *crc,
-                       const char *path, char *err)
-{
-    const uint8_t *p = data;
-    while (len > 0) {
-        size_t n = len < S_CHUNK ? len : S_CHUNK;
-        *crc = crc32c(*crc, p, n);
-        int rc = ckpt_io_write_all(fd, p, n, path, err);
-        if (rc != 0)
-            return rc;
-        p += n;
-        len -= n;
-    }
-    return 0;
-}
-
 static int s_check_shard_data(const struct ckpt_shard_data *d, char *err)
 {
     if (d->nps < 1 || d->shard < 0 || d->shard >= d->nps || d->narrays < 1 ||
@@ -175,10 +158,10 @@ int ckpt_write_shard(const char *ckpt_dir, const struct ckpt_shard_data *d,
     uint8_t head[S_HEADER_BYTES];
     s_header_encode(head, &h);
     uint32_t crc = 0;
-    rc = s_write_sum(fd, head, sizeof head, &crc, path, err);
+    rc = ckpt_io_write_sum(fd, head, sizeof head, &crc, path, err);
     for (int a = 0; a < d->narrays && rc == 0; a++)
-        rc = s_write_sum(fd, d->arrays[a], d->size * sizeof(float), &crc, path,
-                         err);
+        rc = ckpt_io_write_sum(fd, d->arrays[a], d->size * sizeof(float), &crc,
+                               path, err);
     if (rc != 0) {
         ckpt_io_abandon(fd, ckpt_dir, name);
         return rc;

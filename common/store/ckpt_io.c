@@ -4,6 +4,7 @@
  */
 #include "ckpt_io.h"
 
+#include "crc32c.h"
 #include "psc_err.h"
 
 #include <errno.h>
@@ -64,6 +65,25 @@ int ckpt_io_write_all(int fd, const void *data, size_t len, const char *path,
                               strerror(errno));
         p += n;
         len -= (size_t) n;
+    }
+    return 0;
+}
+
+/* Checksummed pieces: each is summed while it is in the cache. */
+#define S_SUM_PIECE ((size_t) 4 << 20)
+
+int ckpt_io_write_sum(int fd, const void *data, size_t len, uint32_t *crc,
+                      const char *path, char *err)
+{
+    const uint8_t *p = data;
+    while (len > 0) {
+        size_t n = len < S_SUM_PIECE ? len : S_SUM_PIECE;
+        *crc = crc32c(*crc, p, n);
+        int rc = ckpt_io_write_all(fd, p, n, path, err);
+        if (rc != 0)
+            return rc;
+        p += n;
+        len -= n;
     }
     return 0;
 }

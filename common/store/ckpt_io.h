@@ -8,6 +8,7 @@
 #define CKPT_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CKPT_IO_TMP_SUFFIX ".tmp"
@@ -29,6 +30,13 @@ int ckpt_io_create(const char *dir, const char *name, int *fd, char *err);
 /* Writes all of data[0..len) to fd; path names the file in err. */
 int ckpt_io_write_all(int fd, const void *data, size_t len, const char *path,
                       char *err);
+
+/*
+ * ckpt_io_write_all() in pieces of a few MiB, each added to the CRC-32C
+ * *crc before it is written (while it is in the cache).
+ */
+int ckpt_io_write_sum(int fd, const void *data, size_t len, uint32_t *crc,
+                      const char *path, char *err);
 
 /*
  * fsyncs and closes fd (always closed), renames dir/name.tmp to dir/name

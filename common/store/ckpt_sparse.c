@@ -139,23 +139,6 @@ static int s_decode_header(const uint8_t in[S_HEAD], const char *path,
     return 0;
 }
 
-/* Writes data to fd in S_CHUNK pieces, checksumming each before it. */
-static int s_write_sum(int fd, const void *data, size_t len, uint32_t *crc,
-                       const char *path, char *err)
-{
-    const uint8_t *p = data;
-    while (len > 0) {
-        size_t n = len < S_CHUNK ? len : S_CHUNK;
-        *crc = crc32c(*crc, p, n);
-        int rc = ckpt_io_write_all(fd, p, n, path, err);
-        if (rc != 0)
-            return rc;
-        p += n;
-        len -= n;
-    }
-    return 0;
-}
-
 int ckpt_write_sparse(const char *ckpt_dir, const struct ckpt_sparse_data *d,
                       struct ckpt_file *file, char *err)
 {
@@ -189,16 +172,16 @@ int ckpt_write_sparse(const char *ckpt_dir, const struct ckpt_sparse_data *d,
     uint8_t head[S_HEAD];
     s_encode_header(head, &h);
     uint32_t crc = 0;
-    rc = s_write_sum(fd, head, sizeof head, &crc, path, err);
+    rc = ckpt_io_write_sum(fd, head, sizeof head, &crc, path, err);
     if (rc == 0)
-        rc = s_write_sum(fd, d->records,
-                         d->rows *
-                             ckpt_sparse_record_bytes(d->width, d->slot_floats),
-                         &crc, path, err);
+        rc = ckpt_io_write_sum(
+            fd, d->records,
+            d->rows * ckpt_sparse_record_bytes(d->width, d->slot_floats), &crc,
+            path, err);
     if (rc == 0)
-        rc =
-            s_write_sum(fd, d->pending, d->npending * CKPT_SPARSE_PENDING_BYTES,
-                        &crc, path, err);
+        rc = ckpt_io_write_sum(fd, d->pending,
+                               d->npending * CKPT_SPARSE_PENDING_BYTES, &crc,
+                               path, err);
     if (rc != 0) {
         ckpt_io_abandon(fd, ckpt_dir, name);
         return rc;
