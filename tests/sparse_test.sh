@@ -67,7 +67,10 @@ trains() {
     # way whole, 4 bytes a float.
     python3 - "$WORK/model/metrics.jsonl" "$WIDTH" "$DENSE" <<'PY' || fail "sparse traffic is not proportional to the rows"
 import json, sys
-r = [r for r in map(json.loads, open(sys.argv[1])) if "bytes_per_step" in r][-1]
+# The last interval with steps in it: under a slow build the final record
+# can come after the last report, with nothing to average.
+r = [r for r in map(json.loads, open(sys.argv[1]))
+     if r.get("sparse_rows_per_step", 0) > 0][-1]
 width, dense = int(sys.argv[2]), int(sys.argv[3])
 b, rows = r["bytes_per_step"], r["sparse_rows_per_step"]
 assert rows > 0, r
