@@ -166,7 +166,7 @@ static void s_write_record(chief_steps_t *s, uint64_t step,
     json_t *workers = json_array();
     int applied = 0, dropped = 0, aborted = 0;
     const struct entry *when = NULL;
-    const struct entry *last = NULL;
+    const struct entry *last = &es[0];
     for (int i = 0; i < n; i++) {
         const struct entry *e = &es[i];
         json_array_append_new(workers, s_worker_json(ws[i], e));
@@ -175,9 +175,10 @@ static void s_write_record(chief_steps_t *s, uint64_t step,
         applied += !e->dropped;
         if (!e->dropped && (when == NULL || e->taken > when->taken))
             when = e;
-        if (last == NULL || e->taken > last->taken)
+        if (e->taken > last->taken)
             last = e;
     }
+    /* All dropped: the step's time is its last report's. */
     if (when == NULL)
         when = last;
     json_t *rec = json_pack("{s:I}", "step", (json_int_t) step);

@@ -40,18 +40,18 @@ static void fill_row(struct ckpt_sparse_row *r, uint64_t key, float *v,
     r->steps = (uint32_t) (key % 13);
     r->values = v;
     r->slots = sl;
-    for (int j = 0; j < W; j++) {
+    for (int j = 0; j < W; j++)
         v[j] = (float) key * 0.25f + (float) j;
+    for (int j = 0; j < SLOTS; j++)
         sl[j] = (float) key * -0.5f - (float) j;
-    }
 }
 
 static void test_encode_decode(void)
 {
-    float v[W];
-    float sl[SLOTS];
-    float v2[W];
-    float sl2[SLOTS];
+    float v[W] = {0};
+    float sl[SLOTS] = {0};
+    float v2[W] = {0};
+    float sl2[SLOTS] = {0};
     struct ckpt_sparse_row r;
     struct ckpt_sparse_row back = {.values = v2, .slots = sl2};
     size_t rec = ckpt_sparse_record_bytes(W, SLOTS);
@@ -88,8 +88,8 @@ struct seen {
 static void on_row(void *arg, const struct ckpt_sparse_row *r)
 {
     struct seen *s = arg;
-    float v[W];
-    float sl[SLOTS];
+    float v[W] = {0};
+    float sl[SLOTS] = {0};
     struct ckpt_sparse_row want;
     fill_row(&want, r->key, v, sl);
     if (r->stamp != want.stamp || r->steps != want.steps ||
