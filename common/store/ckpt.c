@@ -208,30 +208,13 @@ static int s_open_shard(const char *dir, const struct ckpt_manifest *m, int s,
                         int *fd_out, uint64_t *version, char *err)
 {
     char path[PATH_MAX];
-    int rc = ckpt_io_path(path, sizeof path, dir, m->files[s].name, err);
+    int fd = -1;
+    int rc = ckpt_io_open_sized(dir, m->files[s].name, m->files[s].bytes, path,
+                                &fd, err);
     if (rc != 0)
         return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return psc_seterr(err, PSC_ENOTFOUND,
-                          "'%s' is missing (a partial checkpoint)", path);
-    if (fd < 0)
-        return psc_seterr(err, PSC_EIO, "cannot open '%s': %s", path,
-                          strerror(errno));
-    struct stat st;
     uint8_t raw[S_HEADER_BYTES];
-    if (fstat(fd, &st) != 0)
-        rc = psc_seterr(err, PSC_EIO, "cannot stat '%s': %s", path,
-                        strerror(errno));
-    else if ((uint64_t) st.st_size != m->files[s].bytes)
-        rc = psc_seterr(err, PSC_EIO,
-                        "'%s' is %s: %lld bytes, the manifest says %" PRIu64,
-                        path,
-                        (uint64_t) st.st_size < m->files[s].bytes ? "truncated"
-                                                                  : "too long",
-                        (long long) st.st_size, m->files[s].bytes);
-    if (rc == 0)
-        rc = ckpt_io_pread_all(fd, raw, sizeof raw, 0, path, err);
+    rc = ckpt_io_pread_all(fd, raw, sizeof raw, 0, path, err);
     if (rc == 0)
         rc = s_check_header(raw, m, s, path, version, err);
     if (rc != 0) {

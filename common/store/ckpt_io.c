@@ -9,9 +9,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* One write() at most this large: Linux caps a call at about 2 GiB. */
@@ -48,6 +50,36 @@ int ckpt_io_create(const char *dir, const char *name, int *fd, char *err)
         return psc_seterr(err, PSC_EIO, "cannot create '%s': %s", tmp,
                           strerror(errno));
     *fd = f;
+    return 0;
+}
+
+int ckpt_io_open_sized(const char *dir, const char *name, uint64_t bytes,
+                       char *path, int *fd_out, char *err)
+{
+    int rc = ckpt_io_path(path, PATH_MAX, dir, name, err);
+    if (rc != 0)
+        return rc;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return psc_seterr(err, PSC_ENOTFOUND,
+                          "'%s' is missing (a partial checkpoint)", path);
+    if (fd < 0)
+        return psc_seterr(err, PSC_EIO, "cannot open '%s': %s", path,
+                          strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        rc = psc_seterr(err, PSC_EIO, "cannot stat '%s': %s", path,
+                        strerror(errno));
+    else if ((uint64_t) st.st_size != bytes)
+        rc = psc_seterr(
+            err, PSC_EIO, "'%s' is %s: %lld bytes, the manifest says %" PRIu64,
+            path, (uint64_t) st.st_size < bytes ? "truncated" : "too long",
+            (long long) st.st_size, bytes);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
     return 0;
 }
 

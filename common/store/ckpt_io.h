@@ -27,6 +27,15 @@ int ckpt_io_path(char *out, size_t cap, const char *dir, const char *name,
  */
 int ckpt_io_create(const char *dir, const char *name, int *fd, char *err);
 
+/*
+ * Opens dir/name for reading (its path into path, PATH_MAX bytes) and
+ * checks that it holds the `bytes` the manifest says. Returns 0 and *fd,
+ * or with one line in err PSC_ENOTFOUND (missing: a partial checkpoint)
+ * or PSC_EIO (truncated, too long, or unreadable).
+ */
+int ckpt_io_open_sized(const char *dir, const char *name, uint64_t bytes,
+                       char *path, int *fd, char *err);
+
 /* Writes all of data[0..len) to fd; path names the file in err. */
 int ckpt_io_write_all(int fd, const void *data, size_t len, const char *path,
                       char *err);

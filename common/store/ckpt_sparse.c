@@ -206,27 +206,12 @@ static int s_open(const char *dir, const struct ckpt_file *f, int shard,
                   struct ckpt_sparse_header *h, char *err)
 {
     memset(h, 0, sizeof *h);
-    int rc = ckpt_io_path(path, PATH_MAX, dir, f->name, err);
+    int fd = -1;
+    int rc = ckpt_io_open_sized(dir, f->name, f->bytes, path, &fd, err);
     if (rc != 0)
         return rc;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT)
-        return psc_seterr(err, PSC_ENOTFOUND,
-                          "'%s' is missing (a partial checkpoint)", path);
-    if (fd < 0)
-        return psc_seterr(err, PSC_EIO, "cannot open '%s': %s", path,
-                          strerror(errno));
-    struct stat st;
     uint8_t raw[S_HEAD];
-    if (fstat(fd, &st) != 0)
-        rc = psc_seterr(err, PSC_EIO, "cannot stat '%s': %s", path,
-                        strerror(errno));
-    else if ((uint64_t) st.st_size != f->bytes)
-        rc = psc_seterr(
-            err, PSC_EIO, "'%s' is %s: %lld bytes, the manifest says %" PRIu64,
-            path, (uint64_t) st.st_size < f->bytes ? "truncated" : "too long",
-            (long long) st.st_size, f->bytes);
-    if (rc == 0 && f->bytes < S_HEAD)
+    if (f->bytes < S_HEAD)
         rc = psc_seterr(err, PSC_EPROTO, "'%s' is shorter than its header",
                         path);
     if (rc == 0)
