@@ -600,6 +600,26 @@ static void s_count_taken(ps_shard_t *s, int w, uint64_t tau, float lr)
     s->last.why = NULL;
 }
 
+/*
+ * Keeps a gradient (scaled by scale) for the update; the replicas-th kept
+ * one sums them all in order and applies their mean at rate lr.
+ */
+static enum ps_push_result s_keep_and_step(ps_shard_t *s, int w,
+                                           const void *const *slices, int f16,
+                                           float scale, float lr)
+{
+    s_keep(s, w, slices, f16, scale);
+    if (s->nkept < s->replicas)
+        return PS_PUSH_AGGREGATED;
+    s_sum_kept(s);
+    const void *parts[WIRE_MAX_FRAMES];
+    for (int i = 0; i < s->layout->nslices; i++)
+        parts[i] = s->accum + s->layout->slices[i].shard_offset;
+    s_apply(s, lr, parts, 0, 1.0f / (float) s->replicas);
+    s->nkept = 0;
+    return PS_PUSH_STEPPED;
+}
+
 /* Counts a gradient the shard drops, and why (a static string). */
 static enum ps_push_result s_count_dropped(ps_shard_t *s, int w,
                                            const char *why)
@@ -625,16 +645,7 @@ static enum ps_push_result s_push_sync(ps_shard_t *s, int w, uint64_t read,
         s_apply(s, lr, slices, f16, scale);
         return PS_PUSH_STEPPED;
     }
-    s_keep(s, w, slices, f16, scale);
-    if (s->nkept < s->replicas)
-        return PS_PUSH_AGGREGATED;
-    s_sum_kept(s);
-    const void *parts[WIRE_MAX_FRAMES];
-    for (int i = 0; i < s->layout->nslices; i++)
-        parts[i] = s->accum + s->layout->slices[i].shard_offset;
-    s_apply(s, lr, parts, 0, 1.0f / (float) s->replicas);
-    s->nkept = 0;
-    return PS_PUSH_STEPPED;
+    return s_keep_and_step(s, w, slices, f16, scale, lr);
 }
 
 /*
@@ -705,16 +716,8 @@ static enum ps_push_result s_push_softsync(ps_shard_t *s, int w, uint64_t read,
         return PS_PUSH_STEPPED;
     }
     float base = optim_lr(&s->optim, s->version);
-    s_keep(s, w, slices, f16, base > 0 ? scale * (lr / base) : scale);
-    if (s->nkept < s->replicas)
-        return PS_PUSH_AGGREGATED;
-    s_sum_kept(s);
-    const void *parts[WIRE_MAX_FRAMES];
-    for (int i = 0; i < s->layout->nslices; i++)
-        parts[i] = s->accum + s->layout->slices[i].shard_offset;
-    s_apply(s, base, parts, 0, 1.0f / (float) s->replicas);
-    s->nkept = 0;
-    return PS_PUSH_STEPPED;
+    return s_keep_and_step(s, w, slices, f16,
+                           base > 0 ? scale * (lr / base) : scale, base);
 }
 
 void ps_shard_set_last_step(ps_shard_t *s, uint64_t last_step)
