@@ -830,7 +830,11 @@ static int s_train(self_t *self)
     return 0;
 }
 
-/* Serves until every live task of role has said goodbye, or timeout. */
+/*
+ * Serves until every live task of role has said goodbye, or timeout, or a
+ * stop signal: whoever sends it (a launcher stopping a failed job) waits
+ * for the chief's exit status, not for the byes of tasks it also stopped.
+ */
 static void s_wait_byes(self_t *self, int role, double timeout_s)
 {
     double deadline = psc_now() + timeout_s;
@@ -840,7 +844,7 @@ static void s_wait_byes(self_t *self, int role, double timeout_s)
             const struct task *t = &self->tasks[role][i];
             waiting += t->registered && !t->bye && !t->lost;
         }
-        if (waiting == 0 || psc_now() > deadline)
+        if (waiting == 0 || psc_now() > deadline || psc_sig_stop_requested())
             return;
         s_serve(self, 100);
     }
