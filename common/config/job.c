@@ -361,6 +361,15 @@ static int s_parse_intlist(struct job *job, const char *key, const char *value,
     return 0;
 }
 
+/* 1 when text holds a control character (a newline, a tab, ...). */
+static int s_has_control(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *) text; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
 static int s_set_string(char *dst, const char *key, const char *value,
                         char *err)
 {
@@ -368,6 +377,13 @@ static int s_set_string(char *dst, const char *key, const char *value,
         return psc_seterr(err, PSC_ECONFIG,
                           "job option '%s' is longer than %d characters", key,
                           JOB_STR - 1);
+    /* The canonical text the tasks compare is a line per option. */
+    if (s_has_control(value))
+        return psc_seterr(err, PSC_ECONFIG,
+                          "job option '%s' holds a control character (a "
+                          "newline or tab): give it on one line of printable "
+                          "characters",
+                          key);
     snprintf(dst, JOB_STR, "%s", value);
     return 0;
 }

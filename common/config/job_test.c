@@ -816,6 +816,14 @@ static void test_refused_syntax(void)
     s_long_set(toolong, "stragglers.7=", JOB_STR);
     s_set_refused(toolong,
                   "job option 'stragglers.7' is longer than 511 characters");
+    s_set_refused("model_dir=a\nmodel_dir=b",
+                  "job option 'model_dir' holds a control character (a "
+                  "newline or tab): give it on one line of printable "
+                  "characters");
+    s_set_refused("stragglers.1=slow\t2",
+                  "job option 'stragglers.1' holds a control character (a "
+                  "newline or tab): give it on one line of printable "
+                  "characters");
 }
 
 /* Refusals of names outside an option's list; names are case-sensitive. */
