@@ -73,7 +73,7 @@ struct ps_sparse {
     int has_meta;
     size_t values_at; /* bytes from the record's start */
     size_t slot_at;
-    size_t stride; /* bytes per record, a multiple of 8 */
+    size_t stride; /* bytes per record, a multiple of 4 */
     size_t per_slab;
     char **slabs;
     size_t nslabs;
@@ -106,9 +106,12 @@ static uint64_t s_tag(uint64_t h)
     return (h | TAG_TOP) >> TAG_SHIFT;
 }
 
+/* Records are 4-byte aligned (their floats'), so the key is copied. */
 static uint64_t s_key_of(const char *rec)
 {
-    return *(const uint64_t *) (const void *) rec;
+    uint64_t key;
+    memcpy(&key, rec, sizeof key);
+    return key;
 }
 
 static uint32_t *s_meta(char *rec)
@@ -155,7 +158,9 @@ static void s_layout(ps_sparse_t *t)
     t->values_at = t->has_meta ? 16 : 8;
     t->slot_at = t->values_at + t->width * sizeof(float);
     size_t end = t->slot_at + s_slot_floats(&t->optim, t->width) * 4;
-    t->stride = (end + 7) & ~(size_t) 7;
+    /* Packed to the floats' alignment: at width 8 with Adagrad a record
+     * is 44 bytes, where 8-byte alignment would make it 48. */
+    t->stride = (end + 3) & ~(size_t) 3;
     size_t slab = t->stride > SLAB_BYTES ? t->stride : SLAB_BYTES;
     t->per_slab = slab / t->stride;
 }
@@ -342,7 +347,7 @@ static char *s_new_record(ps_sparse_t *t, uint64_t key, uint64_t h)
     }
     uint64_t e = s_entry(t, r, h);
     char *rec = s_rec(t, e);
-    *(uint64_t *) (void *) rec = key;
+    memcpy(rec, &key, sizeof key);
     s_place(t->index, t->cap, h, e);
     t->count++;
     return rec;
