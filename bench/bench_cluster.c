@@ -44,6 +44,8 @@ struct bench_cluster {
     int stopped;
     int bad; /* ps that did not end well, once stopped */
     _Atomic uint64_t rejected[BENCH_MAX_PS];
+    _Atomic uint64_t sparse_rows[BENCH_MAX_PS];
+    _Atomic uint64_t sparse_bytes[BENCH_MAX_PS];
     double init_s; /* how long INIT took, answers included */
 };
 
@@ -52,6 +54,8 @@ static void s_on_stats(void *arg, int ps, const Psc__PsStats *stats)
 {
     bench_cluster_t *c = arg;
     atomic_store(&c->rejected[ps], stats->rejected_messages);
+    atomic_store(&c->sparse_rows[ps], stats->sparse_rows);
+    atomic_store(&c->sparse_bytes[ps], stats->sparse_bytes);
 }
 
 /* The chief: answers the ps until the main thread wakes it. */
@@ -305,4 +309,10 @@ void bench_cluster_endpoint(const bench_cluster_t *c, int ps, char *buf,
 uint64_t bench_cluster_rejected(bench_cluster_t *c, int ps)
 {
     return atomic_load(&c->rejected[ps]);
+}
+
+uint64_t bench_cluster_sparse_rows(bench_cluster_t *c, int ps, uint64_t *bytes)
+{
+    *bytes = atomic_load(&c->sparse_bytes[ps]);
+    return atomic_load(&c->sparse_rows[ps]);
 }

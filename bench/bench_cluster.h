@@ -85,4 +85,8 @@ void bench_cluster_endpoint(const bench_cluster_t *c, int ps, char *buf,
 /* Messages ps i refused or dropped, from its last PS_STATS. */
 uint64_t bench_cluster_rejected(bench_cluster_t *c, int ps);
 
+/* Rows of ps i's sparse table, and its bytes in *bytes, from its last
+ * PS_STATS (0 before the first). */
+uint64_t bench_cluster_sparse_rows(bench_cluster_t *c, int ps, uint64_t *bytes);
+
 #endif

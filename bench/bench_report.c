@@ -94,6 +94,21 @@ static void s_line(const struct bench_rec *r, FILE *out)
                 r->value, r->value2, target);
         return;
     }
+    if (strcmp(r->op, "sparse_memory") == 0) {
+        if (r->target > 0)
+            snprintf(target, sizeof target, "target <= %.1f %s", r->target,
+                     r->value <= r->target ? "met" : "MISSED");
+        fprintf(out,
+                "%-16s %5s %6s %3zu %-7s %2d %2s %-4s %-3s %-13s "
+                "%.1f bytes/row resident (%.1f with the empty ps's %.0f "
+                "MiB; table %.1f; peak %.1f), %.2fM rows/s created %s\n",
+                r->op, "-", "-", r->width, "-", r->ps, "-", "tcp", "f32",
+                r->variant, r->value,
+                r->value + (double) r->bytes / (double) r->keys,
+                (double) r->bytes / (1 << 20), r->compare, r->value2,
+                r->compare_raw / 1e6, target);
+        return;
+    }
     if (strncmp(r->op, "ckpt_", 5) == 0) {
         double ratio = r->value2 > 0 ? r->value / r->value2 : 0;
         if (r->target > 0)
@@ -161,7 +176,7 @@ void bench_report_summary(const bench_report_t *rep, FILE *out)
         if (r->target <= 0)
             continue;
         int ok;
-        if (strcmp(r->op, "memory") == 0)
+        if (strcmp(r->op, "memory") == 0 || strcmp(r->op, "sparse_memory") == 0)
             ok = r->value <= r->target;
         else if (strncmp(r->op, "ckpt_", 5) == 0)
             ok = r->value2 > 0 && r->value / r->value2 >= r->target;
@@ -200,6 +215,15 @@ static json_t *s_rec_json(const struct bench_rec *r)
         psc_json_set_real(o, "gbps", r->value);
         psc_json_set_real(o, "dd_gbps", r->value2);
         psc_json_set_real(o, "target_ratio", r->target);
+        return o;
+    }
+    if (strcmp(r->op, "sparse_memory") == 0) {
+        psc_json_set_real(o, "bytes_per_row", r->value);
+        psc_json_set_real(o, "empty_ps_bytes", (double) r->bytes);
+        psc_json_set_real(o, "table_bytes_per_row", r->compare);
+        psc_json_set_real(o, "peak_bytes_per_row", r->value2);
+        psc_json_set_real(o, "rows_per_s", r->compare_raw);
+        psc_json_set_real(o, "target", r->target);
         return o;
     }
     if (strcmp(r->op, "memory") == 0) {

@@ -27,11 +27,15 @@ struct bench_rec {
     int has_raw;
     double target;        /* the target for ratio, or 0 */
     char target_what[16]; /* "ratio", "time_vs_f32", "bytes_per_param" */
-    double value;         /* optimizer: updates/s; memory: bytes/param */
-    double value2;        /* optimizer: ns/param; memory: peak bytes/param */
-    double compare;       /* f16, curve: time relative to compare_to's */
-    double compare_raw;   /* f16: the same for raw ZeroMQ's messages */
-    char compare_to[16];  /* "f32" (f16), "plain" (curve: CURVE off) */
+    double value;         /* optimizer: updates/s; memory: bytes/param (sparse:
+                             per row) */
+    double value2;  /* optimizer: ns/param; memory: peak bytes/param (sparse:
+                       per row) */
+    double compare; /* f16, curve: time relative to compare_to's;
+                       sparse_memory: the table's own bytes per row */
+    double compare_raw;  /* f16: the same for raw ZeroMQ's messages;
+                            sparse_memory: rows created per second */
+    char compare_to[16]; /* "f32" (f16), "plain" (curve: CURVE off) */
 };
 
 typedef struct bench_report bench_report_t;

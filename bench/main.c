@@ -10,6 +10,7 @@
 #include "bench_raw.h"
 #include "bench_report.h"
 #include "bench_run.h"
+#include "bench_sparse_mem.h"
 #include "curve.h"
 #include "optim.h"
 #include "psc_alloc.h"
@@ -45,6 +46,7 @@ struct opts {
     char suites[256];
     long memory_params;
     long sparse_rows;
+    long sparse_memory_rows;
     size_t sizes[8];
     int nsizes;
     size_t keys[8];
@@ -67,6 +69,7 @@ enum {
     OPT_WIDTHS,
     OPT_MEMORY,
     OPT_ROWS,
+    OPT_SPARSE_MEMORY,
     OPT_RAW_ECHO,
     OPT_IO,
     OPT_SOCKBUF,
@@ -84,7 +87,7 @@ static const struct psc_opt s_opts[] = {
     {"ps", OPT_PS, "PATH", "the psc-ps binary (default: beside psc-bench)"},
     {"only", OPT_ONLY, "LIST",
      "suites to run, comma-separated: dense, f16, curve, options, sparse, "
-     "optimizer, memory, checkpoint (default: all)"},
+     "optimizer, memory, sparse_memory, checkpoint (default: all)"},
     {"curve", OPT_CURVE, NULL,
      "only the CURVE rows: dense push + pull with CURVE on against off "
      "(--only curve)"},
@@ -97,6 +100,9 @@ static const struct psc_opt s_opts[] = {
      "parameters of the memory figure's model (default 100000000)"},
     {"sparse-rows", OPT_ROWS, "N",
      "rows of the sparse table (default 10000000)"},
+    {"sparse-memory-rows", OPT_SPARSE_MEMORY, "N",
+     "rows the sparse memory figure creates, width 8, Adagrad (default "
+     "100000000)"},
     {"raw-echo", OPT_RAW_ECHO, "ENDPOINT", NULL},
     {"io-threads", OPT_IO, "N", NULL},
     {"sockbuf", OPT_SOCKBUF, "BYTES", NULL},
@@ -112,6 +118,34 @@ static void s_usage(void)
     psc_opts_usage(stdout, s_opts, NOPTS);
 }
 
+static const char s_suite_names[] =
+    "dense,f16,curve,options,sparse,optimizer,memory,sparse_memory,checkpoint";
+
+/* 1 when every name of the comma-separated list is a suite's; else 0,
+ * with err saying which is not. */
+static int s_suites_known(const char *list, char *err)
+{
+    char names[sizeof s_suite_names];
+    char copy[256];
+    snprintf(copy, sizeof copy, "%s", list);
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t;
+         t = strtok_r(NULL, ",", &save)) {
+        int known = 0;
+        memcpy(names, s_suite_names, sizeof names);
+        char *save2 = NULL;
+        for (char *u = strtok_r(names, ",", &save2); u && !known;
+             u = strtok_r(NULL, ",", &save2))
+            known = strcmp(t, u) == 0;
+        if (!known) {
+            snprintf(err, PSC_ERR_LEN, "--only: no suite '%s': use %s", t,
+                     s_suite_names);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static void s_defaults(struct opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -119,11 +153,10 @@ static void s_defaults(struct opts *o)
     o->seconds = 0.25;
     o->memory_params = 100000000;
     o->sparse_rows = 10000000;
+    o->sparse_memory_rows = 100000000;
     o->io_threads = 1;
     o->sockbuf = 4 * MIB;
-    snprintf(o->suites, sizeof o->suites,
-             "dense,f16,curve,options,sparse,"
-             "optimizer,memory,checkpoint");
+    snprintf(o->suites, sizeof o->suites, "%s", s_suite_names);
     ssize_t n = readlink("/proc/self/exe", o->self, sizeof o->self - 1);
     o->self[n > 0 ? n : 0] = '\0';
     char dir[4096];
@@ -211,6 +244,8 @@ static int s_apply(int id, const char *arg, struct opts *o)
         return psc_num_long(arg, 1, LONG_MAX, &o->memory_params);
     case OPT_ROWS:
         return psc_num_long(arg, 1, LONG_MAX, &o->sparse_rows);
+    case OPT_SPARSE_MEMORY:
+        return psc_num_long(arg, 1, 1099511627776, &o->sparse_memory_rows);
     case OPT_RAW_ECHO:
         o->raw_echo = arg;
         return 0;
@@ -251,6 +286,8 @@ static int s_parse(int argc, char **argv, struct opts *o)
     const char *extra = id == 0 ? psc_opts_operand(&p) : NULL;
     if (extra != NULL)
         snprintf(err, sizeof err, "unexpected argument '%s'", extra);
+    else if (id == 0 && !s_suites_known(o->suites, err))
+        id = PSC_EINVAL;
     if (id < 0 || extra != NULL) {
         fprintf(stderr, "psc-bench: %s: see 'psc-bench --help'\n", err);
         return PSC_EINVAL;
@@ -933,6 +970,27 @@ static void s_suite_memory(struct ctx *x)
     bench_cluster_destroy(&cl);
 }
 
+/* Every row of a table of 10^8 rows (by default) created on 2 ps. */
+static void s_suite_sparse_memory(struct ctx *x)
+{
+    long rows = x->o->quick ? 2000000 : x->o->sparse_memory_rows;
+    struct sets s;
+    s.n = 0;
+    s_set(&s, "model=bench");
+    s_set(&s, "mode=async");
+    s_set(&s, "optimizer=adagrad");
+    s_set(&s, "learning_rate=0.01");
+    s_set(&s, "log_interval_s=0.2");
+    s_set(&s, "startup_timeout_s=300");
+    s_set(&s, "bench.dense_floats=0");
+    s_set(&s, "bench.sparse_rows=%ld", rows);
+    s_set(&s, "sparse.width=%d", BENCH_SPARSE_MEM_WIDTH);
+    char err[PSC_ERR_LEN];
+    if (bench_sparse_mem_run(x->o->ps_path, rows, !x->o->quick, s.p, s.n,
+                             x->rep, err) != 0)
+        s_fail(x, "sparse_memory", err);
+}
+
 /* Checkpoint write and restore of the memory figure's model, on the disk
  * of $TMPDIR (default /var/tmp: a disk, where /tmp may be memory). */
 static void s_suite_checkpoint(struct ctx *x)
@@ -972,6 +1030,8 @@ static void s_run(struct ctx *x)
         s_suite_optimizer(x);
     if (s_wants(x, "memory"))
         s_suite_memory(x);
+    if (s_wants(x, "sparse_memory"))
+        s_suite_sparse_memory(x);
     if (s_wants(x, "checkpoint"))
         s_suite_checkpoint(x);
 }
