@@ -5,10 +5,12 @@
 
 #include "psc_alloc.h"
 #include "psc_err.h"
+#include "psc_num.h"
 #include "psc_port.h"
 #include "psc_proc.h"
 #include "psc_time.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@ struct bench_raw {
     pid_t pids[BENCH_RAW_MAX];
     char endpoints[BENCH_RAW_MAX][128];
     int ipc;
+    char table_arg[96]; /* "" for plain echo servers */
 };
 
 static int s_spawn(bench_raw_t *r, const char *self_exe, int i, int io_threads,
@@ -39,6 +42,8 @@ static int s_spawn(bench_raw_t *r, const char *self_exe, int i, int io_threads,
                     io,
                     "--sockbuf",
                     buf,
+                    r->table_arg[0] ? "--raw-table" : NULL,
+                    r->table_arg,
                     NULL};
     pid_t pid = psc_spawn_tied(self_exe, argv, NULL);
     if (pid < 0)
@@ -77,7 +82,19 @@ static int s_ping(const bench_raw_t *r, int i, char *err)
 bench_raw_t *bench_raw_new(const char *self_exe, int n, const char *transport,
                            int io_threads, long sockbuf, char *err)
 {
+    return bench_raw_new_table(self_exe, n, transport, io_threads, sockbuf,
+                               NULL, err);
+}
+
+bench_raw_t *bench_raw_new_table(const char *self_exe, int n,
+                                 const char *transport, int io_threads,
+                                 long sockbuf,
+                                 const struct bench_raw_table *table, char *err)
+{
     bench_raw_t *r = psc_xcalloc(1, sizeof *r);
+    if (table != NULL)
+        snprintf(r->table_arg, sizeof r->table_arg, "%llu,%zu,%g,%d",
+                 (unsigned long long) table->rows, table->width, table->lr, n);
     r->ipc = strcmp(transport, "ipc") == 0;
     int ports[BENCH_RAW_MAX];
     int rc = n >= 1 && n <= BENCH_RAW_MAX ? 0 : PSC_EINVAL;
@@ -190,8 +207,81 @@ static void s_answer(void *sock, zmq_msg_t *parts, int n, char **spare,
         zmq_msg_close(&parts[i]);
 }
 
-int bench_raw_serve(const char *endpoint, int io_threads, long sockbuf)
+/* A server's part of a struct bench_raw_table. */
+struct table {
+    float *rows;
+    uint64_t nrows;
+    size_t width;
+    float lr;
+    uint64_t servers;
+};
+
+/* The table of "ROWS,WIDTH,LR,SERVERS", touched so that no first-use
+ * page fault is timed; 0, or -1 for a spec that does not parse. */
+static int s_table_new(struct table *t, const char *arg)
 {
+    char copy[96];
+    snprintf(copy, sizeof copy, "%s", arg);
+    char *save = NULL;
+    const char *f[4];
+    for (int i = 0; i < 4; i++)
+        f[i] = strtok_r(i == 0 ? copy : NULL, ",", &save);
+    long rows = 0;
+    long width = 0;
+    long servers = 0;
+    double lr = 0;
+    if (f[3] == NULL || psc_num_long(f[0], 1, LONG_MAX, &rows) != 0 ||
+        psc_num_long(f[1], 1, 65536, &width) != 0 ||
+        psc_num_double(f[2], 0, 1e6, &lr) != 0 ||
+        psc_num_long(f[3], 1, BENCH_RAW_MAX, &servers) != 0)
+        return -1;
+    t->width = (size_t) width;
+    t->nrows = (uint64_t) ((rows + servers - 1) / servers);
+    t->servers = (uint64_t) servers;
+    t->lr = (float) lr;
+    t->rows = psc_xmalloc(t->nrows * t->width * sizeof(float));
+    memset(t->rows, 0, t->nrows * t->width * sizeof(float));
+    return 0;
+}
+
+/*
+ * [id][want][keys][rows]: SGD on the rows the keys name, each then written
+ * over its gradient, which goes back as the answer. Frames that ZeroMQ
+ * keeps unaligned (only tiny ones) are echoed untouched.
+ */
+static void s_table_apply(const struct table *t, zmq_msg_t *parts, int n)
+{
+    if (t->rows == NULL || n != 4)
+        return;
+    size_t nkeys = zmq_msg_size(&parts[2]) / sizeof(uint64_t);
+    const char *keys = zmq_msg_data(&parts[2]);
+    char *grad = zmq_msg_data(&parts[3]);
+    if (zmq_msg_size(&parts[3]) != nkeys * t->width * sizeof(float) ||
+        (uintptr_t) grad % sizeof(float) != 0)
+        return;
+    float *g = (float *) (void *) grad;
+    for (size_t i = 0; i < nkeys; i++, g += t->width) {
+        uint64_t key = 0;
+        memcpy(&key, keys + i * sizeof key, sizeof key);
+        float *row = t->rows + (key / t->servers % t->nrows) * t->width;
+        for (size_t j = 0; j < t->width; j++) {
+            row[j] -= t->lr * g[j];
+            g[j] = row[j];
+        }
+    }
+}
+
+int bench_raw_serve(const char *endpoint, int io_threads, long sockbuf,
+                    const char *table_arg)
+{
+    struct table table = {0};
+    if (table_arg != NULL && s_table_new(&table, table_arg) != 0) {
+        fprintf(stderr,
+                "psc-bench: --raw-table '%s': give ROWS,WIDTH,LR,"
+                "SERVERS\n",
+                table_arg);
+        return 2;
+    }
     void *ctx = zmq_ctx_new();
     zmq_ctx_set(ctx, ZMQ_IO_THREADS, io_threads);
     void *sock = zmq_socket(ctx, ZMQ_ROUTER);
@@ -213,8 +303,10 @@ int bench_raw_serve(const char *endpoint, int io_threads, long sockbuf)
         int n = s_recv_request(sock, parts, 64);
         if (n < 0)
             break;
+        s_table_apply(&table, parts, n);
         s_answer(sock, parts, n, &spare, &spare_len);
     }
+    free(table.rows);
     free(spare);
     zmq_close(sock);
     zmq_ctx_term(ctx);

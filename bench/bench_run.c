@@ -31,6 +31,8 @@ struct shape {
     uint64_t back;
     size_t rows;
     size_t pieces;
+    uint64_t *keys; /* sparse: the shard's keys, frame 0 (a table server
+                       updates their rows); NULL: frames of zeros */
 };
 
 
@@ -246,6 +248,13 @@ static struct shape *s_shapes(const bench_cluster_t *cl,
                               const struct bench_load *ld,
                               const uint64_t *keysets, int *nsets);
 
+static void s_shapes_free(struct shape *sh, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(sh[i].keys);
+    free(sh);
+}
+
 /* Payload bytes per round trip on the wire, averaged over the key sets. */
 static void s_count_bytes(const bench_cluster_t *cl,
                           const struct bench_load *ld, const uint64_t *keysets,
@@ -263,7 +272,7 @@ static void s_count_bytes(const bench_cluster_t *cl,
     }
     st->bytes_out = out / nsets;
     st->bytes_back = back / nsets;
-    free(sh);
+    s_shapes_free(sh, nsets * nps);
 }
 
 /* Counts the bytes, then runs the clients in a context of their own. */
@@ -292,6 +301,7 @@ struct raw_state {
     int n;
     struct shape *shapes; /* [set][server] */
     int nsets;
+    int nshapes;
     char *buf;
 };
 
@@ -320,6 +330,9 @@ static struct shape *s_shapes(const bench_cluster_t *cl,
                 x->out[1] = cnt * w * elem;
                 x->back = cnt * w * elem;
                 x->rows = cnt;
+                x->keys = psc_xmalloc(cnt * 8 + 8);
+                memcpy(x->keys, keyplan_keys(kp) + keyplan_shard_first(kp, s),
+                       cnt * 8);
                 x->pieces = cnt == 0 || ld->raw_whole
                                 ? 1
                                 : psclient_sparse_pieces(cnt, 8 + w * elem);
@@ -356,6 +369,7 @@ static int s_raw_start(struct client *c)
     const bench_raw_t *raw = c->run->raw;
     s->n = bench_raw_count(raw);
     s->shapes = s_shapes(c->run->cl, c->run->ld, c->run->keysets, &s->nsets);
+    s->nshapes = s->nsets * bench_cluster_nps(c->run->cl);
     size_t most = 8;
     for (int i = 0; i < s->nsets * s->n; i++) {
         for (int f = 0; f < s->shapes[i].nout; f++)
@@ -382,16 +396,18 @@ static int s_raw_start(struct client *c)
     return 0;
 }
 
-/* Sends one message: want bytes back, and payload frames of sizes out. */
+/* Sends one message: want bytes back, and payload frames of sizes out,
+ * the first from keys when not NULL. */
 static int s_raw_message(struct raw_state *s, int i, uint64_t want,
-                         const size_t *out, int nout)
+                         const size_t *out, int nout, const uint64_t *keys)
 {
     if (zmq_send(s->socks[i], &want, sizeof want, nout > 0 ? ZMQ_SNDMORE : 0) <
         0)
         return PSC_ENET;
     for (int f = 0; f < nout; f++) {
         zmq_msg_t m;
-        zmq_msg_init_data(&m, s->buf, out[f], NULL, NULL);
+        void *data = f == 0 && keys != NULL ? (void *) keys : s->buf;
+        zmq_msg_init_data(&m, data, out[f], NULL, NULL);
         if (zmq_msg_send(&m, s->socks[i], f + 1 < nout ? ZMQ_SNDMORE : 0) < 0) {
             zmq_msg_close(&m);
             return PSC_ENET;
@@ -404,13 +420,16 @@ static int s_raw_message(struct raw_state *s, int i, uint64_t want,
 static int s_raw_send(struct raw_state *s, int i, const struct shape *x)
 {
     if (x->pieces <= 1)
-        return s_raw_message(s, i, x->back, x->out, x->nout);
+        return s_raw_message(s, i, x->back, x->out, x->nout, x->keys);
     for (size_t p = 0; p < x->pieces; p++) {
         size_t rows = x->rows * (p + 1) / x->pieces - x->rows * p / x->pieces;
         size_t out[RAW_FRAMES];
         for (int f = 0; f < x->nout; f++)
             out[f] = x->out[f] / x->rows * rows;
-        if (s_raw_message(s, i, x->back / x->rows * rows, out, x->nout) != 0)
+        const uint64_t *keys =
+            x->keys != NULL ? x->keys + x->rows * p / x->pieces : NULL;
+        if (s_raw_message(s, i, x->back / x->rows * rows, out, x->nout, keys) !=
+            0)
             return PSC_ENET;
     }
     return 0;
@@ -462,7 +481,7 @@ static void s_raw_stop(struct client *c)
         if (s->socks[i] != NULL)
             zmq_close(s->socks[i]);
     }
-    free(s->shapes);
+    s_shapes_free(s->shapes, s->nshapes);
     free(s->buf);
     free(s);
     c->state = NULL;

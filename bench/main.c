@@ -54,6 +54,7 @@ struct opts {
     size_t widths[8];
     int nwidths;
     const char *raw_echo;
+    const char *raw_table;
     int io_threads;
     long sockbuf;
 };
@@ -71,6 +72,7 @@ enum {
     OPT_ROWS,
     OPT_SPARSE_MEMORY,
     OPT_RAW_ECHO,
+    OPT_RAW_TABLE,
     OPT_IO,
     OPT_SOCKBUF,
     OPT_CURVE
@@ -104,6 +106,7 @@ static const struct psc_opt s_opts[] = {
      "rows the sparse memory figure creates, width 8, Adagrad (default "
      "100000000)"},
     {"raw-echo", OPT_RAW_ECHO, "ENDPOINT", NULL},
+    {"raw-table", OPT_RAW_TABLE, "SPEC", NULL},
     {"io-threads", OPT_IO, "N", NULL},
     {"sockbuf", OPT_SOCKBUF, "BYTES", NULL},
     {"help", 'h', NULL, "show this help"},
@@ -248,6 +251,9 @@ static int s_apply(int id, const char *arg, struct opts *o)
         return psc_num_long(arg, 1, 1099511627776, &o->sparse_memory_rows);
     case OPT_RAW_ECHO:
         o->raw_echo = arg;
+        return 0;
+    case OPT_RAW_TABLE:
+        o->raw_table = arg;
         return 0;
     case OPT_IO:
         return psc_num_int(arg, 1, 64, &o->io_threads);
@@ -780,6 +786,32 @@ static void s_suite_options(struct ctx *x)
     }
 }
 
+/* Echo servers that update a table as large as the ps's (bench_raw.h),
+ * with the learning rate of s_base_sets(). */
+static bench_raw_t *s_raw_table(struct ctx *x, int nps, size_t width)
+{
+    char err[PSC_ERR_LEN];
+    struct bench_raw_table t = {(uint64_t) x->o->sparse_rows, width, 0.0001};
+    bench_raw_t *r =
+        bench_raw_new_table(x->o->self, nps, "tcp", 1, x->o->sockbuf, &t, err);
+    if (r == NULL)
+        s_fail(x, "cannot start the table servers", err);
+    return r;
+}
+
+/* The same psc runs as r against servers that also update a table: what
+ * of psc's time is the table's, and what the rest of psc's. */
+static void s_measure_table(struct ctx *x, bench_cluster_t *cl,
+                            bench_raw_t *table, const struct bench_load *ld,
+                            const uint64_t *keysets, const struct bench_rec *r)
+{
+    struct bench_rec t = *r;
+    snprintf(t.variant, sizeof t.variant, "vs raw + table");
+    t.target = 0;
+    t.target_what[0] = '\0';
+    s_measure(x, cl, table, ld, keysets, &t);
+}
+
 static void s_sparse_width(struct ctx *x, int nps, size_t width,
                            const size_t *keys, int nkeys)
 {
@@ -791,6 +823,7 @@ static void s_sparse_width(struct ctx *x, int nps, size_t width,
     s_set(&s, "sparse.width=%zu", width);
     bench_raw_t *raw = s_raw(x, nps, "tcp", 1, x->o->sockbuf);
     bench_cluster_t *cl = raw != NULL ? s_cluster(x, nps, &s) : NULL;
+    bench_raw_t *table = cl != NULL ? s_raw_table(x, nps, width) : NULL;
     for (int k = 0; k < nkeys && cl != NULL; k++) {
         for (int d = 0; d < 2; d++) {
             uint64_t *ks = bench_run_keysets(
@@ -812,10 +845,13 @@ static void s_sparse_width(struct ctx *x, int nps, size_t width,
             if (psclient_sparse_pieces(keys[k] / (size_t) nps, 8 + width * 4) >
                 1)
                 s_measure_whole(x, cl, raw, &ld, ks, &r);
+            if (table != NULL && (keys[k] == 10000 || x->o->quick))
+                s_measure_table(x, cl, table, &ld, ks, &r);
             free(ks);
         }
     }
     bench_cluster_destroy(&cl);
+    bench_raw_destroy(&table);
     bench_raw_destroy(&raw);
 }
 
@@ -1049,7 +1085,8 @@ int main(int argc, char **argv)
     /* The raw ZeroMQ side gets the same allocator settings as psc's roles. */
     psc_alloc_tune_for_messages();
     if (o.raw_echo != NULL)
-        return bench_raw_serve(o.raw_echo, o.io_threads, o.sockbuf);
+        return bench_raw_serve(o.raw_echo, o.io_threads, o.sockbuf,
+                               o.raw_table);
     psc_log_set_ident("psc-bench");
     psc_log_set_level(PSC_LOG_WARN);
     openblas_set_num_threads(1);
