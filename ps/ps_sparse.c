@@ -259,10 +259,22 @@ size_t ps_sparse_bytes(const ps_sparse_t *t)
 const char *ps_sparse_check(const ps_sparse_t *t, const uint64_t *keys,
                             size_t n)
 {
-    int bounded = t->rows_limit != JOBVARS_ANY_KEY;
+    uint64_t limit = t->rows_limit;
     for (size_t i = 0; i < n; i++) {
-        if (bounded && keys[i] >= t->rows_limit)
+        if (keys[i] >= limit && limit != JOBVARS_ANY_KEY)
             return "sparse key beyond the table's rows";
+    }
+    /* A division per key was 6 % of the ps's time in width-1 pushes: a mask
+     * does for 1, 2, 4, ... ps. */
+    uint64_t nps = (uint64_t) t->nps;
+    uint64_t mine = (uint64_t) t->shard;
+    if ((nps & (nps - 1)) == 0) {
+        for (size_t i = 0; i < n; i++)
+            if ((keys[i] & (nps - 1)) != mine)
+                return "sparse key belongs to another ps";
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
         if (jobvars_sparse_shard(keys[i], t->nps) != t->shard)
             return "sparse key belongs to another ps";
     }
