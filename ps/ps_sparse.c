@@ -260,8 +260,8 @@ const char *ps_sparse_check(const ps_sparse_t *t, const uint64_t *keys,
                             size_t n)
 {
     uint64_t limit = t->rows_limit;
-    for (size_t i = 0; i < n; i++) {
-        if (keys[i] >= limit && limit != JOBVARS_ANY_KEY)
+    for (size_t i = 0; i < n && limit != JOBVARS_ANY_KEY; i++) {
+        if (keys[i] >= limit)
             return "sparse key beyond the table's rows";
     }
     /* A division per key was 6 % of the ps's time in width-1 pushes: a mask
