@@ -21,6 +21,7 @@
 #include "psclient.h"
 #include "wire.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,11 @@ typedef struct self {
     double next_refusal_log;      /* no line about refusals before then */
     uint64_t refused_messages;    /* from a role that does not send them */
     double next_role_refusal_log; /* no line about those before then */
+    uint64_t generation;          /* the model's incarnation (INIT, START) */
+    int rollback_wanted; /* a ps is lost or back: roll back once all are up */
+    double ps_lost_at;   /* when the first of them was lost (0: none is) */
+    double short_since;  /* fewer live workers than a step needs since */
+    uint64_t stale_reports; /* REPORTs of an earlier generation */
 } self_t;
 
 static const char *const s_role_names[R_N] = {"ps", "worker", "evaluator"};
@@ -116,6 +122,7 @@ static void s_send_start(self_t *self, int role, int index)
     h.text = self->run_id;
     h.step = self->start_step;
     h.job_start = self->job_start;
+    h.generation = self->generation;
     if (role == R_WORKER && self->ckpt != NULL) {
         r.examples = chief_ckpt_position(self->ckpt, index);
         h.report = &r;
@@ -146,6 +153,29 @@ static void s_stop(self_t *self, int status)
 {
     if (self->status == 0)
         self->status = status;
+}
+
+/*
+ * A ps is lost or came back without the model it held: the workers pause,
+ * and once every ps is up the model rolls back to the last checkpoint
+ * (s_roll_back()); before the job trains, it just stops.
+ */
+static void s_ps_gone(self_t *self, int index, const char *what)
+{
+    if (!self->initialised || self->shutting_down) {
+        psc_log_err("ps:%d %s: stopping the job", index, what);
+        s_stop(self, PSC_EXIT_RETRY);
+        return;
+    }
+    if (!self->rollback_wanted)
+        psc_log_warn("ps:%d %s: pausing the workers; the model rolls back "
+                     "to the last checkpoint once every ps is up (waiting "
+                     "up to %.0f s, ps_restart_timeout_s)",
+                     index, what, self->b->job->ps_restart_timeout_s);
+    self->rollback_wanted = 1;
+    if (self->ps_lost_at == 0)
+        self->ps_lost_at = psc_now();
+    s_send_role(self, R_WORKER, PSC__MSG_TYPE__PAUSE);
 }
 
 static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
@@ -181,14 +211,9 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
         self->status = PSC_EXIT_CONFIG;
         return;
     }
-    if (role == R_PS && t->registered && self->initialised) {
-        /* Its shard went with the old process: the model is no longer
-         * whole. The job stops, retryable, to resume from a checkpoint. */
-        psc_log_err("%s restarted and lost its shard: stopping the job so "
-                    "that it resumes from the last checkpoint",
-                    who);
-        s_stop(self, PSC_EXIT_RETRY);
-    }
+    if (role == R_PS && t->registered && self->initialised)
+        s_ps_gone(self, index,
+                  "registered again (restarted, or back from a hang)");
     if (!t->registered)
         psc_log_info("%s registered", who);
     else if (t->lost || t->bye)
@@ -198,7 +223,8 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
     if (role == R_WORKER && msg->hdr->report != NULL && index == 0)
         self->train_examples = (long) msg->hdr->report->examples;
     s_send(self, who, PSC__MSG_TYPE__REGISTER_ACK, NULL);
-    if (self->started && self->training)
+    /* While a rollback waits, its START is the one to go on from. */
+    if (self->started && self->training && !self->rollback_wanted)
         s_send_start(self, role, index);
     else if (self->shutting_down) /* too late to join: it would wait on */
         s_send(self, who, PSC__MSG_TYPE__STOP,
@@ -220,30 +246,37 @@ static void s_on_bye(self_t *self, int role, struct task *t,
     if (strcmp(why, "done") == 0)
         return;
     psc_log_warn("%s stopped: %s", msg->hdr->task, why);
-    /* Its shard went with it: no step can complete any more. */
-    if (role == R_PS && self->training && self->status == 0) {
-        psc_log_err("cannot go on without %s: stopping the job",
-                    msg->hdr->task);
-        s_stop(self, PSC_EXIT_RETRY);
+    if (role != R_PS || !self->training || self->status != 0)
+        return;
+    /* Its shard went with it: no step completes until it is back. One
+     * that gave up on numbers that are not finite would give up again. */
+    if (strcmp(why, "signal") == 0) {
+        s_ps_gone(self, (int) (t - self->tasks[R_PS]), "stopped");
+        return;
     }
+    psc_log_err("cannot go on without %s: stopping the job", msg->hdr->task);
+    s_stop(self, PSC_EXIT_RETRY);
 }
 
 /*
  * A heartbeat from a task that never registered with this chief belongs to
- * a job of a chief before it (this one was restarted): the task is told to
- * stop as failed, so it exits 138, is restarted and joins this job.
+ * a job of a chief before it (this one was restarted), and one from a task
+ * counted lost comes from a process that hung and resumed: it is told to
+ * register again, and is then taken back.
  */
 static void s_on_heartbeat(self_t *self, const struct task *t,
                            const wire_msg_t *msg)
 {
-    if (t->registered) {
+    if (t->registered && !t->lost) {
         s_send(self, msg->hdr->task, PSC__MSG_TYPE__HEARTBEAT, NULL);
         return;
     }
-    psc_log_warn("%s is still in an earlier chief's job: telling it to stop "
-                 "and rejoin",
-                 msg->hdr->task);
-    s_send(self, msg->hdr->task, PSC__MSG_TYPE__STOP, "failed");
+    if (t->bye)
+        return;
+    const char *where = t->registered ? "was counted lost"
+                                      : "is still in an earlier chief's job";
+    psc_log_warn("%s %s: telling it to register again", msg->hdr->task, where);
+    s_send(self, msg->hdr->task, PSC__MSG_TYPE__REJOIN, NULL);
 }
 
 /*
@@ -282,6 +315,11 @@ static void s_tell_step_done(self_t *self, uint64_t step)
 static void s_on_report(self_t *self, int index, const wire_msg_t *msg)
 {
     const Psc__Report *r = msg->hdr->report;
+    /* A step of the model before a rollback: it did not happen. */
+    if (msg->hdr->generation != self->generation) {
+        self->stale_reports++;
+        return;
+    }
     struct chief_report_bounds b = {.start_step = self->start_step,
                                     .reports = self->reports,
                                     .ps_version = self->ps_version,
@@ -597,8 +635,10 @@ static int s_init_ps(self_t *self, const char *restore_dir, char *err)
         model_init_params(self->model, (uint64_t) job->seed, values);
     }
     psclient_t *c = psclient_new(self->b, self->placement, "chief:0", err);
-    if (c != NULL)
+    if (c != NULL) {
         psclient_set_last_step(c, (uint64_t) self->total_steps);
+        psclient_set_generation(c, self->generation);
+    }
     int rc = PSC_ENET;
     if (c != NULL && restore_dir != NULL)
         rc = psclient_init_restore(c, restore_dir);
@@ -654,6 +694,9 @@ static int s_initialise(self_t *self)
      * flight then. Every worker has registered: its examples are known. */
     self->total_steps =
         job_total_steps(job, self->train_examples, self->count[R_WORKER]);
+    /* Unique to this chief's start: a ps that holds a model of another
+     * generation (of a chief before) rolls back to this INIT's. */
+    self->generation = (uint64_t) (psc_wall() * 1e6);
     rc = s_init_ps(self, restoring ? dir : NULL, err);
     if (rc != 0) {
         psc_log_err("cannot initialise the variables: %s", err);
@@ -688,8 +731,7 @@ static void s_mark_lost(self_t *self, int role, int i, double silent)
     self->tasks[role][i].lost = 1;
     psc_log_warn("lost %s: no heartbeat for %.1f s", name, silent);
     if (role == R_PS) {
-        psc_log_err("cannot go on without %s: stopping the job", name);
-        self->status = PSC_EXIT_RETRY;
+        s_ps_gone(self, i, "is lost");
         return;
     }
     if (role != R_WORKER)
@@ -701,6 +743,31 @@ static void s_mark_lost(self_t *self, int role, int i, double silent)
         snprintf(ps, sizeof ps, "ps:%d", s);
         s_send(self, ps, PSC__MSG_TYPE__LOST, name);
     }
+}
+
+static int s_live_ps(const self_t *self)
+{
+    int n = 0;
+    for (int i = 0; i < self->count[R_PS]; i++) {
+        const struct task *t = &self->tasks[R_PS][i];
+        n += t->registered && !t->lost && !t->bye;
+    }
+    return n;
+}
+
+/* A lost ps that does not come back within ps_restart_timeout_s fails the
+ * job. */
+static void s_check_ps_back(self_t *self, double now)
+{
+    const struct job *job = self->b->job;
+    if (self->ps_lost_at == 0 || self->status != 0 ||
+        s_live_ps(self) == self->count[R_PS] ||
+        now - self->ps_lost_at <= job->ps_restart_timeout_s)
+        return;
+    psc_log_err("cannot go on: %d of %d ps are up, and the others did not "
+                "come back within %.0f s (ps_restart_timeout_s): stopping",
+                s_live_ps(self), self->count[R_PS], job->ps_restart_timeout_s);
+    s_stop(self, PSC_EXIT_RETRY);
 }
 
 static void s_check_liveness(self_t *self)
@@ -721,12 +788,21 @@ static void s_check_liveness(self_t *self)
                                              : self->count[R_WORKER])
                                       : 1;
     int live = s_live_workers(self);
-    if (self->training && self->status == 0 && live < need) {
+    if (!self->training || self->status != 0 || live >= need) {
+        self->short_since = 0;
+    } else if (self->short_since == 0) {
+        self->short_since = now;
+        psc_log_warn("%d live workers, the job needs %ld per step: waiting "
+                     "up to %.0f s (worker_restart_timeout_s) for one to "
+                     "come back",
+                     live, need, job->worker_restart_timeout_s);
+    } else if (now - self->short_since > job->worker_restart_timeout_s) {
         psc_log_err("cannot go on: %d live workers, the job needs %ld per "
-                    "step: stopping",
-                    live, need);
+                    "step, and none came back within %.0f s: stopping",
+                    live, need, job->worker_restart_timeout_s);
         s_stop(self, PSC_EXIT_RETRY);
     }
+    s_check_ps_back(self, now);
 }
 
 /* export_every_checkpoint: a checkpoint completed since the last export. */
@@ -777,6 +853,56 @@ static void s_close_steps(self_t *self)
     chief_steps_destroy(&self->steps);
 }
 
+/*
+ * Every ps is up again after one was lost or restarted: the model goes
+ * back to the newest complete checkpoint (or to its initial values when
+ * there is none yet) on every ps, under a new generation so that no push
+ * from before is applied, and every worker starts again from the
+ * checkpoint's step and data position. 0, or PSC_E* with the job stopped.
+ */
+static int s_roll_back(self_t *self)
+{
+    char err[PSC_ERR_LEN];
+    double t0 = psc_now();
+    uint64_t completed = 0;
+    const char *newest =
+        self->ckpt != NULL ? chief_ckpt_newest(self->ckpt, &completed) : "";
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", newest);
+    struct ckpt_manifest m;
+    memset(&m, 0, sizeof m);
+    if (dir[0] != '\0' && ckpt_manifest_read(dir, &m, err) != 0) {
+        psc_log_err("cannot roll back to %s: %s", dir, err);
+        s_stop(self, PSC_EXIT_RETRY);
+        return PSC_EIO;
+    }
+    self->rollback_wanted = 0;
+    self->ps_lost_at = 0;
+    self->generation++;
+    int rc = s_init_ps(self, dir[0] != '\0' ? dir : NULL, err);
+    if (rc != 0) {
+        ckpt_manifest_release(&m);
+        psc_log_err("cannot roll the model back: %s", err);
+        s_stop(self, PSC_EXIT_RETRY);
+        return rc;
+    }
+    uint64_t step = dir[0] != '\0' ? m.step : 0;
+    if (self->ckpt != NULL)
+        chief_ckpt_roll_back(self->ckpt, step, dir, m.workers, m.nworkers);
+    ckpt_manifest_release(&m);
+    self->start_step = step;
+    self->every_shard_step = step;
+    self->step_done_sent = step;
+    chief_metrics_rewind(self->metrics, self->run_id, step);
+    s_send_role(self, R_WORKER, PSC__MSG_TYPE__START);
+    psc_log_info("rolled the model back to %s at step %llu on %d ps in "
+                 "%.2f s (generation %llu): the workers go on from there",
+                 dir[0] != '\0' ? dir : "its initial values",
+                 (unsigned long long) step, self->count[R_PS], psc_now() - t0,
+                 (unsigned long long) self->generation);
+    return 0;
+}
+
 /* Starts the job and watches it until the last step. */
 static int s_train(self_t *self)
 {
@@ -813,6 +939,9 @@ static int s_train(self_t *self)
         s_check_liveness(self);
         if (self->status != 0)
             return PSC_EINTR;
+        if (self->rollback_wanted && s_live_ps(self) == self->count[R_PS] &&
+            s_roll_back(self) != 0)
+            return PSC_EINTR;
         /* The curve starts at the first step, however fast or slow the job
          * runs: no record before it (it would show a loss of 0). */
         uint64_t step = chief_metrics_step(self->metrics);
@@ -831,18 +960,27 @@ static int s_train(self_t *self)
 }
 
 /*
- * Serves until every live task of role has said goodbye, or timeout, or a
- * stop signal: whoever sends it (a launcher stopping a failed job) waits
- * for the chief's exit status, not for the byes of tasks it also stopped.
+ * Serves until every live task of role (one still sending heartbeats) has
+ * said goodbye, or timeout, or a stop signal: whoever sends it (a launcher
+ * stopping a failed job) waits for the chief's exit status, not for the
+ * byes of tasks it also stopped.
  */
 static void s_wait_byes(self_t *self, int role, double timeout_s)
 {
     double deadline = psc_now() + timeout_s;
+    /* Three heartbeats missed (and a second at least, for a peer busy
+     * with its last answers), or the loss itself if that comes first. */
+    const struct job *job = self->b->job;
+    double beats = fmin(fmax(3 * job->heartbeat_interval_s, 1.0),
+                        job->heartbeat_timeout_s);
     for (;;) {
         int waiting = 0;
+        double now = psc_now();
         for (int i = 0; i < self->count[role]; i++) {
             const struct task *t = &self->tasks[role][i];
-            waiting += t->registered && !t->bye && !t->lost;
+            /* One whose heartbeats have stopped sends no goodbye. */
+            waiting += t->registered && !t->bye && !t->lost &&
+                       now - t->last_seen <= beats;
         }
         if (waiting == 0 || psc_now() > deadline || psc_sig_stop_requested())
             return;

@@ -438,6 +438,17 @@ void chief_ckpt_start_from(chief_ckpt_t *c, uint64_t step, const char *dir)
     snprintf(c->newest, sizeof c->newest, "%s", dir);
 }
 
+void chief_ckpt_roll_back(chief_ckpt_t *c, uint64_t step, const char *dir,
+                          const struct ckpt_worker *w, int n)
+{
+    c->o.active = 0;
+    c->last_step = step;
+    snprintf(c->newest, sizeof c->newest, "%s", dir);
+    memset(c->drawn, 0, (size_t) c->nworkers * sizeof *c->drawn);
+    chief_ckpt_set_positions(c, w, n);
+    c->next_due = psc_now() + c->job->checkpoint_interval_s;
+}
+
 const char *chief_ckpt_newest(const chief_ckpt_t *c, uint64_t *completed)
 {
     *completed = c->completed;

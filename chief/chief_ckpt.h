@@ -49,6 +49,15 @@ void chief_ckpt_start_from(chief_ckpt_t *c, uint64_t step, const char *dir);
  */
 const char *chief_ckpt_newest(const chief_ckpt_t *c, uint64_t *completed);
 
+/*
+ * The model was rolled back to the checkpoint folder dir ("" : to its
+ * initial values) at step, where the n workers w had drawn their examples:
+ * an order in progress is given up, and the next one is due an interval
+ * from now.
+ */
+void chief_ckpt_roll_back(chief_ckpt_t *c, uint64_t step, const char *dir,
+                          const struct ckpt_worker *w, int n);
+
 /* Where each worker resumes in its data (examples drawn before). */
 void chief_ckpt_set_positions(chief_ckpt_t *c, const struct ckpt_worker *w,
                               int n);

@@ -104,6 +104,22 @@ void chief_metrics_start(chief_metrics_t *m, const char *run_id,
     json_decref(rec);
 }
 
+void chief_metrics_rewind(chief_metrics_t *m, const char *run_id, uint64_t step)
+{
+    if (m == NULL)
+        return;
+    m->step = step;
+    m->loss_sum = 0;
+    m->loss_count = 0;
+    json_t *rec = json_pack("{s:s, s:I, s:b, s:b, s:f}", "run", run_id,
+                            "start_step", (json_int_t) step, "restored", 1,
+                            "rolled_back", 1, "wall_s", psc_now() - m->start);
+    json_dumpf(rec, m->out, JSON_COMPACT);
+    fputc('\n', m->out);
+    fflush(m->out);
+    json_decref(rec);
+}
+
 void chief_metrics_report(chief_metrics_t *m, int worker, uint64_t step,
                           const Psc__Report *r)
 {

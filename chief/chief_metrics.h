@@ -55,4 +55,12 @@ void chief_metrics_flush(chief_metrics_t *m, int live_workers);
 /* Ends the refreshing line and logs the job's totals. */
 void chief_metrics_finish(chief_metrics_t *m);
 
+/*
+ * The model was rolled back to step: the curve goes on from there, after a
+ * record that says so ({"run", "start_step", "restored", "rolled_back"}),
+ * so that the steps it repeats are not mixed up with the ones before.
+ */
+void chief_metrics_rewind(chief_metrics_t *m, const char *run_id,
+                          uint64_t step);
+
 #endif

@@ -37,6 +37,23 @@ static int s_random(struct launch_kill *k, const char *seed_text,
     return 0;
 }
 
+/* "STEP" or "STEP:hang=SECONDS" after a kill spec's '@'. */
+static int s_parse_when(struct launch_kill *k, const char *text)
+{
+    char step[32];
+    const char *hang = strstr(text, ":hang=");
+    size_t len = hang != NULL ? (size_t) (hang - text) : strlen(text);
+    if (len == 0 || len >= sizeof step)
+        return PSC_EINVAL;
+    memcpy(step, text, len);
+    step[len] = '\0';
+    if (psc_num_long(step, 1, 1L << 40, &k->step) != 0)
+        return PSC_EINVAL;
+    if (hang != NULL && psc_num_double(hang + 6, 1e-3, 3600, &k->hang_s) != 0)
+        return PSC_EINVAL;
+    return 0;
+}
+
 static int s_parse_one(struct launch_kill *k, const char *spec,
                        const struct launch_cluster *c, long max_steps,
                        char *err)
@@ -47,9 +64,10 @@ static int s_parse_one(struct launch_kill *k, const char *spec,
     char name[32];
     size_t len = at ? (size_t) (at - spec) : 0;
     if (at == NULL || len == 0 || len >= sizeof name ||
-        psc_num_long(at + 1, 1, 1L << 40, &k->step) != 0)
+        s_parse_when(k, at + 1) != 0)
         return psc_seterr(err, PSC_EINVAL,
-                          "--kill '%s': give TASK@STEP (e.g. ps0@100) or "
+                          "--kill '%s': give TASK@STEP (e.g. ps0@100), "
+                          "TASK@STEP:hang=SECONDS (up to 3600) or "
                           "random:SEED",
                           spec);
     memcpy(name, spec, len);
@@ -127,8 +145,23 @@ struct launch_kill *launch_faults_due(struct launch_faults *f)
 
 int launch_faults_pending(const struct launch_faults *f)
 {
-    for (int i = 0; i < f->n; i++)
-        if (!f->kills[i].done)
+    for (int i = 0; i < f->n; i++) {
+        const struct launch_kill *k = &f->kills[i];
+        if (!k->done || (k->hang_s > 0 && !k->resumed))
             return 1;
+    }
     return 0;
+}
+
+struct launch_kill *launch_faults_resume_due(struct launch_faults *f,
+                                             double now)
+{
+    for (int i = 0; i < f->n; i++) {
+        struct launch_kill *k = &f->kills[i];
+        if (k->done && k->hang_s > 0 && !k->resumed && now >= k->resume_at) {
+            k->resumed = 1;
+            return k;
+        }
+    }
+    return NULL;
 }

@@ -54,7 +54,8 @@ static const struct psc_opt s_opts[] = {
      "most 10 times a task)"},
     {"kill", OPT_KILL, "TASK@STEP",
      "kill TASK (ps0, chief, worker1, evaluator) with SIGKILL once the "
-     "job reaches STEP, or random:SEED for a task and step drawn from SEED "
+     "job reaches STEP (TASK@STEP:hang=S: SIGSTOP, and SIGCONT S seconds "
+     "later), or random:SEED for a task and step drawn from SEED "
      "(repeatable; for fault tests)"},
     {"print-tf-config", OPT_PRINT_TF_CONFIG, NULL,
      "print each task's TF_CONFIG and command, start nothing"},

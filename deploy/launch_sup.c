@@ -302,9 +302,22 @@ static void s_inject_faults(self_t *self)
     struct launch_kill *k;
     while ((k = launch_faults_due(f)) != NULL) {
         struct launch_task *t = &self->c->tasks[k->task];
+        if (k->hang_s > 0) {
+            s_say("hanging %s (SIGSTOP) at step %ld for %.1f s (--kill "
+                  "%s@%ld:hang=%g)",
+                  t->name, step, k->hang_s, t->name, k->step, k->hang_s);
+            k->resume_at = psc_now() + k->hang_s;
+            launch_proc_signal(t, SIGSTOP);
+            continue;
+        }
         s_say("killing %s at step %ld (--kill %s@%ld)", t->name, step, t->name,
               k->step);
         launch_proc_signal(t, SIGKILL);
+    }
+    while ((k = launch_faults_resume_due(f, psc_now())) != NULL) {
+        struct launch_task *t = &self->c->tasks[k->task];
+        s_say("resuming %s (SIGCONT) after %.1f s", t->name, k->hang_s);
+        launch_proc_signal(t, SIGCONT);
     }
 }
 

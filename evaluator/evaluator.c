@@ -121,6 +121,25 @@ static void s_mark_run(self_t *self)
     eval_core_mark_run(&self->e, st->run_id, st->step, 0);
 }
 
+/* s_rejoin_if_lost()'s answer when it registered again. */
+#define REJOINED 2000
+
+/*
+ * A chief lost, restarted, or that counted this evaluator lost (rc, as
+ * ctl_wait() returns it): registers again, and returns REJOINED, or
+ * ctl_rejoin()'s failure. The values stay on the ps, so the curve goes on
+ * once a chief takes the evaluator. Any other rc is returned as it is.
+ */
+static int s_rejoin_if_lost(self_t *self, int rc, char *err)
+{
+    if (rc != PSC_EPEERGONE && rc != PSC__MSG_TYPE__REJOIN)
+        return rc;
+    if (rc == PSC_EPEERGONE)
+        psc_log_warn("%s", err);
+    rc = ctl_rejoin(self->ctl, NULL, NULL, err);
+    return rc != 0 ? rc : REJOINED;
+}
+
 /*
  * Serves the chief until the next evaluation is due. Returns the chief's
  * EVAL_REQUEST or STOP (its PSC__MSG_TYPE__* value), 0 when the evaluation
@@ -129,7 +148,9 @@ static void s_mark_run(self_t *self)
 static int s_idle(self_t *self, double until, char *err)
 {
     for (;;) {
-        int rc = ctl_wait(self->ctl, until, err);
+        int rc = s_rejoin_if_lost(self, ctl_wait(self->ctl, until, err), err);
+        if (rc == REJOINED)
+            continue;
         if (rc == PSC__MSG_TYPE__START)
             s_mark_run(self);
         if (rc <= 0 || rc == PSC__MSG_TYPE__EVAL_REQUEST ||
@@ -146,7 +167,9 @@ static int s_idle(self_t *self, double until, char *err)
 static int s_wait_start(self_t *self, char *err)
 {
     for (;;) {
-        int rc = ctl_wait(self->ctl, 0, err);
+        int rc = s_rejoin_if_lost(self, ctl_wait(self->ctl, 0, err), err);
+        if (rc == REJOINED)
+            continue;
         if (rc == PSC__MSG_TYPE__START)
             s_mark_run(self);
         if (rc < 0 || rc == PSC__MSG_TYPE__START || rc == PSC__MSG_TYPE__STOP ||
@@ -154,6 +177,9 @@ static int s_wait_start(self_t *self, char *err)
             return rc;
     }
 }
+
+/* Seconds between pulls while a ps holds no model (rolled back). */
+#define EVAL_RETRY_S 0.2
 
 /* s_round()'s answers besides the loop's result (0 or negative). */
 enum { GO_ON = 1, PULLED };
@@ -190,6 +216,17 @@ static int s_round(self_t *self, double until, uint64_t min_version, char *err)
     int rc = s_evaluate(self, min_version, &type, err);
     if (rc == PSCLIENT_WAIT_CTL)
         return s_interrupted(self, type, err);
+    /* A ps restarted, or the chief lost while pulling: the chief rolls the
+     * model back or a new one takes over; asked again a little later. */
+    if (rc == PSC_EAGAIN || rc == PSC_EPEERGONE) {
+        psc_log_debug("no values to evaluate yet: %s", err);
+        order = s_idle(self, psc_now() + EVAL_RETRY_S, err);
+        if (order == PSC__MSG_TYPE__EVAL_REQUEST)
+            return s_final(self, err);
+        if (order == PSC__MSG_TYPE__STOP || order < 0)
+            return order < 0 ? order : 0;
+        return GO_ON;
+    }
     return rc < 0 ? rc : PULLED;
 }
 

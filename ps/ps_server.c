@@ -113,7 +113,11 @@ typedef struct self {
     int sparse_steps;       /* sync steps have come for the table */
     char save_dir[4096];
     double next_state_check;
-    int poisoned; /* a non-finite number in the shard: the job stops */
+    int poisoned;          /* a non-finite number in the shard: the job stops */
+    uint64_t generation;   /* the model's incarnation: INIT's (0 before one) */
+    uint64_t stale_pushes; /* refused: of another generation */
+    uint64_t rollbacks;
+    int rejoin; /* the chief does not know this ps: register again */
     int stop;
     int exit_status;
 } self_t;
@@ -226,6 +230,25 @@ static void s_reply_error(self_t *self, const wire_msg_t *req, const char *why)
     self->counters.rejected++;
     psc_log_debug("refused %s from %s: %s", wire_type_name(req->hdr->type),
                   req->hdr->task, why);
+}
+
+/* A push from another generation of the model: refused, never applied. */
+static void s_reply_stale(self_t *self, const wire_msg_t *req)
+{
+    char why[160];
+    snprintf(why, sizeof why,
+             "the push is of generation %llu, the model is at generation "
+             "%llu (rolled back since): wait for the chief's START",
+             (unsigned long long) req->hdr->generation,
+             (unsigned long long) self->generation);
+    Psc__Header h;
+    wire_header_init(&h, PSC__MSG_TYPE__ERROR, self->task);
+    h.request_id = req->hdr->request_id;
+    h.text = why;
+    h.flags = WIRE_STALE;
+    h.generation = self->generation;
+    wire_send(self->router, req->peer, req->peer_len, &h, NULL, 0);
+    self->stale_pushes++;
 }
 
 static void s_send_params(self_t *self, const struct pending *p)
@@ -522,12 +545,50 @@ static int s_restore(self_t *self, const char *dir, char *err)
     return rc;
 }
 
+static void s_cancel_save(self_t *self, const char *why);
+static void s_finish_save(self_t *self, int wait);
+
+/*
+ * An INIT of a new generation reaches a shard that holds a model: the
+ * chief rolls the model back (a ps came back without its shard, or the
+ * chief was restarted). The shard, the table and everything in flight
+ * start afresh, as in a new process; a write in progress ends first.
+ */
+static void s_roll_back(self_t *self)
+{
+    struct boot *b = self->b;
+    int nps = self->placement->nps;
+    if (self->save_wanted || self->sparse_wanted)
+        s_cancel_save(self, "the model is rolled back");
+    s_finish_save(self, 1);
+    ps_shard_destroy(&self->shard);
+    ps_sparse_sync_destroy(&self->sparse_sync);
+    ps_sparse_destroy(&self->sparse);
+    self->shard = ps_shard_new(b->job, self->placement, self->index,
+                               self->nworkers, self->pool);
+    self->sparse = ps_sparse_new(b->job, self->index, nps, self->pool);
+    if (self->sparse != NULL && b->job->mode == JOB_SYNC)
+        self->sparse_sync = ps_sparse_sync_new(
+            self->sparse, self->nworkers, (int) b->job->replicas_to_aggregate);
+    self->nopen = 0;
+    self->sparse_steps = 0;
+    self->rollbacks++;
+    psc_log_warn("rolling the model back (generation %llu): the chief "
+                 "starts it again from a checkpoint",
+                 (unsigned long long) self->generation);
+}
+
 static void s_on_init(self_t *self, const wire_msg_t *msg)
 {
     const char *why = msg->nframes == 0 ? NULL : s_check_layout(self, msg);
     if (why != NULL) {
         s_reply_error(self, msg, why);
         return;
+    }
+    if (msg->hdr->generation != self->generation) {
+        self->generation = msg->hdr->generation;
+        if (ps_shard_ready(self->shard))
+            s_roll_back(self);
     }
     ps_shard_set_last_step(self->shard, msg->hdr->last_step);
     if (!ps_shard_ready(self->shard) && (msg->hdr->flags & WIRE_INIT_RESTORE)) {
@@ -1243,7 +1304,13 @@ static void s_on_request(void *arg, const wire_msg_t *msg)
         s_reply_error(self, msg, refused);
         return;
     }
-    switch (msg->hdr->type) {
+    int type = msg->hdr->type;
+    if ((type == PSC__MSG_TYPE__PUSH || type == PSC__MSG_TYPE__SPARSE_PUSH) &&
+        msg->hdr->generation != self->generation) {
+        s_reply_stale(self, msg);
+        return;
+    }
+    switch (type) {
     case PSC__MSG_TYPE__INIT:
         s_on_init(self, msg);
         break;
@@ -1299,7 +1366,9 @@ static void s_on_control(self_t *self)
     int type = ctl_recv(self->ctl, &msg);
     if (type == 0)
         return;
-    if (type == PSC__MSG_TYPE__STOP) {
+    if (type == PSC__MSG_TYPE__REJOIN) {
+        self->rejoin = 1;
+    } else if (type == PSC__MSG_TYPE__STOP) {
         psc_log_info("the chief says stop");
         self->stop = 1;
     } else if (type == PSC__MSG_TYPE__SAVE) {
@@ -1361,6 +1430,32 @@ static void s_schedule_state_check(self_t *self, double now)
     self->next_state_check = now + intervals * self->b->job->log_interval_s;
 }
 
+/* Serves the ROUTER alone while the control session registers again. */
+static int s_serve_requests(void *arg, int timeout_ms)
+{
+    self_t *self = arg;
+    zmq_pollitem_t items[2] = {{self->router, 0, ZMQ_POLLIN, 0},
+                               {ctl_socket(self->ctl), 0, ZMQ_POLLIN, 0}};
+    int n = zmq_poll(items, 2, timeout_ms);
+    if (n > 0 && (items[0].revents & ZMQ_POLLIN))
+        wire_drain(self->router, 1, 64, &self->counters, s_on_request, self);
+    return n;
+}
+
+/*
+ * The chief is lost or does not know this ps: the shard keeps serving
+ * while it registers again; the chief that takes it rolls the model back
+ * to a checkpoint. 0, or PSC_EPEERGONE when no chief comes back in time.
+ */
+static int s_rejoin(self_t *self, char *err)
+{
+    self->rejoin = 0;
+    int rc = ctl_rejoin(self->ctl, s_serve_requests, self, err);
+    if (rc != 0 && rc != PSC_EINTR)
+        psc_log_err("%s: stopping", err);
+    return rc;
+}
+
 static int s_serve_loop(self_t *self)
 {
     char err[PSC_ERR_LEN];
@@ -1371,10 +1466,11 @@ static int s_serve_loop(self_t *self)
             ctl_bye(self->ctl, "signal");
             return PSC_EINTR;
         }
-        if (ctl_tick(self->ctl, err) != 0) {
-            psc_log_err("%s: stopping", err);
-            return PSC_EPEERGONE;
-        }
+        int rc = ctl_tick(self->ctl, err);
+        if (rc != 0)
+            psc_log_warn("%s", err);
+        if ((rc != 0 || self->rejoin) && (rc = s_rejoin(self, err)) != 0)
+            return rc;
         double now = psc_now();
         if (now >= self->next_stats) {
             s_send_stats(self);
@@ -1451,6 +1547,11 @@ int ps_server_run(struct boot *b)
     if (self->counters.rejected > 0)
         psc_log_info("refused or dropped %llu malformed messages",
                      (unsigned long long) self->counters.rejected);
+    if (self->rollbacks > 0 || self->stale_pushes > 0)
+        psc_log_info("rolled back %llu times; refused %llu pushes of an "
+                     "earlier generation",
+                     (unsigned long long) self->rollbacks,
+                     (unsigned long long) self->stale_pushes);
     if (self->shard != NULL && ps_shard_out_of_place(self->shard) > 0)
         psc_log_info("%llu updates ran out of place: a reply still held the "
                      "values",

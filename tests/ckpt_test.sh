@@ -197,11 +197,59 @@ faults() {
     grep -q "$victim killed by signal 9: restarting it" "$WORK/faulty.log" ||
         fail "$victim was not restarted"
     grep -qE "all [0-9]+ processes exited 0" "$WORK/faulty.log" || fail "not every process ended well"
+    # Only the victim is restarted (and the evaluator, which a new chief
+    # tells to rejoin that way): the others wait for it, paused.
+    local others
+    others=$(grep -E ': restarting it' "$WORK/faulty.log" | grep -vE "^psc-launch: ($victim|evaluator) " || true)
+    [ -z "$others" ] || fail "tasks other than $victim were restarted: $others"
     case $victim in
-    ps0 | chief)
+    ps0)
+        grep -q 'rolled the model back to .*/ckpt-' "$WORK/faulty.log" || fail "the model was not rolled back to a checkpoint"
+        same_values "$WORK/ref/ckpt-200" "$WORK/model/ckpt-200" ;;
+    chief)
         grep -q 'resumed from .*/ckpt-' "$WORK/faulty.log" || fail "the job did not resume from a checkpoint"
         same_values "$WORK/ref/ckpt-200" "$WORK/model/ckpt-200" ;;
     *)
+        "$BIN/psc-ckpt" --verify "$WORK/model/ckpt-200" >/dev/null || fail "no valid final checkpoint" ;;
+    esac
+}
+
+# hangs VICTIM: psc-launch stops VICTIM with SIGSTOP at step 100 and
+# resumes it (SIGCONT) after three heartbeat timeouts, with no restart
+# policy: the job must finish without any task restarting. A hung ps is
+# counted lost, the workers pause, and once it is back and registered again
+# the model rolls back to the last checkpoint; a hung chief is lost to the
+# others, who pause and register again when it resumes (it then rolls the
+# model back too); a hung worker is waited for and rejoins where its data
+# was. Sync values after a rollback are a clean run's.
+hangs() {
+    local victim=$1 hb
+    hb=$(scaled 1)
+    local opts=(--ps 2 --evaluator --set max_steps=200 --set checkpoint_steps=40
+                --set log_interval_s=0.1 --set eval_interval_s=1
+                --set data.test_limit=2000 --set heartbeat_interval_s=0.2
+                --set heartbeat_timeout_s="$hb")
+    reference 200 --set data.test_limit=2000
+    must_run hung "$WORK/model" "${opts[@]}" --set stragglers.default=fixed:10 \
+        --kill "$victim@100:hang=$((3 * hb))"
+    grep -q "hanging $victim (SIGSTOP) at step" "$WORK/hung.log" || fail "$victim was not hung"
+    grep -q "resuming $victim (SIGCONT)" "$WORK/hung.log" || fail "$victim was not resumed"
+    grep -qE "all [0-9]+ processes exited 0" "$WORK/hung.log" || fail "not every process ended well"
+    case $victim in
+    ps0)
+        grep -q 'lost ps:0' "$WORK/hung.log" || fail "the chief did not count the hung ps lost"
+        grep -q 'worker:0: paused' "$WORK/hung.log" || fail "the workers did not pause"
+        grep -q 'rolled the model back to .*/ckpt-' "$WORK/hung.log" || fail "the model was not rolled back"
+        same_values "$WORK/ref/ckpt-200" "$WORK/model/ckpt-200" ;;
+    chief)
+        grep -q 'worker:1: warning: lost the chief' "$WORK/hung.log" || fail "the workers did not notice the hung chief"
+        grep -q 'worker:1: registered with the chief again' "$WORK/hung.log" || fail "the workers did not register again"
+        grep -q 'rolled the model back to .*/ckpt-' "$WORK/hung.log" || fail "the model was not rolled back"
+        same_values "$WORK/ref/ckpt-200" "$WORK/model/ckpt-200" ;;
+    worker1)
+        grep -q 'lost worker:1' "$WORK/hung.log" || fail "the chief did not count the hung worker lost"
+        grep -q 'worker_restart_timeout_s' "$WORK/hung.log" || fail "the chief did not say it waits for the worker"
+        grep -q 'worker:1 is back' "$WORK/hung.log" || fail "the hung worker did not rejoin"
         "$BIN/psc-ckpt" --verify "$WORK/model/ckpt-200" >/dev/null || fail "no valid final checkpoint" ;;
     esac
 }
@@ -416,6 +464,7 @@ incompatible) incompatible ;;
 survivors) survivors ;;
 sidecar) sidecar ;;
 kill_ps0 | kill_chief | kill_worker1 | kill_evaluator) faults "${SCENARIO#kill_}" ;;
+hang_ps0 | hang_chief | hang_worker1) hangs "${SCENARIO#hang_}" ;;
 *) fail "unknown scenario $SCENARIO" ;;
 esac
 echo "PASS: $SCENARIO"

@@ -152,6 +152,66 @@ restart_worker() {
     all_exit_retry ps w0 w1b
 }
 
+# Quick heartbeats, so that losses show in a second or two.
+BEATS=(--set heartbeat_interval_s=0.2 --set heartbeat_timeout_s="$(scaled 1)")
+
+# A worker that a sync step cannot do without dies and is not restarted:
+# the chief waits worker_restart_timeout_s for it, then fails the job, and
+# every survivor exits 138.
+worker_gone() {
+    cluster_json 1 2
+    local opts=("${SHORT[@]}" "${BEATS[@]}" --set mode=sync --set max_steps=$FOREVER
+        --set worker_restart_timeout_s="$(scaled 2)")
+    start ps ps 0 "${opts[@]}"
+    start chief chief 0 "${opts[@]}"
+    start w0 worker 0 "${opts[@]}"
+    start w1 worker 1 "${opts[@]}"
+    wait_line w1 "first step done" 30
+    kill -KILL "$PID_w1"
+    wait_line chief "waiting up to .* \(worker_restart_timeout_s\)" 20
+    wait_line chief "none came back within" 20
+    expect_exit chief 138 30
+    all_exit_retry ps w0
+}
+
+# The chief dies and nobody restarts it: the others pause within a
+# heartbeat timeout, wait chief_restart_timeout_s for a new one, then exit
+# 138 saying so.
+chief_gone() {
+    cluster_json 1 2
+    local opts=("${SHORT[@]}" "${BEATS[@]}" --set mode=async --set max_steps=$FOREVER
+        --set chief_restart_timeout_s="$(scaled 2)")
+    start ps ps 0 "${opts[@]}"
+    start chief chief 0 "${opts[@]}"
+    start w0 worker 0 "${opts[@]}"
+    start w1 worker 1 "${opts[@]}"
+    wait_line w1 "first step done" 30
+    kill -KILL "$PID_chief"
+    for t in w0 w1; do wait_line "$t" "paused: waiting for the chief" 20; done
+    for t in ps w0 w1; do wait_line "$t" "no chief came back .* within chief_restart_timeout_s" 30; done
+    all_exit_retry ps w0 w1
+}
+
+# The chief dies and a new one is started in its place (as Kubernetes
+# does): the ps and workers that kept running register with it, it resumes
+# from the last checkpoint, and the job finishes with every task exiting 0.
+chief_back() {
+    cluster_json 1 2
+    local opts=("${SHORT[@]}" "${BEATS[@]}" --set mode=sync --set max_steps=300
+        --set checkpoint_steps=20 --set stragglers.default=fixed:10)
+    start ps ps 0 "${opts[@]}"
+    start chief chief 0 "${opts[@]}"
+    start w0 worker 0 "${opts[@]}"
+    start w1 worker 1 "${opts[@]}"
+    wait_step "$WORK/model" 50 60
+    kill -KILL "$PID_chief"
+    start chief2 chief 0 "${opts[@]}"
+    wait_line chief2 "resumed from .*/ckpt-" 60
+    for t in w0 w1; do wait_line "$t" "registered with the chief again" 30; done
+    expect_exit chief2 0 60
+    all_exit_zero ps w0 w1
+}
+
 # forge PORT ROUTING_ID TYPE TASK [KEY=VALUE...]: one hand-made message,
 # as an attacker on 127.0.0.1 sends it; prints what psc-test-forge says.
 forge() {
@@ -322,6 +382,9 @@ garbage) garbage ;;
 no_chief) no_chief ;;
 signal_stop) signal_stop ;;
 restart_worker) restart_worker ;;
+worker_gone) worker_gone ;;
+chief_gone) chief_gone ;;
+chief_back) chief_back ;;
 forged) forged ;;
 curve) curve ;;
 *) fail "unknown scenario $SCENARIO" ;;

@@ -11,8 +11,9 @@
 #                   starts, everybody trains over the bridge to max_steps,
 #                   and exits 0.
 #   sync-cut        sync, 3 workers, all needed each step; worker-2's link
-#                   goes down mid-run: the chief reports worker:2 lost and
-#                   stops the job (exit 138) instead of waiting for ever.
+#                   goes down mid-run: the chief reports worker:2 lost,
+#                   waits worker_restart_timeout_s for it, then stops the
+#                   job (exit 138) instead of waiting for ever.
 #   sync-backup-cut sync, 3 workers, replicas_to_aggregate=2 (one backup);
 #                   worker-2's link goes down mid-run: the chief reports it,
 #                   training goes on without it; the test then stops the
@@ -212,6 +213,7 @@ expect_exit() {
 common_args() {
     echo --set model_dir="$1" --set data.train_limit=12000 --set data.test_limit=2000 \
          --set heartbeat_interval_s=0.5 --set heartbeat_timeout_s=4 \
+         --set worker_restart_timeout_s=4 --set chief_restart_timeout_s=8 \
          --set startup_timeout_s=60 --set log_interval_s=0.5 --set eval_interval_s=2
 }
 

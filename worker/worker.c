@@ -92,6 +92,7 @@ void worker_report(self_t *self, float loss, double compute_s, double wait_s)
     self->reported = *t;
     Psc__Header h;
     wire_header_init(&h, PSC__MSG_TYPE__REPORT, NULL);
+    h.generation = self->generation;
     h.step = psclient_version(self->ps, 0);
     h.report = &r;
     ctl_send(self->ctl, &h);
@@ -120,6 +121,51 @@ static void s_drain_replies(self_t *self)
     self->unanswered = rc != 0;
 }
 
+/*
+ * Paused: waits for the chief's next START (WORKER_RESTARTED) or STOP,
+ * registering again first when rejoin is set, and again whenever the
+ * chief is lost or asks; PSC_EPEERGONE when no chief comes back within
+ * chief_restart_timeout_s.
+ */
+static int s_pause(self_t *self, int rejoin, char *err)
+{
+    psc_log_info("paused: waiting for the chief's word");
+    for (;;) {
+        if (rejoin) {
+            int rc = ctl_rejoin(self->ctl, NULL, NULL, err);
+            if (rc != 0)
+                return rc;
+        }
+        int rc = ctl_wait(self->ctl, 0, err);
+        if (rc == PSC__MSG_TYPE__START)
+            return WORKER_RESTARTED;
+        if (rc == PSC__MSG_TYPE__STOP || rc == PSC_EINTR)
+            return rc;
+        rejoin = rc == PSC_EPEERGONE || rc == PSC__MSG_TYPE__REJOIN;
+        if (rc == PSC_EPEERGONE)
+            psc_log_warn("%s", err);
+    }
+}
+
+/*
+ * A chief message (or lost chief) that interrupts the steps: START goes on
+ * from it, PAUSE and REJOIN wait for one; 0 for any other.
+ */
+static int s_on_chief(self_t *self, int type, char *err)
+{
+    if (type == PSC__MSG_TYPE__START)
+        return WORKER_RESTARTED;
+    if (type == PSC__MSG_TYPE__PAUSE)
+        return s_pause(self, 0, err);
+    if (type == PSC__MSG_TYPE__REJOIN)
+        return s_pause(self, 1, err);
+    if (type == PSC_EPEERGONE) {
+        psc_log_warn("%s", err);
+        return s_pause(self, 1, err);
+    }
+    return 0;
+}
+
 int worker_wait(self_t *self, int take_values, char *err)
 {
     self->unanswered = 0;
@@ -128,12 +174,22 @@ int worker_wait(self_t *self, int take_values, char *err)
         int rc = psclient_wait(self->ps, NULL, self->ctl, &type, 0, err);
         if (rc == 0 && take_values)
             self->values = psclient_values(self->ps, self->params);
+        if (rc == PSC_EAGAIN) {
+            /* A ps restarted or rolled back: the chief sends a START. */
+            psc_log_warn("%s", err);
+            return s_pause(self, 0, err);
+        }
+        if (rc == PSC_EPEERGONE)
+            return s_on_chief(self, rc, err);
         if (rc != PSCLIENT_WAIT_CTL)
             return rc;
         if (type == PSC__MSG_TYPE__STOP) {
             s_drain_replies(self);
             return PSC__MSG_TYPE__STOP;
         }
+        rc = s_on_chief(self, type, err);
+        if (rc != 0)
+            return rc;
     }
 }
 
@@ -161,6 +217,9 @@ static int s_wait_ctl_until(self_t *self, double until, char *err)
 {
     for (;;) {
         int rc = ctl_wait(self->ctl, until, err);
+        int chief = s_on_chief(self, rc, err);
+        if (chief != 0)
+            return chief;
         if (s_step_passed(self))
             return WORKER_ABORTED;
         if (rc <= 0 || rc == PSC__MSG_TYPE__STOP)
@@ -258,24 +317,30 @@ static int s_step(self_t *self, char *err)
     return rc;
 }
 
-/* Waits for the chief's START; 0 when it came. */
+/* Waits for the chief's START; WORKER_RESTARTED when it came. */
 static int s_wait_start(self_t *self, char *err)
 {
     for (;;) {
         int rc = ctl_wait(self->ctl, 0, err);
+        if (rc == PSC__MSG_TYPE__REJOIN || rc == PSC_EPEERGONE)
+            return s_on_chief(self, rc, err);
         if (rc < 0 || rc == PSC__MSG_TYPE__STOP)
             return rc;
         if (rc == PSC__MSG_TYPE__START)
-            return 0;
+            return WORKER_RESTARTED;
     }
 }
 
-/* After the last step: waits for the chief's STOP (returned as such). */
+/* After the last step: waits for the chief's STOP (returned as such), or
+ * a START that rolled the model back (WORKER_RESTARTED). */
 static int s_wait_stop(self_t *self, char *err)
 {
     psc_log_info("the last step is done; waiting for the chief");
     for (;;) {
         int rc = ctl_wait(self->ctl, 0, err);
+        int chief = s_on_chief(self, rc, err);
+        if (chief != 0)
+            return chief;
         if (rc < 0 || rc == PSC__MSG_TYPE__STOP)
             return rc;
     }
@@ -294,14 +359,38 @@ static void s_skip_examples(self_t *self, uint64_t n)
                  (unsigned long long) n, self->order.epoch - 1);
 }
 
-/* Trains until the chief says stop (PSC__MSG_TYPE__STOP) or a failure. */
-static int s_train(self_t *self, char *err)
+/*
+ * Takes the START's generation and data position. A START after the first
+ * (a rollback, or a restarted chief) draws the examples again from the
+ * start of the order, so the batches are those of the START's step.
+ */
+static int s_take_start(self_t *self, char *err)
+{
+    const struct ctl_start *start = ctl_start_order(self->ctl);
+    self->generation = start->generation;
+    psclient_set_generation(self->ps, start->generation);
+    self->batch_ready = 0;
+    if (self->rejoins++ > 0) {
+        psc_log_info("starting again on the chief's word (generation %llu)",
+                     (unsigned long long) start->generation);
+        example_order_release(&self->order);
+        int rc = example_order_init(&self->order, self->b->job,
+                                    (int) worker_examples(self), self->index,
+                                    self->nworkers, err);
+        if (rc != 0)
+            return rc;
+    }
+    s_skip_examples(self, start->position);
+    return 0;
+}
+
+/* Trains from the START just taken: STOP, WORKER_RESTARTED or a failure. */
+static int s_train_from_start(self_t *self, char *err)
 {
     const struct job *job = self->b->job;
-    int rc = s_wait_start(self, err);
+    int rc = s_take_start(self, err);
     if (rc != 0)
         return rc;
-    s_skip_examples(self, ctl_start_order(self->ctl)->position);
     /* Warm-up: only worker 0 trains on the first warmup_steps versions. */
     uint64_t first = job->mode == JOB_ASYNC && self->index != 0
                          ? (uint64_t) job->warmup_steps
@@ -318,6 +407,15 @@ static int s_train(self_t *self, char *err)
         rc = self->sparse ? worker_sparse_step(self, err) : s_step(self, err);
     if (rc == 0)
         rc = s_wait_stop(self, err);
+    return rc;
+}
+
+/* Trains until the chief says stop (PSC__MSG_TYPE__STOP) or a failure. */
+static int s_train(self_t *self, char *err)
+{
+    int rc = s_wait_start(self, err);
+    while (rc == WORKER_RESTARTED)
+        rc = s_train_from_start(self, err);
     return rc;
 }
 

@@ -60,6 +60,8 @@ typedef struct self {
     double delay_slept_s;           /* and what it slept (both 0: none) */
     double delay_requested_total_s; /* their totals over the steps */
     double delay_slept_total_s;
+    uint64_t generation;    /* the model's, as the last START said */
+    uint64_t rejoins;       /* STARTs after the first: rollbacks, chiefs */
     int aborted;            /* late_policy abort: this step was abandoned */
     uint64_t aborted_steps; /* and how many were */
 } self_t;
@@ -71,6 +73,13 @@ typedef struct self {
 #define WORKER_ABORTED 1000
 
 /*
+ * A new START came (the model was rolled back, or a restarted chief took
+ * the job): the step in hand is dropped and training goes on from the
+ * START's step and data position. Positive, apart from any message type.
+ */
+#define WORKER_RESTARTED 1001
+
+/*
  * The training loop's functions return 0 to go on, PSC__MSG_TYPE__STOP
  * (positive: the chief's order itself, as ctl_wait() returns it) when the
  * chief said stop, which ends the job without error, or a negative PSC_E*
@@ -78,7 +87,9 @@ typedef struct self {
  */
 
 /* Waits for the ps replies; with take_values set, takes the dense values
- * when they are in. */
+ * when they are in. A PAUSE, a ps rolled back or restarted, or a chief
+ * lost or restarted make it wait for the chief's next START, registering
+ * again where needed: WORKER_RESTARTED then. */
 int worker_wait(self_t *self, int take_values, char *err);
 
 /*

@@ -243,6 +243,17 @@ static const struct opt s_opts[] = {
       "seconds between heartbeats"),
     R("heartbeat_timeout_s", T_FLOAT, heartbeat_timeout_s, "10", 2e-3, DAY_S,
       "a task silent this long is reported lost"),
+    R("ps_restart_timeout_s", T_FLOAT, ps_restart_timeout_s, "60", 0, DAY_S,
+      "how long the workers wait, paused, for a lost ps to come back before "
+      "the job fails"),
+    R("worker_restart_timeout_s", T_FLOAT, worker_restart_timeout_s, "60", 0,
+      DAY_S,
+      "how long a step waits for a lost worker the job cannot do without to "
+      "come back before the job fails"),
+    R("chief_restart_timeout_s", T_FLOAT, chief_restart_timeout_s, "60", 0,
+      DAY_S,
+      "how long the other tasks wait, paused, for a lost chief to come back "
+      "before they exit 138"),
     R("blas_threads", T_INT, blas_threads, "1", 1, 256,
       "OpenBLAS threads per process"),
     O("wire_dtype", T_STR, wire_dtype, "f32",

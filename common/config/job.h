@@ -105,6 +105,9 @@ struct job {
     double startup_timeout_s;
     double heartbeat_interval_s;
     double heartbeat_timeout_s;
+    double ps_restart_timeout_s;
+    double worker_restart_timeout_s;
+    double chief_restart_timeout_s;
     long blas_threads;
     char wire_dtype[JOB_STR];
     long zmq_io_threads;

@@ -100,6 +100,9 @@ static const struct {
     {"startup_timeout_s", "120", NULL},
     {"heartbeat_interval_s", "1", NULL},
     {"heartbeat_timeout_s", "10", NULL},
+    {"ps_restart_timeout_s", "60", NULL},
+    {"worker_restart_timeout_s", "60", NULL},
+    {"chief_restart_timeout_s", "60", NULL},
     {"blas_threads", "1", NULL},
     {"wire_dtype", "f32", NULL},
     {"zmq_io_threads", "1", NULL},
@@ -286,7 +289,7 @@ static void test_defaults(void)
 /* The canonical text of the defaults is the whole table, in table order. */
 static void test_canonical_defaults(void)
 {
-    char expect[4096];
+    char expect[8192];
     size_t off = 0;
     for (int i = 0; i < NTABLE; i++) {
         const char *v = s_table[i].canon ? s_table[i].canon : s_table[i].def;

@@ -235,7 +235,7 @@ static const char *s_validate(const wire_msg_t *msg)
     if (hdr->version != WIRE_VERSION)
         return "wrong protocol version";
     if (hdr->type <= PSC__MSG_TYPE__MSG_NONE ||
-        hdr->type > PSC__MSG_TYPE__STEP_DONE)
+        hdr->type > PSC__MSG_TYPE__PAUSE)
         return "unknown message type";
     if (hdr->codec != PSC__CODEC__F32 && hdr->codec != PSC__CODEC__F16)
         return "unknown codec";

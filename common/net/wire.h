@@ -30,6 +30,9 @@
  * sync mode, too stale under staleness_policy drop), not applied, so the
  * worker can say so in its report. */
 #define WIRE_DROPPED 64u
+/* ERROR: the push (or pull) came from another generation of the model than
+ * the shard's (from before a rollback): refused, never applied. */
+#define WIRE_STALE 128u
 
 /*
  * A reference-counted payload buffer. The owner holds one reference; every

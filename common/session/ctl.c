@@ -125,10 +125,11 @@ static int s_wait_socket(ctl_t *c, int timeout_ms, int (*serve)(void *, int),
     return zmq_poll(&item, 1, timeout_ms);
 }
 
-int ctl_register(ctl_t *c, int (*serve)(void *, int), void *arg, char *err)
+/* ctl_register() until deadline (psc_now() seconds). */
+static int s_register_until(ctl_t *c, double deadline,
+                            int (*serve)(void *, int), void *arg, char *err)
 {
     double start = psc_now();
-    double deadline = start + c->b->job->startup_timeout_s;
     double backoff = 0.25;
     double next_send = start;
     while (psc_now() < deadline) {
@@ -154,7 +155,33 @@ int ctl_register(ctl_t *c, int (*serve)(void *, int), void *arg, char *err)
     return psc_seterr(err, PSC_ETIMEDOUT,
                       "no answer from the chief at '%s' after %.0f s: is it "
                       "running, and is the address in TF_CONFIG right?",
-                      c->chief, c->b->job->startup_timeout_s);
+                      c->chief, psc_now() - start);
+}
+
+int ctl_register(ctl_t *c, int (*serve)(void *, int), void *arg, char *err)
+{
+    return s_register_until(c, psc_now() + c->b->job->startup_timeout_s, serve,
+                            arg, err);
+}
+
+int ctl_rejoin(ctl_t *c, int (*serve)(void *, int), void *arg, char *err)
+{
+    double wait = c->b->job->chief_restart_timeout_s;
+    psc_log_warn("registering again with the chief at '%s' (waiting up to "
+                 "%.0f s, chief_restart_timeout_s)",
+                 c->chief, wait);
+    memset(&c->start, 0, sizeof c->start);
+    c->step_done = 0;
+    c->job_failed = 0;
+    int rc = s_register_until(c, psc_now() + wait, serve, arg, err);
+    if (rc == PSC_ETIMEDOUT)
+        return psc_seterr(err, PSC_EPEERGONE,
+                          "no chief came back at '%s' within "
+                          "chief_restart_timeout_s (%.0f s)",
+                          c->chief, wait);
+    if (rc == 0)
+        psc_log_info("registered with the chief again");
+    return rc;
 }
 
 int ctl_tick(ctl_t *c, char *err)
@@ -166,7 +193,7 @@ int ctl_tick(ctl_t *c, char *err)
         ctl_send(c, &h);
         c->next_beat = now + c->b->job->heartbeat_interval_s;
     }
-    if (now - c->last_heard > 2 * c->b->job->heartbeat_timeout_s)
+    if (now - c->last_heard > c->b->job->heartbeat_timeout_s)
         return psc_seterr(err, PSC_EPEERGONE,
                           "lost the chief at '%s': no answer for %.0f s",
                           c->chief, now - c->last_heard);
@@ -203,6 +230,7 @@ int ctl_recv(ctl_t *c, wire_msg_t *msg)
                  h->text != NULL ? h->text : "");
         c->start.job_start = isfinite(h->job_start) ? h->job_start : 0;
         c->start.received = psc_now();
+        c->start.generation = h->generation;
     }
     return type;
 }

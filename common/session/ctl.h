@@ -37,9 +37,19 @@ int ctl_register(ctl_t *c, int (*serve)(void *arg, int timeout_ms), void *arg,
                  char *err);
 
 /*
+ * Registers again, with a chief that was restarted (or that counted this
+ * task lost), waiting up to job->chief_restart_timeout_s; serve as for
+ * ctl_register(). What the last START said is forgotten. Returns 0,
+ * PSC_EREFUSED, PSC_EPEERGONE (no chief came back: exit 138) or PSC_EINTR.
+ */
+int ctl_rejoin(ctl_t *c, int (*serve)(void *arg, int timeout_ms), void *arg,
+               char *err);
+
+/*
  * Sends a heartbeat when one is due and checks that the chief still
  * answers. Returns 0, or PSC_EPEERGONE when the chief has been silent for
- * longer than twice heartbeat_timeout_s (err says so).
+ * longer than heartbeat_timeout_s (err says so): the task pauses and
+ * ctl_rejoin()s.
  */
 int ctl_tick(ctl_t *c, char *err);
 
@@ -67,8 +77,9 @@ struct ctl_start {
     uint64_t step;     /* the step the job starts at (a restored one) */
     uint64_t position; /* workers: examples drawn before, to skip */
     char run_id[64];
-    double job_start; /* Unix seconds on the chief's clock (0: not said) */
-    double received;  /* psc_now() when the START came */
+    double job_start;    /* Unix seconds on the chief's clock (0: not said) */
+    double received;     /* psc_now() when the START came */
+    uint64_t generation; /* the model's incarnation its pushes carry */
 };
 const struct ctl_start *ctl_start_order(const ctl_t *c);
 

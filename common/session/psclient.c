@@ -41,7 +41,8 @@ struct psclient {
     wire_msg_t *reply; /* per shard: the last PARAMS, kept until the next
                           request so their values can be read in place */
     uint64_t request_id;
-    uint64_t last_step; /* told to every ps in INIT */
+    uint64_t last_step;  /* told to every ps in INIT */
+    uint64_t generation; /* on every request (psclient_set_generation()) */
     char task[64];
     wire_buf_t *f16; /* gradient converted for the wire */
     int sparse_req;  /* the outstanding request is a sparse one */
@@ -191,6 +192,7 @@ static int s_send(psclient_t *c, int s, Psc__Header *h,
 {
     h->request_id = c->request_id;
     h->shard = (uint32_t) s;
+    h->generation = c->generation;
     if (h->type == PSC__MSG_TYPE__INIT)
         h->last_step = c->last_step;
     size_t bytes = wire_send_bytes(h, frames, n);
@@ -487,6 +489,11 @@ int psclient_push_only(psclient_t *c, wire_buf_t *grad)
 void psclient_set_last_step(psclient_t *c, uint64_t last_step)
 {
     c->last_step = last_step;
+}
+
+void psclient_set_generation(psclient_t *c, uint64_t generation)
+{
+    c->generation = generation;
 }
 
 int psclient_init(psclient_t *c, const float *values)
@@ -805,8 +812,11 @@ static int s_on_piece(psclient_t *c, int s, const wire_msg_t *msg, char *err)
 static int s_handle(psclient_t *c, int s, wire_msg_t *msg, int *kept, char *err)
 {
     int type = msg->hdr->type;
+    if (type == PSC__MSG_TYPE__ERROR && (msg->hdr->flags & WIRE_STALE))
+        return psc_seterr(err, PSC_EAGAIN, "ps:%d rolled the model back: %s", s,
+                          msg->hdr->text);
     if (type == PSC__MSG_TYPE__ERROR && (msg->hdr->flags & WIRE_NOT_READY))
-        return psc_seterr(err, PSC_EPEERGONE,
+        return psc_seterr(err, PSC_EAGAIN,
                           "ps:%d holds no model (restarted, or not "
                           "initialised yet): %s",
                           s, msg->hdr->text);

@@ -50,6 +50,13 @@ int psclient_push_only(psclient_t *c, wire_buf_t *grad);
  */
 void psclient_set_last_step(psclient_t *c, uint64_t last_step);
 
+/*
+ * The model's generation (the chief's INIT and START say it): every
+ * request carries it, and a ps refuses pushes of another (psclient_wait()
+ * then returns PSC_EAGAIN: the model was rolled back since).
+ */
+void psclient_set_generation(psclient_t *c, uint64_t generation);
+
 /* Sends INIT: every shard's slices of the flat initial values. */
 int psclient_init(psclient_t *c, const float *values);
 
@@ -118,7 +125,9 @@ int psclient_sparse_pull(psclient_t *c, const uint64_t *keys, size_t n,
  * in, PSCLIENT_WAIT_CTL for a chief message (never without ctl), or
  * PSC_EINTR (signal), PSC_EREFUSED (a ps refused: err says why), PSC_EPROTO
  * (a reply that does not fit the request: err says so), PSC_EPEERGONE (lost
- * chief), PSC_ETIMEDOUT (timeout_s passed; 0 means no limit).
+ * chief), PSC_EAGAIN (a ps holds no model, or one of another generation:
+ * it was restarted or rolled back, and the chief will say when to go on),
+ * PSC_ETIMEDOUT (timeout_s passed; 0 means no limit).
  */
 int psclient_wait(psclient_t *c, float *params, ctl_t *ctl, int *ctl_type,
                   double timeout_s, char *err);
