@@ -714,14 +714,20 @@ static int s_initialise(self_t *self)
     return 0;
 }
 
-static int s_live_workers(const self_t *self)
+/* Tasks of role that are registered and neither lost nor gone. */
+static int s_live(const self_t *self, int role)
 {
     int n = 0;
-    for (int i = 0; i < self->count[R_WORKER]; i++) {
-        const struct task *t = &self->tasks[R_WORKER][i];
+    for (int i = 0; i < self->count[role]; i++) {
+        const struct task *t = &self->tasks[role][i];
         n += t->registered && !t->lost && !t->bye;
     }
     return n;
+}
+
+static int s_live_workers(const self_t *self)
+{
+    return s_live(self, R_WORKER);
 }
 
 static void s_mark_lost(self_t *self, int role, int i, double silent)
@@ -747,12 +753,7 @@ static void s_mark_lost(self_t *self, int role, int i, double silent)
 
 static int s_live_ps(const self_t *self)
 {
-    int n = 0;
-    for (int i = 0; i < self->count[R_PS]; i++) {
-        const struct task *t = &self->tasks[R_PS][i];
-        n += t->registered && !t->lost && !t->bye;
-    }
-    return n;
+    return s_live(self, R_PS);
 }
 
 /* A lost ps that does not come back within ps_restart_timeout_s fails the

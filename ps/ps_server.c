@@ -153,6 +153,19 @@ static int64_t s_largest_frame(const self_t *self, int nps)
     return floats * (int64_t) sizeof(float) + 65536;
 }
 
+/* The shard and the sparse table, empty until an INIT. */
+static void s_new_model(self_t *self)
+{
+    const struct job *job = self->b->job;
+    self->shard = ps_shard_new(job, self->placement, self->index,
+                               self->nworkers, self->pool);
+    self->sparse =
+        ps_sparse_new(job, self->index, self->placement->nps, self->pool);
+    if (self->sparse != NULL && job->mode == JOB_SYNC)
+        self->sparse_sync = ps_sparse_sync_new(
+            self->sparse, self->nworkers, (int) job->replicas_to_aggregate);
+}
+
 static self_t *s_self_new(struct boot *b, char *err)
 {
     self_t *self = psc_xcalloc(1, sizeof *self);
@@ -165,12 +178,7 @@ static self_t *s_self_new(struct boot *b, char *err)
     if (self->placement == NULL)
         return self;
     self->pool = pool_new(jobvars_apply_threads(b->job));
-    self->shard = ps_shard_new(b->job, self->placement, self->index,
-                               self->nworkers, self->pool);
-    self->sparse = ps_sparse_new(b->job, self->index, nps, self->pool);
-    if (self->sparse != NULL && b->job->mode == JOB_SYNC)
-        self->sparse_sync = ps_sparse_sync_new(
-            self->sparse, self->nworkers, (int) b->job->replicas_to_aggregate);
+    s_new_model(self);
     self->save = ps_save_new();
     self->guard = ps_guard_new(self->nworkers, b->job->max_grad_norm);
     self->router = net_socket(b->zctx, ZMQ_ROUTER, NULL);
@@ -556,20 +564,13 @@ static void s_finish_save(self_t *self, int wait);
  */
 static void s_roll_back(self_t *self)
 {
-    struct boot *b = self->b;
-    int nps = self->placement->nps;
     if (self->save_wanted || self->sparse_wanted)
         s_cancel_save(self, "the model is rolled back");
     s_finish_save(self, 1);
     ps_shard_destroy(&self->shard);
     ps_sparse_sync_destroy(&self->sparse_sync);
     ps_sparse_destroy(&self->sparse);
-    self->shard = ps_shard_new(b->job, self->placement, self->index,
-                               self->nworkers, self->pool);
-    self->sparse = ps_sparse_new(b->job, self->index, nps, self->pool);
-    if (self->sparse != NULL && b->job->mode == JOB_SYNC)
-        self->sparse_sync = ps_sparse_sync_new(
-            self->sparse, self->nworkers, (int) b->job->replicas_to_aggregate);
+    s_new_model(self);
     self->nopen = 0;
     self->sparse_steps = 0;
     self->rollbacks++;

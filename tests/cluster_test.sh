@@ -21,6 +21,14 @@ all_exit_retry() {
     for t in "$@"; do expect_exit "$t" 138 60; done
 }
 
+# start_all ARGS...: ps 0, the chief and workers 0 and 1, each with ARGS.
+start_all() {
+    start ps ps 0 "$@"
+    start chief chief 0 "$@"
+    start w0 worker 0 "$@"
+    start w1 worker 1 "$@"
+}
+
 # Formation in a given start order: each task waits for its peers.
 order() {
     cluster_json 1 2
@@ -137,10 +145,7 @@ restart_worker() {
     cluster_json 1 2
     local opts=("${SHORT[@]}" --set mode=async --set max_steps=$FOREVER
         --set heartbeat_interval_s=0.2 --set heartbeat_timeout_s="$(scaled 1)")
-    start ps ps 0 "${opts[@]}"
-    start chief chief 0 "${opts[@]}"
-    start w0 worker 0 "${opts[@]}"
-    start w1 worker 1 "${opts[@]}"
+    start_all "${opts[@]}"
     wait_line w1 "first step done" 30
     kill -KILL "$PID_w1"
     wait_line chief "lost worker:1" 20
@@ -162,10 +167,7 @@ worker_gone() {
     cluster_json 1 2
     local opts=("${SHORT[@]}" "${BEATS[@]}" --set mode=sync --set max_steps=$FOREVER
         --set worker_restart_timeout_s="$(scaled 2)")
-    start ps ps 0 "${opts[@]}"
-    start chief chief 0 "${opts[@]}"
-    start w0 worker 0 "${opts[@]}"
-    start w1 worker 1 "${opts[@]}"
+    start_all "${opts[@]}"
     wait_line w1 "first step done" 30
     kill -KILL "$PID_w1"
     wait_line chief "waiting up to .* \(worker_restart_timeout_s\)" 20
@@ -181,10 +183,7 @@ chief_gone() {
     cluster_json 1 2
     local opts=("${SHORT[@]}" "${BEATS[@]}" --set mode=async --set max_steps=$FOREVER
         --set chief_restart_timeout_s="$(scaled 2)")
-    start ps ps 0 "${opts[@]}"
-    start chief chief 0 "${opts[@]}"
-    start w0 worker 0 "${opts[@]}"
-    start w1 worker 1 "${opts[@]}"
+    start_all "${opts[@]}"
     wait_line w1 "first step done" 30
     kill -KILL "$PID_chief"
     for t in w0 w1; do wait_line "$t" "paused: waiting for the chief" 20; done
@@ -199,10 +198,7 @@ chief_back() {
     cluster_json 1 2
     local opts=("${SHORT[@]}" "${BEATS[@]}" --set mode=sync --set max_steps=300
         --set checkpoint_steps=20 --set stragglers.default=fixed:10)
-    start ps ps 0 "${opts[@]}"
-    start chief chief 0 "${opts[@]}"
-    start w0 worker 0 "${opts[@]}"
-    start w1 worker 1 "${opts[@]}"
+    start_all "${opts[@]}"
     wait_step "$WORK/model" 50 60
     kill -KILL "$PID_chief"
     start chief2 chief 0 "${opts[@]}"
@@ -267,10 +263,7 @@ forged() {
     local chief ps got
     chief=$(port_of chief)
     ps=$(port_of ps)
-    start ps ps 0 "${opts[@]}"
-    start chief chief 0 "${opts[@]}"
-    start w0 worker 0 "${opts[@]}"
-    start w1 worker 1 "${opts[@]}"
+    start_all "${opts[@]}"
     wait_line w0 "first step done" 30
     wait_line w1 "first step done" 30
     # worker:1 is held while the attacks come, so that the sync job cannot
