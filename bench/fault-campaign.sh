@@ -4,8 +4,11 @@
 # --restart on-failure, in sync (with and without a backup worker) and
 # async mode. Per trial: did the job finish, its final test accuracy next
 # to a clean run of the same mode, the steps lost (the step of the kill
-# minus the step resumed from), and whether any psc process outlived the
-# launcher. Prints a table, then the distributions.
+# minus the step resumed from), the seconds from the kill until the job
+# has it back (the model rolled back, a new chief resumed, the task
+# registered again), how many other tasks had to be restarted with it
+# (none, if the others wait for it as they should), and whether any psc
+# process outlived the launcher. Prints a table, then the distributions.
 # usage: bench/fault-campaign.sh [BUILD_BIN] [TRIALS]   (default build/bin 30)
 set -u
 BIN=$(cd "${1:-build/bin}" && pwd)
@@ -39,7 +42,24 @@ for m in sync backup async; do
     echo "clean $m: accuracy ${clean[$m]}"
 done
 
-printf '%5s %-6s %-10s %6s %4s %8s %8s %6s %5s\n' seed mode victim killed exit accuracy clean lost alive
+# Each line of psc-launch's output stamped with the time it came.
+stamp() { python3 -u -c 'import sys, time
+for l in sys.stdin: print(f"{time.time():.3f} {l}", end="")'; }
+
+# recovery LOG VICTIM: seconds from the kill to the line that says the job
+# has the victim back: the model rolled back (a ps), a new chief resumed, or
+# the task registered again.
+recovery() {
+    local back='chief:0: (worker|evaluator):[0-9]+ (registered|registered again|is back)$'
+    case $2 in
+    ps*) back='rolled the model back' ;;
+    chief) back='resumed from|initialised the variables' ;;
+    esac
+    awk -v back="$back" '/killing [a-z0-9]+ at step/ && !k { k = $1; next }
+         k && $0 ~ back { printf "%.2f", $1 - k; exit }' "$1"
+}
+
+printf '%5s %-6s %-10s %6s %4s %8s %8s %6s %8s %5s %5s\n' seed mode victim killed exit accuracy clean lost back_s others alive
 results=$OUT/results
 : >"$results"
 for ((seed = 1; seed <= TRIALS; seed++)); do
@@ -50,20 +70,26 @@ for ((seed = 1; seed <= TRIALS; seed++)); do
     # shellcheck disable=SC2046
     "$BIN/psc-launch" $(mode_args $m) "${BASE[@]}" --set model_dir="$dir" \
         --restart on-failure --kill "random:$seed" \
-        "$SRC/examples/fashion_mnist_mlp.json" >"$dir.log" 2>&1
-    rc=$?
+        "$SRC/examples/fashion_mnist_mlp.json" 2>&1 | stamp >"$dir.log"
+    rc=${PIPESTATUS[0]}
     wall=$((SECONDS - t0))
     alive=$(pgrep -f "^$BIN/psc-" | wc -l)
     victim=$(grep -o 'killing [a-z0-9]* at step [0-9]*' "$dir.log" | head -n1)
     killed_at=${victim##* }
     victim=$(echo "$victim" | awk '{print $2}')
-    resumed=$(grep -o 'resumed from [^ ]* at step [0-9]*' "$dir.log" | head -n1 | grep -o '[0-9]*$')
+    resumed=$(grep -oE '(resumed from|rolled the model back to) [^ ]* at step [0-9]*' "$dir.log" |
+        head -n1 | grep -o '[0-9]*$')
+    back=$(recovery "$dir.log" "${victim:-none}")
+    others=$(grep -E 'psc-launch: [a-z0-9]+ .*: restarting it' "$dir.log" |
+        grep -vcE "psc-launch: (${victim:-none}|evaluator) ")
     lost=0
     [ -n "$resumed" ] && [ -n "$killed_at" ] && lost=$((killed_at - resumed))
+    # A ps or chief lost before the first checkpoint: the job starts afresh.
+    case ${victim:-none} in ps* | chief) [ -z "$resumed" ] && lost=${killed_at:-0} ;; esac
     acc=$(final_acc "$dir")
-    printf '%5d %-6s %-10s %6s %4d %8s %8s %6d %5d\n' "$seed" "$m" "${victim:-none}" \
-        "${killed_at:--}" "$rc" "$acc" "${clean[$m]}" "$lost" "$alive"
-    echo "$seed $m ${victim:-none} ${killed_at:-0} $rc $acc ${clean[$m]} $lost $alive $wall" >>"$results"
+    printf '%5d %-6s %-10s %6s %4d %8s %8s %6d %8s %5d %5d\n' "$seed" "$m" "${victim:-none}" \
+        "${killed_at:--}" "$rc" "$acc" "${clean[$m]}" "$lost" "${back:--}" "$others" "$alive"
+    echo "$seed $m ${victim:-none} ${killed_at:-0} $rc $acc ${clean[$m]} $lost $alive $wall ${back:-nan} $others" >>"$results"
     rm -rf "$dir"
 done
 
@@ -79,9 +105,13 @@ print(f"\ntrials {n}: finished {finished}/{n}, accuracy within 1 point of the cl
       f"processes left after the launcher {alive}")
 print(f"steps lost per trial (checkpoint every 50 of {sys.argv[2]}): min {lost[0]} median {st.median(lost)} "
       f"max {lost[-1]}; {sum(1 for x in lost if x <= 50)}/{n} within one checkpoint interval")
+print(f"tasks restarted besides the victim (and the evaluator): {sum(int(r[11]) for r in rows)}")
 for v in ("ps", "worker", "chief", "evaluator"):
     sel = [r for r in rows if r[2].startswith(v)]
     if sel:
+        back = sorted(float(r[10]) for r in sel if r[10] != "nan")
+        back_text = (f"back in median {st.median(back):.2f} s (max {back[-1]:.2f})"
+                     if back else "back: not seen")
         print(f"  {v:9s} {len(sel):2d} trials, finished {sum(1 for r in sel if r[4]=='0')}, "
-              f"median wall {st.median(int(r[9]) for r in sel)} s")
+              f"{back_text}, median wall {st.median(int(r[9]) for r in sel)} s")
 PY

@@ -218,6 +218,8 @@ static void s_on_register(self_t *self, const wire_msg_t *msg, int role,
         psc_log_info("%s registered", who);
     else if (t->lost || t->bye)
         psc_log_info("%s is back", who);
+    else
+        psc_log_info("%s registered again", who);
     t->registered = 1;
     t->bye = t->lost = 0;
     if (role == R_WORKER && msg->hdr->report != NULL && index == 0)

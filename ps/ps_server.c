@@ -324,6 +324,26 @@ static void s_refuse_parked(self_t *self, size_t i, const char *why)
                      why);
 }
 
+/*
+ * The model rolled back: every parked reply was for a version of the model
+ * before it, so each is answered as stale (the client asks again, or has
+ * moved on to a new request already).
+ */
+static void s_refuse_parked_stale(self_t *self)
+{
+    for (size_t i = 0; i < self->npending; i++) {
+        const struct pending *p = &self->pending[i];
+        Psc__Header h;
+        wire_header_init(&h, PSC__MSG_TYPE__ERROR, self->task);
+        h.request_id = p->request_id;
+        h.text = "the model was rolled back: ask again";
+        h.flags = WIRE_STALE;
+        h.generation = self->generation;
+        wire_send(self->router, p->peer, p->peer_len, &h, NULL, 0);
+    }
+    self->npending = 0;
+}
+
 /* Makes room for one more parked reply from req's peer. */
 static void s_bound_parked(self_t *self, const wire_msg_t *req)
 {
@@ -571,6 +591,7 @@ static void s_roll_back(self_t *self)
     ps_sparse_sync_destroy(&self->sparse_sync);
     ps_sparse_destroy(&self->sparse);
     s_new_model(self);
+    s_refuse_parked_stale(self);
     self->nopen = 0;
     self->sparse_steps = 0;
     self->rollbacks++;

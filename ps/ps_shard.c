@@ -131,10 +131,10 @@ ps_shard_t *ps_shard_new(const struct job *job, const placement_t *pl,
                           ? (int) job->replicas_to_aggregate
                           : nworkers;
     size_t bytes = s_bytes(s);
-    s->values = wire_buf_new(bytes);
+    s->values = wire_buf_new_huge(bytes);
     int nslots = optim_num_slots(s->optim.kind);
-    s->slot0 = nslots >= 1 ? psc_xaligned(bytes) : NULL;
-    s->slot1 = nslots >= 2 ? psc_xaligned(bytes) : NULL;
+    s->slot0 = nslots >= 1 ? psc_xaligned_huge(bytes) : NULL;
+    s->slot1 = nslots >= 2 ? psc_xaligned_huge(bytes) : NULL;
     optim_init_slots(&s->optim, s->slot0, s->slot1, s->layout->size);
     s->kept = psc_xcalloc((size_t) s->replicas + 1, sizeof *s->kept);
     s->kept_by = psc_xcalloc((size_t) s->replicas + 1, sizeof *s->kept_by);
@@ -190,7 +190,7 @@ static wire_buf_t **s_free_spare(ps_shard_t *s)
             slot = i;
     }
     wire_buf_release(&s->spare[slot]); /* the last send frees it */
-    s->spare[slot] = wire_buf_new(s_bytes(s));
+    s->spare[slot] = wire_buf_new_huge(s_bytes(s));
     return &s->spare[slot];
 }
 
@@ -524,7 +524,7 @@ static void s_keep(ps_shard_t *s, int w, const void *const *slices, int f16,
 {
     int i = s->nkept++;
     if (s->kept[i] == NULL)
-        s->kept[i] = psc_xaligned(s_bytes(s));
+        s->kept[i] = psc_xaligned_huge(s_bytes(s));
     s->kept_by[i] = w;
     struct slice_run r = {.s = s, .wo = s->kept[i], .f16 = f16, .scale = scale};
     for (int k = 0; k < s->layout->nslices; k++) {
@@ -576,7 +576,7 @@ static void s_sum_part(void *arg, size_t begin, size_t end)
 static void s_sum_kept(ps_shard_t *s)
 {
     if (s->accum == NULL)
-        s->accum = psc_xaligned(s_bytes(s));
+        s->accum = psc_xaligned_huge(s_bytes(s));
     int *order = psc_xmalloc((size_t) s->nkept * sizeof *order);
     s_worker_order(s, order);
     struct sum_run r = {.s = s, .order = order};

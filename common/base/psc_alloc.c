@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static void s_oom(size_t size)
 {
@@ -52,6 +53,23 @@ void *psc_xaligned(size_t size)
     size_t rounded = (size + 63) / 64 * 64;
     if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0)
         s_oom(size);
+    return p;
+}
+
+#define HUGE_PAGE ((size_t) 2 << 20)
+
+void *psc_xaligned_huge(size_t size)
+{
+    if (size < HUGE_PAGE)
+        return psc_xaligned(size);
+    void *p = NULL;
+    size_t rounded = (size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+    if (posix_memalign(&p, HUGE_PAGE, rounded) != 0)
+        s_oom(size);
+#ifdef MADV_HUGEPAGE
+    /* Advice only: where the kernel has none to give, 4 KiB pages do. */
+    (void) madvise(p, rounded, MADV_HUGEPAGE);
+#endif
     return p;
 }
 

@@ -35,6 +35,16 @@ wire_buf_t *wire_buf_new(size_t bytes)
     return b;
 }
 
+wire_buf_t *wire_buf_new_huge(size_t bytes)
+{
+    wire_buf_t *b = psc_xmalloc(sizeof *b);
+    atomic_init(&b->refs, 1);
+    b->size = bytes;
+    b->data = psc_xaligned_huge(bytes);
+    b->parent = NULL;
+    return b;
+}
+
 wire_buf_t *wire_buf_view(wire_buf_t *parent, size_t offset, size_t bytes)
 {
     wire_buf_t *b = psc_xmalloc(sizeof *b);

@@ -43,6 +43,8 @@ typedef struct wire_buf wire_buf_t;
 
 /* Caller owns the one reference; drop it with wire_buf_release(). */
 wire_buf_t *wire_buf_new(size_t bytes);
+/* The same, in huge pages (psc_xaligned_huge()): a shard's values. */
+wire_buf_t *wire_buf_new_huge(size_t bytes);
 
 /* Borrowed; 64-byte aligned; valid while the caller holds a reference. */
 void *wire_buf_data(wire_buf_t *b);
