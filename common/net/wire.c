@@ -25,24 +25,25 @@ struct wire_buf {
     wire_buf_t *parent; /* a view: data lies in parent, which it holds */
 };
 
-wire_buf_t *wire_buf_new(size_t bytes)
+/* A buffer of its own around data (bytes), one reference held. */
+static wire_buf_t *s_own(void *data, size_t bytes)
 {
     wire_buf_t *b = psc_xmalloc(sizeof *b);
     atomic_init(&b->refs, 1);
     b->size = bytes;
-    b->data = psc_xaligned(bytes);
+    b->data = data;
     b->parent = NULL;
     return b;
 }
 
+wire_buf_t *wire_buf_new(size_t bytes)
+{
+    return s_own(psc_xaligned(bytes), bytes);
+}
+
 wire_buf_t *wire_buf_new_huge(size_t bytes)
 {
-    wire_buf_t *b = psc_xmalloc(sizeof *b);
-    atomic_init(&b->refs, 1);
-    b->size = bytes;
-    b->data = psc_xaligned_huge(bytes);
-    b->parent = NULL;
-    return b;
+    return s_own(psc_xaligned_huge(bytes), bytes);
 }
 
 wire_buf_t *wire_buf_view(wire_buf_t *parent, size_t offset, size_t bytes)
