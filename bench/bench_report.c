@@ -109,6 +109,20 @@ static void s_line(const struct bench_rec *r, FILE *out)
                 r->compare_raw / 1e6, target);
         return;
     }
+    if (strcmp(r->op, "ckpt_slowdown") == 0) {
+        double ratio = r->value2 > 0 ? r->value / r->value2 : 0;
+        if (r->target > 0)
+            snprintf(target, sizeof target, "target >= %.2f %s", r->target,
+                     ratio >= r->target ? "met" : "MISSED");
+        fprintf(out,
+                "%-16s %5s %6s %3s %-7s %2d %2s %-4s %-3s %-13s "
+                "%.3f rounds/s with a checkpoint every %.0f s (%.0f taken), "
+                "%.3f without, ratio %.3f %s\n",
+                r->op, size, "-", "-", "-", r->ps, "1", "tcp", "f32",
+                r->variant, r->value, r->compare, r->compare_raw, r->value2,
+                ratio, target);
+        return;
+    }
     if (strncmp(r->op, "ckpt_", 5) == 0) {
         double ratio = r->value2 > 0 ? r->value / r->value2 : 0;
         if (r->target > 0)

@@ -6,6 +6,7 @@
  * figures as a JSON list.
  */
 #include "bench_ckpt.h"
+#include "bench_ckpt_load.h"
 #include "bench_cluster.h"
 #include "bench_raw.h"
 #include "bench_report.h"
@@ -89,7 +90,8 @@ static const struct psc_opt s_opts[] = {
     {"ps", OPT_PS, "PATH", "the psc-ps binary (default: beside psc-bench)"},
     {"only", OPT_ONLY, "LIST",
      "suites to run, comma-separated: dense, f16, curve, options, sparse, "
-     "optimizer, memory, sparse_memory, checkpoint (default: all)"},
+     "optimizer, memory, sparse_memory, checkpoint (default: all of "
+     "these), and ckpt_slowdown (minutes: only when named)"},
     {"curve", OPT_CURVE, NULL,
      "only the CURVE rows: dense push + pull with CURVE on against off "
      "(--only curve)"},
@@ -121,8 +123,13 @@ static void s_usage(void)
     psc_opts_usage(stdout, s_opts, NOPTS);
 }
 
-static const char s_suite_names[] =
+/* What runs without --only; ckpt_slowdown takes minutes, and only when
+ * asked for. */
+static const char s_default_suites[] =
     "dense,f16,curve,options,sparse,optimizer,memory,sparse_memory,checkpoint";
+static const char s_suite_names[] =
+    "dense,f16,curve,options,sparse,optimizer,memory,sparse_memory,checkpoint,"
+    "ckpt_slowdown";
 
 /* 1 when every name of the comma-separated list is a suite's; else 0,
  * with err saying which is not. */
@@ -159,7 +166,7 @@ static void s_defaults(struct opts *o)
     o->sparse_memory_rows = 100000000;
     o->io_threads = 1;
     o->sockbuf = 4 * MIB;
-    snprintf(o->suites, sizeof o->suites, "%s", s_suite_names);
+    snprintf(o->suites, sizeof o->suites, "%s", s_default_suites);
     ssize_t n = readlink("/proc/self/exe", o->self, sizeof o->self - 1);
     o->self[n > 0 ? n : 0] = '\0';
     char dir[4096];
@@ -1041,6 +1048,31 @@ static void s_suite_checkpoint(struct ctx *x)
         s_fail(x, "checkpoint", err);
 }
 
+/*
+ * Training of the checkpoint figures' model with a checkpoint every 30 s
+ * against none: three pairs of 60 s runs (two checkpoints a run), or a
+ * quick pair of 4 s runs with one a second (not judged).
+ */
+static void s_suite_ckpt_slowdown(struct ctx *x)
+{
+    struct sets s;
+    long params = x->o->quick ? 4000000 : x->o->memory_params;
+    s_adam_sets(&s, params);
+    const char *dir = getenv("TMPDIR");
+    struct bench_ckpt_load ld = {.ps_path = x->o->ps_path,
+                                 .dir = dir && *dir ? dir : "/var/tmp",
+                                 .params = params,
+                                 .sets = s.p,
+                                 .nsets = s.n,
+                                 .seconds = x->o->quick ? 4 : 60,
+                                 .interval_s = x->o->quick ? 1 : 30,
+                                 .pairs = x->o->quick ? 1 : 3,
+                                 .judged = !x->o->quick};
+    char err[PSC_ERR_LEN];
+    if (bench_ckpt_load_run(&ld, x->rep, err) != 0)
+        s_fail(x, "ckpt_slowdown", err);
+}
+
 static void s_run(struct ctx *x)
 {
     static const size_t full[] = {4096, 256 * 1024, 4 * (size_t) MIB,
@@ -1070,6 +1102,8 @@ static void s_run(struct ctx *x)
         s_suite_sparse_memory(x);
     if (s_wants(x, "checkpoint"))
         s_suite_checkpoint(x);
+    if (s_wants(x, "ckpt_slowdown"))
+        s_suite_ckpt_slowdown(x);
 }
 
 int main(int argc, char **argv)
